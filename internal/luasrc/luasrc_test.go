@@ -80,7 +80,8 @@ func TestParseReportsLineOfSyntaxError(t *testing.T) {
 	}{
 		{"local a = 1\nlocal b = = 2\n", 2},
 		{"#!lua flags=no-writes\nlocal a = 1\nreturn +\n", 3},
-		{"return (", 0},
+		{"return (", 1},
+		{"local a = 1\nreturn a +\n\n", 2},
 		// gopher-lua notices an unfinished string at the line break that ends it.
 		{"local s = 'unterminated\nreturn s", 2},
 	}

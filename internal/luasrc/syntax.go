@@ -39,22 +39,30 @@ func Parse(src string) (chunk []ast.Stmt, err error) {
 	}()
 	chunk, err = parse.Parse(strings.NewReader(BlankShebang(src)), "script")
 	if err != nil {
-		return nil, toSyntaxError(err)
+		return nil, toSyntaxError(err, src)
 	}
 	return chunk, nil
 }
 
-func toSyntaxError(err error) *SyntaxError {
+func toSyntaxError(err error, src string) *SyntaxError {
 	pe, ok := err.(*parse.Error)
 	if !ok {
 		return &SyntaxError{Message: err.Error()}
 	}
+	if pe.Pos.Line == parse.EOF {
+		return &SyntaxError{Line: lineCount(src), Message: pe.Message + " at end of script"}
+	}
 	se := &SyntaxError{Message: pe.Message}
-	if pe.Token != "" && pe.Pos.Line != parse.EOF {
+	if pe.Token != "" {
 		se.Message += fmt.Sprintf(" near %q", pe.Token)
 	}
 	if pe.Pos.Line > 0 {
 		se.Line, se.Column = pe.Pos.Line, pe.Pos.Column
 	}
 	return se
+}
+
+// lineCount returns the number of the last line of src that has text.
+func lineCount(src string) int {
+	return strings.Count(strings.TrimRight(src, "\n\r\t "), "\n") + 1
 }

@@ -1,0 +1,67 @@
+package redislua
+
+import (
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/rediserr"
+)
+
+// mapError turns a server error reply from running s into a *ScriptError
+// or *SyntaxError. Anything else (nil, redis.Nil, network and context
+// errors, replies the script returned on purpose with redis.error_reply)
+// comes back unchanged.
+func (s *Script) mapError(err error) error {
+	var rerr redis.Error
+	if err == nil || !errors.As(err, &rerr) || isMapped(err) {
+		return err
+	}
+	r := rediserr.Parse(rerr.Error())
+	switch r.Kind {
+	case rediserr.KindOther:
+		return err
+	case rediserr.KindSyntax:
+		return &SyntaxError{Script: s.name, File: s.file, Line: r.Line, Column: r.Column, Message: r.Message, err: err}
+	}
+	return &ScriptError{
+		Script:  s.name,
+		File:    s.file,
+		SHA:     s.sha,
+		Line:    r.Line,
+		Message: r.Message,
+		kind:    kindSentinel(r.Kind),
+		err:     err,
+	}
+}
+
+func isMapped(err error) bool {
+	switch err.(type) {
+	case *ScriptError, *SyntaxError:
+		return true
+	}
+	return false
+}
+
+func kindSentinel(k rediserr.Kind) error {
+	switch k {
+	case rediserr.KindNoScript:
+		return ErrNoScript
+	case rediserr.KindBusy:
+		return ErrBusy
+	case rediserr.KindOOM:
+		return ErrOOM
+	case rediserr.KindNoPerm:
+		return ErrNoPerm
+	case rediserr.KindReadOnly:
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// isNoScript reports whether err proves the server did not have the script,
+// and so did not run it: the only case in which a script is sent again.
+func isNoScript(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && rediserr.Parse(rerr.Error()).Kind == rediserr.KindNoScript
+}

@@ -1,0 +1,124 @@
+package redislua
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Sentinel errors. Compare with errors.Is: the errors this package returns
+// wrap them, often inside a *ScriptError that also names the script and line.
+var (
+	// ErrNoScript means the server does not have the script cached
+	// (NOSCRIPT). Run recovers from it by itself; it surfaces only when
+	// mapping a raw error with MapError.
+	ErrNoScript = errors.New("redislua: script not in the server's script cache (NOSCRIPT)")
+	// ErrBusy means another script runs past busy-reply-threshold
+	// (lua-time-limit) and the server refuses other commands (BUSY).
+	ErrBusy = errors.New("redislua: server busy running another script (BUSY)")
+	// ErrUnknownScript means a registry has no script by that name.
+	ErrUnknownScript = errors.New("redislua: unknown script")
+	// ErrReadOnly means a read-only script called a write command.
+	ErrReadOnly = errors.New("redislua: write command in a read-only script")
+	// ErrOOM means the server refused a write because maxmemory is reached.
+	ErrOOM = errors.New("redislua: server out of memory (OOM)")
+	// ErrNoPerm means an ACL rule refused a command or key.
+	ErrNoPerm = errors.New("redislua: no permission (ACL)")
+	// ErrSyntax means a script does not compile; see *SyntaxError.
+	ErrSyntax = errors.New("redislua: syntax error")
+	// ErrNilClient means a nil client was passed where I/O is needed.
+	ErrNilClient = errors.New("redislua: nil client")
+	// ErrPipeline means a call needs an answer now and cannot be queued in a
+	// pipeline or transaction.
+	ErrPipeline = errors.New("redislua: cannot run inside a pipeline")
+	// ErrEmptyName means a script was given no name.
+	ErrEmptyName = errors.New("redislua: empty script name")
+	// ErrEmptySource means a script's source is empty or only white space.
+	ErrEmptySource = errors.New("redislua: empty script source")
+	// ErrDuplicateScript means a registry already has a script by that name.
+	ErrDuplicateScript = errors.New("redislua: duplicate script name")
+	// ErrEmptyKey means a key passed to a script is the empty string, which
+	// is almost always an unset variable.
+	ErrEmptyKey = errors.New("redislua: empty key")
+)
+
+// ScriptError is an error raised while a script ran (or was refused), with
+// the script and the line it points at. Its message reads like a compiler's:
+//
+//	redislua: lua/transfer.lua:3: attempted to access nonexistent global variable 'x'
+//
+// errors.Is matches the sentinel for its kind (ErrOOM, ErrBusy, ErrReadOnly,
+// ErrNoPerm, ErrNoScript), and Unwrap returns the server's original error.
+type ScriptError struct {
+	// Script is the script's name (its registry name).
+	Script string
+	// File is the file Line is in: the script's own file, or an included one.
+	File string
+	// SHA is the SHA1 of the source sent to Redis.
+	SHA string
+	// Line is the 1-based line in File; 0 when the server named no line.
+	Line int
+	// Message is the server's message without Redis's wrapping. For
+	// error({err="CODE msg"}) it is "CODE msg".
+	Message string
+
+	kind error
+	err  error
+}
+
+// Error reads "redislua: <file>:<line>: <message>", or
+// "redislua: script <name>: <message>" when no line is known.
+func (e *ScriptError) Error() string {
+	if e.Line > 0 {
+		return "redislua: " + e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Message
+	}
+	return "redislua: script " + e.Script + ": " + e.Message
+}
+
+// Unwrap returns the server's original error.
+func (e *ScriptError) Unwrap() error { return e.err }
+
+// Is reports whether target is the sentinel for this error's kind.
+func (e *ScriptError) Is(target error) bool { return e.kind != nil && target == e.kind }
+
+// SyntaxError is a script that does not compile. NewScript and NewRegistry
+// return it when the program starts; Run returns it if the server's Lua
+// still refuses a script the local parser accepted. errors.Is(err, ErrSyntax)
+// holds.
+type SyntaxError struct {
+	// Script is the script's name.
+	Script string
+	// File is the file the error is in.
+	File string
+	// Line is 1-based; 0 means the end of the script or unknown.
+	Line int
+	// Column is 1-based; 0 when unknown (Redis does not report it).
+	Column int
+	// Message says what is wrong.
+	Message string
+
+	err error
+}
+
+// Error reads "redislua: <file>:<line>:<col>: syntax error: <message>".
+func (e *SyntaxError) Error() string {
+	pos := e.File
+	if e.Line > 0 {
+		pos += ":" + strconv.Itoa(e.Line)
+		if e.Column > 0 {
+			pos += ":" + strconv.Itoa(e.Column)
+		}
+	}
+	msg := e.Message
+	if !strings.HasPrefix(msg, "syntax error") {
+		msg = "syntax error: " + msg
+	}
+	return fmt.Sprintf("redislua: %s: %s", pos, msg)
+}
+
+// Unwrap returns the server's error when the server reported it, else nil.
+func (e *SyntaxError) Unwrap() error { return e.err }
+
+// Is reports whether target is ErrSyntax.
+func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }

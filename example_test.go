@@ -1,0 +1,171 @@
+package redislua_test
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"testing/fstest"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua"
+)
+
+//go:embed testdata/lua/*.lua
+var luaFS embed.FS
+
+// newClient returns a client of an embedded miniredis, so that the
+// examples run anywhere.
+func newClient() (*redis.Client, func()) {
+	m, err := miniredis.Run()
+	if err != nil {
+		panic(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	return rdb, func() { rdb.Close(); m.Close() }
+}
+
+// A registry reads every embedded .lua file once and runs scripts by name.
+func Example() {
+	ctx := context.Background()
+	rdb, done := newClient()
+	defer done()
+
+	reg, err := redislua.NewRegistry(luaFS)
+	if err != nil {
+		panic(err)
+	}
+	rdb.Set(ctx, "{u1}:a", 100, 0)
+	left, err := reg.Run(ctx, rdb, "transfer", []string{"{u1}:a", "{u1}:b"}, 30).Int64()
+	fmt.Println(left, err)
+
+	err = reg.Run(ctx, rdb, "transfer", []string{"{u1}:a", "{u1}:b"}, 500).Err()
+	fmt.Println(err)
+	// Output:
+	// 70 <nil>
+	// INSUFFICIENT balance 70 is below 500
+}
+
+// Scripts are named by their path under the embedded directory.
+func ExampleNewRegistry() {
+	reg, err := redislua.NewRegistry(luaFS)
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range reg.Scripts() {
+		fmt.Println(s.Name(), s.File(), s.ReadOnly())
+	}
+	// Output:
+	// balance testdata/lua/balance.lua true
+	// broken testdata/lua/broken.lua false
+	// transfer testdata/lua/transfer.lua false
+}
+
+// A script with a syntax error is refused when the program starts.
+func ExampleNewRegistry_syntaxError() {
+	bad := fstest.MapFS{"lua/counter.lua": {Data: []byte("local n = 1\nreturn n +\n")}}
+	_, err := redislua.NewRegistry(bad)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, redislua.ErrSyntax))
+	// Output:
+	// redislua: lua/counter.lua:2: syntax error at end of script
+	// true
+}
+
+// Run sends EVALSHA and, when the server lost its script cache, EVAL once.
+func ExampleScript_Run() {
+	ctx := context.Background()
+	rdb, done := newClient()
+	defer done()
+
+	incr := redislua.MustNewScript("incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+	rdb.ScriptFlush(ctx) // as after a restart or failover
+	n, err := incr.Run(ctx, rdb, []string{"hits"}, 5).Int64()
+	fmt.Println(n, err)
+	cached, _ := incr.Exists(ctx, rdb)
+	fmt.Println("cached again:", cached)
+	// Output:
+	// 5 <nil>
+	// cached again: true
+}
+
+// In a pipeline Run queues plain EVAL, so a flushed cache cannot break it.
+// Errors of queued commands go through MapError after Exec.
+func ExampleScript_Run_pipeline() {
+	ctx := context.Background()
+	rdb, done := newClient()
+	defer done()
+
+	incr := redislua.MustNewScript("incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+	pipe := rdb.Pipeline()
+	a := incr.Run(ctx, pipe, []string{"a"}, 1)
+	b := incr.Run(ctx, pipe, []string{"b"}, 2)
+	if _, err := pipe.Exec(ctx); err != nil {
+		fmt.Println(incr.MapError(err))
+	}
+	fmt.Println(a.Val(), b.Val())
+	// Output:
+	// 1 2
+}
+
+// A "-- @readonly" header line (or "#!lua flags=no-writes" on Redis 7)
+// makes Run use EVALSHA_RO, which replicas accept and which refuses writes.
+func ExampleScript_ReadOnly() {
+	ctx := context.Background()
+	rdb, done := newClient()
+	defer done()
+
+	reg, _ := redislua.NewRegistry(luaFS)
+	balance := reg.MustScript("balance")
+	rdb.Set(ctx, "{u1}:a", 42, 0)
+	n, err := balance.Run(ctx, rdb, []string{"{u1}:a"}).Int64()
+	fmt.Println(balance.ReadOnly(), n, err)
+	// Output:
+	// true 42 <nil>
+}
+
+// Errors raised while a script runs name the file and line.
+func ExampleScriptError() {
+	ctx := context.Background()
+	rdb, done := newClient()
+	defer done()
+
+	reg, _ := redislua.NewRegistry(luaFS)
+	err := reg.Run(ctx, rdb, "broken", nil).Err()
+	fmt.Println(err)
+	var se *redislua.ScriptError
+	if errors.As(err, &se) {
+		fmt.Println(se.Script, se.Line)
+	}
+	// Output:
+	// redislua: testdata/lua/broken.lua:3: attempted to access nonexistent global variable 'totl'
+	// broken 3
+}
+
+// LoadAll warms the script cache at start-up in one round trip.
+func ExampleRegistry_LoadAll() {
+	ctx := context.Background()
+	rdb, done := newClient()
+	defer done()
+
+	reg, _ := redislua.NewRegistry(luaFS)
+	fmt.Println(reg.LoadAll(ctx, rdb))
+	ok, _ := reg.MustScript("transfer").Exists(ctx, rdb)
+	fmt.Println(ok)
+	// Output:
+	// <nil>
+	// true
+}
+
+// An unknown name is an error that suggests close names.
+func ExampleRegistry_Script() {
+	reg, _ := redislua.NewRegistry(luaFS)
+	_, err := reg.Script("transfr")
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, redislua.ErrUnknownScript))
+	// Output:
+	// redislua: unknown script "transfr" (did you mean "transfer"?)
+	// true
+}

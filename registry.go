@@ -1,0 +1,261 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/rediserr"
+)
+
+// Registry holds named scripts, read from an fs.FS (usually an embed.FS)
+// and added one by one. Lookups take no lock; it is safe for concurrent use.
+type Registry struct {
+	cfg     config
+	mu      sync.Mutex // serialises Add
+	current atomic.Pointer[table]
+}
+
+// table is an immutable snapshot of a registry's scripts. Add replaces it.
+type table struct {
+	byName map[string]*Script
+	bySHA  map[string]*Script
+	names  []string // sorted
+}
+
+// NewRegistry reads every *.lua file under fsys (recursively), parses and
+// hashes each once, and returns a registry of them. Each script is named by
+// its slash path without ".lua": "lock/acquire.lua" is "lock/acquire". When
+// the root of fsys holds nothing but one directory, as with
+//
+//	//go:embed lua/*.lua
+//	var luaFS embed.FS
+//
+// names are relative to that directory ("transfer", not "lua/transfer"),
+// and so on down while a directory holds nothing but one directory; errors
+// still name the full path ("lua/transfer.lua:3"). Use fs.Sub to pick
+// another root. A nil fsys gives an empty registry for Add.
+//
+// Every problem is reported, not just the first: the error joins (with
+// errors.Join) one error per bad file, each naming its file.
+func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
+	r := &Registry{}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&r.cfg)
+		}
+	}
+	t := &table{byName: map[string]*Script{}, bySHA: map[string]*Script{}}
+	if fsys == nil {
+		r.current.Store(t)
+		return r, nil
+	}
+	files, base, err := luaFiles(fsys)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, file := range files {
+		src, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("redislua: reading %s: %w", file, err))
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(file, base), ".lua")
+		s, err := newScript(name, file, string(src))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		t.add(s)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	t.sortNames()
+	r.current.Store(t)
+	return r, nil
+}
+
+// luaFiles lists the *.lua files of fsys and the prefix ("dir/") to strip
+// from their paths to name them.
+func luaFiles(fsys fs.FS) (files []string, base string, err error) {
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && path.Ext(p) == ".lua" {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("redislua: listing scripts: %w", err)
+	}
+	dir := "."
+	for {
+		entries, err := fs.ReadDir(fsys, dir)
+		if err != nil || len(entries) != 1 || !entries[0].IsDir() {
+			break
+		}
+		dir = path.Join(dir, entries[0].Name())
+	}
+	if dir != "." {
+		base = dir + "/"
+	}
+	return files, base, nil
+}
+
+func (t *table) add(s *Script) {
+	t.byName[s.name] = s
+	t.bySHA[s.sha] = s
+	t.names = append(t.names, s.name)
+}
+
+func (t *table) sortNames() { sort.Strings(t.names) }
+
+func (t *table) clone() *table {
+	c := &table{
+		byName: make(map[string]*Script, len(t.byName)+1),
+		bySHA:  make(map[string]*Script, len(t.bySHA)+1),
+		names:  append(make([]string, 0, len(t.names)+1), t.names...),
+	}
+	for k, v := range t.byName {
+		c.byName[k] = v
+	}
+	for k, v := range t.bySHA {
+		c.bySHA[k] = v
+	}
+	return c
+}
+
+// Add parses src as a script named name and adds it. A name already in the
+// registry is an error (ErrDuplicateScript), as is everything NewScript
+// refuses.
+func (r *Registry) Add(name, src string) (*Script, error) {
+	s, err := newScript(name, name, src)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.scripts()
+	if _, dup := old.byName[name]; dup {
+		return nil, fmt.Errorf("%w: %q", ErrDuplicateScript, name)
+	}
+	t := old.clone()
+	t.add(s)
+	t.sortNames()
+	r.current.Store(t)
+	return s, nil
+}
+
+func (r *Registry) scripts() *table {
+	if t := r.current.Load(); t != nil {
+		return t
+	}
+	return &table{} // the zero Registry is empty
+}
+
+// Script returns the script called name. An unknown name is an error that
+// wraps ErrUnknownScript and suggests close names.
+func (r *Registry) Script(name string) (*Script, error) {
+	t := r.scripts()
+	if s, ok := t.byName[name]; ok {
+		return s, nil
+	}
+	return nil, unknownScript(name, t.names)
+}
+
+// MustScript is like Script but panics for an unknown name. Use it where
+// the name is a constant that tests cover.
+func (r *Registry) MustScript(name string) *Script {
+	s, err := r.Script(name)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Scripts returns every script, sorted by name.
+func (r *Registry) Scripts() []*Script {
+	t := r.scripts()
+	out := make([]*Script, len(t.names))
+	for i, name := range t.names {
+		out[i] = t.byName[name]
+	}
+	return out
+}
+
+// Run runs the script called name; see Script.Run. An unknown name is an
+// error on the returned command, and nothing is sent.
+func (r *Registry) Run(ctx context.Context, c redis.Scripter, name string, keys []string, args ...any) *redis.Cmd {
+	s, err := r.Script(name)
+	if err != nil {
+		return failedCmd(ctx, name, err)
+	}
+	return s.Run(ctx, c, keys, args...)
+}
+
+// LoadAll loads every script into the server's cache with one round trip
+// (pipelined SCRIPT LOADs), so the first calls after start-up need no
+// fallback. Every failure is reported, each naming its script.
+func (r *Registry) LoadAll(ctx context.Context, c redis.Scripter) error {
+	if isNilClient(c) {
+		return fmt.Errorf("%w: loading scripts", ErrNilClient)
+	}
+	scripts := r.Scripts()
+	if len(scripts) == 0 {
+		return nil
+	}
+	if _, ok := c.(redis.Pipeliner); ok {
+		for _, s := range scripts {
+			c.ScriptLoad(ctx, s.src) // results arrive with the caller's Exec
+		}
+		return nil
+	}
+	p, ok := c.(interface{ Pipeline() redis.Pipeliner })
+	if !ok {
+		var errs []error
+		for _, s := range scripts {
+			errs = append(errs, s.Load(ctx, c))
+		}
+		return errors.Join(errs...)
+	}
+	pipe := p.Pipeline()
+	cmds := make([]*redis.StringCmd, len(scripts))
+	for i, s := range scripts {
+		cmds[i] = pipe.ScriptLoad(ctx, s.src)
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	var errs []error
+	for i, s := range scripts {
+		if err := s.checkLoaded(cmds[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MapError turns a raw server error from one of the registry's scripts
+// (such as the error of a command queued by Run in a pipeline) into a
+// *ScriptError, finding the script by the SHA1 that Redis names in the
+// error. Errors it cannot attribute come back unchanged.
+func (r *Registry) MapError(err error) error {
+	var rerr redis.Error
+	if err == nil || !errors.As(err, &rerr) || isMapped(err) {
+		return err
+	}
+	if s, ok := r.scripts().bySHA[rediserr.Parse(rerr.Error()).SHA]; ok {
+		return s.mapError(err)
+	}
+	return err
+}

@@ -1,0 +1,152 @@
+package redislua
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Run runs the script with keys and args and returns go-redis's *redis.Cmd,
+// so its usual accessors (.Int64(), .Text(), .Slice(), ...) apply.
+//
+// On a client, Run sends EVALSHA (EVALSHA_RO for read-only scripts). If the
+// server answers NOSCRIPT, which proves the script did not run, Run sends
+// the script once with EVAL (EVAL_RO), which also caches it again. No other
+// error causes a second send: a script whose outcome is unknown (a timeout,
+// a lost connection) is never run twice.
+//
+// Inside a pipeline or transaction (c is a redis.Pipeliner), Run queues a
+// plain EVAL (EVAL_RO), because a NOSCRIPT error inside a pipeline cannot
+// be recovered without running commands out of order. The queued command's
+// error, after Exec, is the server's raw error: pass it through MapError.
+//
+// Errors are set on the returned command (so cmd.Err() is already mapped):
+// a *ScriptError naming the script, file and line for errors raised while
+// the script ran, a *SyntaxError if the server cannot compile it, and
+// redis.Nil unchanged. Replies the script returns on purpose with
+// redis.error_reply are passed through untouched.
+func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd {
+	if err := s.checkCall(c, keys); err != nil {
+		return failedCmd(ctx, s.sha, err)
+	}
+	if p, ok := c.(redis.Pipeliner); ok {
+		return s.eval(ctx, p, keys, args)
+	}
+	cmd := s.evalSha(ctx, c, keys, args)
+	err := cmd.Err()
+	if err == nil {
+		return cmd
+	}
+	if isNoScript(err) {
+		cmd = s.eval(ctx, c, keys, args)
+		if err = cmd.Err(); err == nil {
+			return cmd
+		}
+	}
+	if mapped := s.mapError(err); mapped != err {
+		cmd.SetErr(mapped)
+	}
+	return cmd
+}
+
+func (s *Script) evalSha(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
+	if s.readOnly {
+		return c.EvalShaRO(ctx, s.sha, keys, args...)
+	}
+	return c.EvalSha(ctx, s.sha, keys, args...)
+}
+
+func (s *Script) eval(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
+	if s.readOnly {
+		return c.EvalRO(ctx, s.src, keys, args...)
+	}
+	return c.Eval(ctx, s.src, keys, args...)
+}
+
+// checkCall catches misuse before anything is sent.
+func (s *Script) checkCall(c redis.Scripter, keys []string) error {
+	if isNilClient(c) {
+		return fmt.Errorf("%w: running script %s", ErrNilClient, s.name)
+	}
+	for i, k := range keys {
+		if k == "" {
+			return fmt.Errorf("%w: KEYS[%d] of script %s", ErrEmptyKey, i+1, s.name)
+		}
+	}
+	return nil
+}
+
+// Load sends SCRIPT LOAD so that later calls need only EVALSHA. Inside a
+// pipeline it queues the command, whose result arrives with Exec.
+func (s *Script) Load(ctx context.Context, c redis.Scripter) error {
+	if isNilClient(c) {
+		return fmt.Errorf("%w: loading script %s", ErrNilClient, s.name)
+	}
+	cmd := c.ScriptLoad(ctx, s.src)
+	if _, ok := c.(redis.Pipeliner); ok {
+		return nil
+	}
+	return s.checkLoaded(cmd)
+}
+
+// checkLoaded checks a SCRIPT LOAD reply: no error and the expected SHA1.
+func (s *Script) checkLoaded(cmd *redis.StringCmd) error {
+	if err := cmd.Err(); err != nil {
+		return fmt.Errorf("redislua: loading script %s: %w", s.name, s.mapError(err))
+	}
+	if got := cmd.Val(); got != s.sha {
+		return fmt.Errorf("redislua: loading script %s: server returned SHA1 %q, want %q", s.name, got, s.sha)
+	}
+	return nil
+}
+
+// Exists reports whether the server has the script in its cache (SCRIPT
+// EXISTS). It needs an answer now, so it returns ErrPipeline inside a
+// pipeline.
+func (s *Script) Exists(ctx context.Context, c redis.Scripter) (bool, error) {
+	if isNilClient(c) {
+		return false, fmt.Errorf("%w: checking script %s", ErrNilClient, s.name)
+	}
+	if _, ok := c.(redis.Pipeliner); ok {
+		return false, fmt.Errorf("%w: Exists of script %s", ErrPipeline, s.name)
+	}
+	found, err := c.ScriptExists(ctx, s.sha).Result()
+	if err != nil {
+		return false, fmt.Errorf("redislua: checking script %s: %w", s.name, err)
+	}
+	return len(found) == 1 && found[0], nil
+}
+
+// MapError turns a raw server error from running this script, such as the
+// error of a command queued by Run in a pipeline, into the *ScriptError or
+// *SyntaxError that Run returns outside pipelines. Other errors come back
+// unchanged.
+func (s *Script) MapError(err error) error { return s.mapError(err) }
+
+// failedCmd returns a command that carries err and was never sent.
+func failedCmd(ctx context.Context, sha string, err error) *redis.Cmd {
+	cmd := redis.NewCmd(ctx, "evalsha", sha)
+	cmd.SetErr(err)
+	return cmd
+}
+
+// isNilClient reports whether c is nil, including a typed nil pointer of
+// one of go-redis's clients, whose methods would panic.
+func isNilClient(c redis.Scripter) bool {
+	switch v := c.(type) {
+	case nil:
+		return true
+	case *redis.Client:
+		return v == nil
+	case *redis.ClusterClient:
+		return v == nil
+	case *redis.Ring:
+		return v == nil
+	case *redis.Pipeline:
+		return v == nil
+	case *redis.Conn:
+		return v == nil
+	}
+	return false
+}

@@ -1,0 +1,205 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+const incrSrc = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+
+func TestRunFallsBackToEvalOnNoScript(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := MustNewScript("incr", incrSrc)
+		if err := b.client.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		b.sent.take()
+
+		got, err := s.Run(ctx, b.client, []string{"n"}, 5).Int64()
+		if err != nil || got != 5 {
+			t.Fatalf("first Run = %d, %v; want 5, nil", got, err)
+		}
+		if sent := b.sent.take(); fmt.Sprint(sent) != "[evalsha eval]" {
+			t.Fatalf("first Run sent %v, want [evalsha eval]", sent)
+		}
+
+		got, err = s.Run(ctx, b.client, []string{"n"}, 2).Int64()
+		if err != nil || got != 7 {
+			t.Fatalf("second Run = %d, %v; want 7, nil", got, err)
+		}
+		if sent := b.sent.take(); fmt.Sprint(sent) != "[evalsha]" {
+			t.Fatalf("second Run sent %v, want [evalsha]: EVAL must re-cache the script", sent)
+		}
+	})
+}
+
+func TestRunReturnsRedisNilUnchanged(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := MustNewScript("get", "return redis.call('GET', KEYS[1])")
+		if err := s.Run(context.Background(), b.client, []string{"missing"}).Err(); err != redis.Nil {
+			t.Fatalf("err = %v, want redis.Nil", err)
+		}
+	})
+}
+
+// Read-only scripts must use the _RO commands. On real Redis the proof is
+// the server's own command statistics.
+func TestReadOnlyScriptUsesROCommands(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := MustNewScript("get", "-- @readonly\nreturn redis.call('GET', KEYS[1])")
+		b.client.Set(ctx, "k", "v", 0)
+		b.client.ScriptFlush(ctx)
+		b.sent.take()
+		for i := 0; i < 2; i++ {
+			if got, err := s.Run(ctx, b.client, []string{"k"}).Text(); err != nil || got != "v" {
+				t.Fatalf("Run = %q, %v", got, err)
+			}
+		}
+		pipe := b.client.Pipeline()
+		s.Run(ctx, pipe, []string{"k"})
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if sent := b.sent.take(); fmt.Sprint(sent) != "[evalsha_ro eval_ro evalsha_ro eval_ro]" {
+			t.Fatalf("sent %v, want [evalsha_ro eval_ro evalsha_ro eval_ro]", sent)
+		}
+		if b.real {
+			stats := b.client.Info(ctx, "commandstats").Val()
+			for _, want := range []string{"cmdstat_evalsha_ro:calls=2", "cmdstat_eval_ro:calls=2"} {
+				if !strings.Contains(stats, want) {
+					t.Errorf("server commandstats lack %q:\n%s", want, stats)
+				}
+			}
+		}
+	})
+}
+
+func TestPipelineAfterFlushHasNoNoScript(t *testing.T) {
+	for _, tx := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tx=%v", tx), func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) {
+				ctx := context.Background()
+				s := MustNewScript("incr", incrSrc)
+				b.client.ScriptFlush(ctx)
+				b.sent.take()
+				var pipe redis.Pipeliner = b.client.Pipeline()
+				if tx {
+					pipe = b.client.TxPipeline()
+				}
+				cmds := make([]*redis.Cmd, 100)
+				for i := range cmds {
+					cmds[i] = s.Run(ctx, pipe, []string{"p"}, 1)
+				}
+				if _, err := pipe.Exec(ctx); err != nil {
+					t.Fatalf("Exec: %v", err)
+				}
+				for i, cmd := range cmds {
+					if got, err := cmd.Int64(); err != nil || got != int64(i+1) {
+						t.Fatalf("call %d = %d, %v; want %d", i, got, err, i+1)
+					}
+				}
+				if n := count(b.sent.take(), "eval"); n != 100 {
+					t.Fatalf("pipeline sent %d EVAL, want 100", n)
+				}
+			})
+		})
+	}
+}
+
+// 32 goroutines run scripts while another flushes the script cache in a
+// loop: every call must succeed with the right result.
+func TestConcurrentRunWhileFlushing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := MustNewScript("incr", incrSrc)
+		const workers, calls = 32, 50
+		var (
+			wg      sync.WaitGroup
+			done    = make(chan struct{})
+			flushes atomic.Int64
+			errs    = make(chan error, workers*calls)
+		)
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					if err := b.client.ScriptFlush(ctx).Err(); err == nil {
+						flushes.Add(1)
+					}
+				}
+			}
+		}()
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				key := "c:" + strconv.Itoa(w)
+				for i := 1; i <= calls; i++ {
+					got, err := s.Run(ctx, b.client, []string{key}, 1).Int64()
+					if err != nil {
+						errs <- err
+					} else if got != int64(i) {
+						errs <- fmt.Errorf("%s = %d after %d calls", key, got, i)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		close(done)
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if flushes.Load() == 0 {
+			t.Fatal("the cache was never flushed during the run")
+		}
+		t.Logf("%d flushes during %d calls", flushes.Load(), workers*calls)
+	})
+}
+
+func TestRunAcceptsEveryClientKind(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	s := MustNewScript("incr", incrSrc)
+	opts := b.client.Options()
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"one": opts.Addr}})
+	t.Cleanup(func() { _ = ring.Close() })
+	conn := b.client.Conn()
+	t.Cleanup(func() { _ = conn.Close() })
+	for _, c := range []redis.Scripter{b.client, ring, conn} {
+		if err := s.Run(ctx, c, []string{"kinds"}, 1).Err(); err != nil {
+			t.Errorf("Run on %T: %v", c, err)
+		}
+	}
+	if got := b.client.Get(ctx, "kinds").Val(); got != "3" {
+		t.Fatalf("kinds = %s, want 3", got)
+	}
+}
+
+func TestRunDoesNotResendOnOtherErrors(t *testing.T) {
+	b := forMiniredis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := MustNewScript("incr", incrSrc).Run(ctx, b.client, []string{"k"}, 1).Err()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if n := count(b.sent.take(), "eval"); n != 0 {
+		t.Fatalf("sent EVAL %d times after a non-NOSCRIPT error, want 0", n)
+	}
+}
+
+
+

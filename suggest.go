@@ -1,0 +1,72 @@
+package redislua
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// unknownScript builds the error for a name a registry does not have,
+// suggesting up to three close names.
+func unknownScript(name string, names []string) error {
+	if len(names) == 0 {
+		return fmt.Errorf("%w %q: the registry is empty", ErrUnknownScript, name)
+	}
+	close := closeNames(name, names, 3)
+	if len(close) == 0 {
+		return fmt.Errorf("%w %q", ErrUnknownScript, name)
+	}
+	return fmt.Errorf("%w %q (did you mean %s?)", ErrUnknownScript, name, quoteList(close))
+}
+
+// closeNames returns at most n names within a small edit distance of name,
+// closest first.
+func closeNames(name string, names []string, n int) []string {
+	type scored struct {
+		name string
+		dist int
+	}
+	limit := max(2, len(name)/3)
+	var found []scored
+	for _, c := range names {
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		if d <= limit || strings.HasSuffix(c, "/"+name) {
+			found = append(found, scored{c, d})
+		}
+	}
+	sort.SliceStable(found, func(i, j int) bool { return found[i].dist < found[j].dist })
+	out := make([]string, 0, n)
+	for i := 0; i < len(found) && i < n; i++ {
+		out = append(out, found[i].name)
+	}
+	return out
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, s := range names {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
