@@ -200,6 +200,3 @@ func TestRunDoesNotResendOnOtherErrors(t *testing.T) {
 		t.Fatalf("sent EVAL %d times after a non-NOSCRIPT error, want 0", n)
 	}
 }
-
-
-
