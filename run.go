@@ -52,16 +52,16 @@ func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args 
 
 func (s *Script) evalSha(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
 	if s.readOnly {
-		return c.EvalShaRO(ctx, s.sha, keys, args...)
+		return send(ctx, c, cmdEvalShaRO, s.shaArg, keys, args)
 	}
-	return c.EvalSha(ctx, s.sha, keys, args...)
+	return send(ctx, c, cmdEvalSha, s.shaArg, keys, args)
 }
 
 func (s *Script) eval(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
 	if s.readOnly {
-		return c.EvalRO(ctx, s.src, keys, args...)
+		return send(ctx, c, cmdEvalRO, s.srcArg, keys, args)
 	}
-	return c.Eval(ctx, s.src, keys, args...)
+	return send(ctx, c, cmdEval, s.srcArg, keys, args)
 }
 
 // checkCall catches misuse before anything is sent.

@@ -200,3 +200,33 @@ func TestRunDoesNotResendOnOtherErrors(t *testing.T) {
 		t.Fatalf("sent EVAL %d times after a non-NOSCRIPT error, want 0", n)
 	}
 }
+
+// Run builds EVALSHA itself; what reaches the server must be what go-redis's
+// own Eval methods send, including the flattening of a lone slice argument.
+func TestRunSendsWhatGoRedisSends(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := MustNewScript("echo", "return {#KEYS, unpack(ARGV)}")
+		for _, args := range [][]any{
+			nil,
+			{"x"},
+			{1, "two", 3.5, true, []byte("b")},
+			{[]string{"p", "q"}},
+			{map[string]string{"k": "v"}},
+		} {
+			want, err := b.client.Eval(ctx, s.Source(), []string{"k1", "k2"}, args...).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []redis.Scripter{b.client, scripterOnly{b.client}} {
+				got, err := s.Run(ctx, c, []string{"k1", "k2"}, args...).Result()
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("Run(%T, %v) = %v, %v; want %v", c, args, got, err, want)
+				}
+			}
+		}
+	})
+}
+
+// scripterOnly hides every method but redis.Scripter's.
+type scripterOnly struct{ redis.Scripter }

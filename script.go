@@ -20,6 +20,9 @@ type Script struct {
 	sha      string
 	flags    []string
 	readOnly bool
+
+	// The SHA1 and source boxed once, as command arguments.
+	shaArg, srcArg any
 }
 
 // NewScript reads src as a Lua script named name. The source must compile:
@@ -71,13 +74,16 @@ func newScript(name, file, src string) (*Script, error) {
 		return nil, syntaxErr(0, 0, err.Error())
 	}
 	sum := sha1.Sum([]byte(src))
+	sha := hex.EncodeToString(sum[:])
 	return &Script{
 		name:     name,
 		file:     file,
 		src:      src,
-		sha:      hex.EncodeToString(sum[:]),
+		sha:      sha,
 		flags:    shebang.Flags,
 		readOnly: shebang.Has(luasrc.FlagNoWrites) || header.ReadOnly,
+		shaArg:   sha,
+		srcArg:   src,
 	}, nil
 }
 
