@@ -55,6 +55,8 @@ func kindSentinel(k rediserr.Kind) error {
 		return ErrNoPerm
 	case rediserr.KindReadOnly:
 		return ErrReadOnly
+	case rediserr.KindCrossSlot:
+		return ErrCrossSlot
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
 			continue
 		}
 		name := strings.TrimSuffix(strings.TrimPrefix(file, base), ".lua")
-		s, err := newScript(name, file, string(src))
+		s, err := newScript(name, file, string(src), r.cfg)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -141,7 +141,7 @@ func (t *table) clone() *table {
 // registry is an error (ErrDuplicateScript), as is everything NewScript
 // refuses.
 func (r *Registry) Add(name, src string) (*Script, error) {
-	s, err := newScript(name, name, src)
+	s, err := newScript(name, name, src, r.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,9 @@ func (r *Registry) Run(ctx context.Context, c redis.Scripter, name string, keys 
 
 // LoadAll loads every script into the server's cache with one round trip
 // (pipelined SCRIPT LOADs), so the first calls after start-up need no
-// fallback. Every failure is reported, each naming its script.
+// fallback. On a *redis.ClusterClient it does so on every master and
+// replica, one round trip per node. Every failure is reported, each naming
+// its script (and node).
 func (r *Registry) LoadAll(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading scripts", ErrNilClient)
@@ -216,21 +218,29 @@ func (r *Registry) LoadAll(ctx context.Context, c redis.Scripter) error {
 	if len(scripts) == 0 {
 		return nil
 	}
-	if _, ok := c.(redis.Pipeliner); ok {
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		return eachNode(ctx, c, func(ctx context.Context, node *redis.Client) error {
+			return loadPipelined(ctx, node.Pipeline(), scripts)
+		})
+	case redis.Pipeliner:
 		for _, s := range scripts {
 			c.ScriptLoad(ctx, s.src) // results arrive with the caller's Exec
 		}
 		return nil
+	case interface{ Pipeline() redis.Pipeliner }:
+		return loadPipelined(ctx, c.Pipeline(), scripts)
 	}
-	p, ok := c.(interface{ Pipeline() redis.Pipeliner })
-	if !ok {
-		var errs []error
-		for _, s := range scripts {
-			errs = append(errs, s.Load(ctx, c))
-		}
-		return errors.Join(errs...)
+	var errs []error
+	for _, s := range scripts {
+		errs = append(errs, s.Load(ctx, c))
 	}
-	pipe := p.Pipeline()
+	return errors.Join(errs...)
+}
+
+// loadPipelined sends one SCRIPT LOAD per script in one pipeline and checks
+// every reply.
+func loadPipelined(ctx context.Context, pipe redis.Pipeliner, scripts []*Script) error {
 	cmds := make([]*redis.StringCmd, len(scripts))
 	for i, s := range scripts {
 		cmds[i] = pipe.ScriptLoad(ctx, s.src)

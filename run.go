@@ -3,6 +3,7 @@ package redislua
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -74,14 +75,23 @@ func (s *Script) checkCall(c redis.Scripter, keys []string) error {
 			return fmt.Errorf("%w: KEYS[%d] of script %s", ErrEmptyKey, i+1, s.name)
 		}
 	}
+	if (s.checkSlots || isCluster(c)) && !s.crossSlotOK && CheckSlots(keys...) != nil {
+		return newCrossSlotError(s.name, keys)
+	}
 	return nil
 }
 
-// Load sends SCRIPT LOAD so that later calls need only EVALSHA. Inside a
-// pipeline it queues the command, whose result arrives with Exec.
+// Load sends SCRIPT LOAD so that later calls need only EVALSHA. On a
+// *redis.ClusterClient it loads the script on every master and replica.
+// Inside a pipeline it queues the command, whose result arrives with Exec.
 func (s *Script) Load(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading script %s", ErrNilClient, s.name)
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		return eachNode(ctx, cc, func(ctx context.Context, node *redis.Client) error {
+			return s.checkLoaded(node.ScriptLoad(ctx, s.src))
+		})
 	}
 	cmd := c.ScriptLoad(ctx, s.src)
 	if _, ok := c.(redis.Pipeliner); ok {
@@ -102,8 +112,8 @@ func (s *Script) checkLoaded(cmd *redis.StringCmd) error {
 }
 
 // Exists reports whether the server has the script in its cache (SCRIPT
-// EXISTS). It needs an answer now, so it returns ErrPipeline inside a
-// pipeline.
+// EXISTS); on a *redis.ClusterClient, whether every master and replica has
+// it. It needs an answer now, so it returns ErrPipeline inside a pipeline.
 func (s *Script) Exists(ctx context.Context, c redis.Scripter) (bool, error) {
 	if isNilClient(c) {
 		return false, fmt.Errorf("%w: checking script %s", ErrNilClient, s.name)
@@ -111,6 +121,22 @@ func (s *Script) Exists(ctx context.Context, c redis.Scripter) (bool, error) {
 	if _, ok := c.(redis.Pipeliner); ok {
 		return false, fmt.Errorf("%w: Exists of script %s", ErrPipeline, s.name)
 	}
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok {
+		return s.existsOn(ctx, c)
+	}
+	var missing atomic.Bool
+	err := eachNode(ctx, cc, func(ctx context.Context, node *redis.Client) error {
+		found, err := s.existsOn(ctx, node)
+		if !found {
+			missing.Store(true)
+		}
+		return err
+	})
+	return err == nil && !missing.Load(), err
+}
+
+func (s *Script) existsOn(ctx context.Context, c redis.Scripter) (bool, error) {
 	found, err := c.ScriptExists(ctx, s.sha).Result()
 	if err != nil {
 		return false, fmt.Errorf("redislua: checking script %s: %w", s.name, err)

@@ -21,6 +21,11 @@ type Script struct {
 	flags    []string
 	readOnly bool
 
+	// checkSlots makes Run check keys' slots on every client, not only on
+	// a cluster client; crossSlotOK (the allow-cross-slot-keys flag) turns
+	// the check off.
+	checkSlots, crossSlotOK bool
+
 	// The SHA1 and source boxed once, as command arguments.
 	shaArg, srcArg any
 }
@@ -33,7 +38,7 @@ type Script struct {
 // reject a shebang (miniredis), when its leading comment has a
 // "-- @readonly" line.
 func NewScript(name, src string) (*Script, error) {
-	return newScript(name, name, src)
+	return newScript(name, name, src, config{})
 }
 
 // MustNewScript is like NewScript but panics on error. Use it only for
@@ -47,8 +52,8 @@ func MustNewScript(name, src string) *Script {
 }
 
 // newScript builds a script whose errors name file (a path in an fs.FS, or
-// the name itself).
-func newScript(name, file, src string) (*Script, error) {
+// the name itself), configured by a registry's cfg.
+func newScript(name, file, src string, cfg config) (*Script, error) {
 	if name == "" {
 		return nil, ErrEmptyName
 	}
@@ -84,6 +89,9 @@ func newScript(name, file, src string) (*Script, error) {
 		readOnly: shebang.Has(luasrc.FlagNoWrites) || header.ReadOnly,
 		shaArg:   sha,
 		srcArg:   src,
+
+		checkSlots:  cfg.clusterChecks,
+		crossSlotOK: shebang.Has(luasrc.FlagAllowCrossSlotKeys),
 	}, nil
 }
 

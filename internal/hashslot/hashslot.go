@@ -23,11 +23,12 @@ const Count = 16384
 // "{user1000}.following" hashes "user1000", "foo{}{bar}" hashes the whole key,
 // and "foo{{bar}}zap" hashes "{bar".
 func Of(key string) int {
-	return int(CRC16(tag(key)) & (Count - 1))
+	return int(CRC16(HashedPart(key)) & (Count - 1))
 }
 
-// tag returns the part of key that Of hashes.
-func tag(key string) string {
+// HashedPart returns the part of key that Of hashes: the hash tag's
+// content when key has a non-empty tag, the whole key otherwise.
+func HashedPart(key string) string {
 	s := strings.IndexByte(key, '{')
 	if s < 0 {
 		return key

@@ -14,8 +14,14 @@ var knownFlags = map[string]bool{
 	"allow-cross-slot-keys": true,
 }
 
-// FlagNoWrites is the shebang flag that makes a script read-only.
-const FlagNoWrites = "no-writes"
+// Shebang flags the library acts on.
+const (
+	// FlagNoWrites makes a script read-only.
+	FlagNoWrites = "no-writes"
+	// FlagAllowCrossSlotKeys lets a script use keys of several slots that
+	// live on one node.
+	FlagAllowCrossSlotKeys = "allow-cross-slot-keys"
+)
 
 // Shebang is what the first line of a script says to Redis 7.
 type Shebang struct {

@@ -36,6 +36,9 @@ const (
 	KindNoPerm
 	// KindReadOnly is a write command called from a read-only script.
 	KindReadOnly
+	// KindCrossSlot is CROSSSLOT: a cluster node refused keys of several
+	// slots.
+	KindCrossSlot
 )
 
 // Reply is what Parse read from one error reply.
@@ -229,6 +232,8 @@ func classify(msg string) Kind {
 		return KindBusy
 	case strings.HasPrefix(msg, "OOM"):
 		return KindOOM
+	case strings.HasPrefix(msg, "CROSSSLOT"):
+		return KindCrossSlot
 	case strings.HasPrefix(msg, "NOPERM"),
 		strings.Contains(msg, "can't run this command"),
 		strings.Contains(msg, "No permissions to access"):

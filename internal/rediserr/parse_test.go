@@ -48,6 +48,8 @@ func TestParse(t *testing.T) {
 			Reply{Kind: KindNoScript, Message: "NOSCRIPT No matching script. Please use EVAL."}},
 		{"noscript behind a proxy prefix", "ERR upstream: NOSCRIPT No matching script. Please use EVAL.",
 			Reply{Kind: KindNoScript, Message: "ERR upstream: NOSCRIPT No matching script. Please use EVAL."}},
+		{"crossslot", "CROSSSLOT Keys in request don't hash to the same slot",
+			Reply{Kind: KindCrossSlot, Message: "CROSSSLOT Keys in request don't hash to the same slot"}},
 		{"error_reply passes untouched", "MYERR msg", Reply{Kind: KindOther, Message: "MYERR msg"}},
 		{"noperm", "NOPERM this user has no permissions to access one of the keys used as arguments",
 			Reply{Kind: KindNoPerm, Message: "NOPERM this user has no permissions to access one of the keys used as arguments"}},
