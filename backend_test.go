@@ -116,3 +116,11 @@ func forMiniredis(t *testing.T) backend {
 	m := miniredis.RunT(t)
 	return newBackend(t, "miniredis", m.Addr(), false)
 }
+
+// sharedCluster returns a client of the 3-master, 3-replica Redis Cluster
+// that this package's tests share (started once, stopped by TestMain).
+// Tests using it must use their own keys.
+func sharedCluster(t *testing.T) *redis.ClusterClient {
+	t.Helper()
+	return redistest.SharedCluster(t).Client(t)
+}
