@@ -2,6 +2,7 @@ package redislua
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -42,4 +43,23 @@ func BenchmarkRun(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkCheckSlots measures the slot check Run makes on a cluster, by
+// number of keys: it must stay a few ns per key with no allocation.
+func BenchmarkCheckSlots(b *testing.B) {
+	for _, n := range []int{1, 10, 100, 1000} {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = "{tenant42}:item:" + strconv.Itoa(i)
+		}
+		b.Run(strconv.Itoa(n)+"-keys", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := CheckSlots(keys...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -28,9 +28,17 @@ func CheckSlots(keys ...string) error {
 	if len(keys) < 2 {
 		return nil
 	}
-	first := Slot(keys[0])
-	for i := 1; i < len(keys); i++ {
-		if Slot(keys[i]) != first {
+	firstPart, first := hashslot.HashedPart(keys[0]), -1
+	for _, k := range keys[1:] {
+		// Keys with the same hashed part (usually the same hash tag) share
+		// a slot: comparing strings is much cheaper than a CRC.
+		if hashslot.HashedPart(k) == firstPart {
+			continue
+		}
+		if first < 0 {
+			first = Slot(keys[0])
+		}
+		if Slot(k) != first {
 			return newCrossSlotError("", keys)
 		}
 	}
