@@ -1,0 +1,206 @@
+package luacheck
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/yuin/gopher-lua/ast"
+)
+
+// call checks a function call: redis.call and redis.pcall (directly, through
+// a local alias such as "local rcall = redis.call", or as pcall(redis.call,
+// ...)), and calls of library functions that do not exist.
+func (c *checker) call(e *ast.FuncCallExpr) {
+	if e.Func == nil {
+		return // method call
+	}
+	if c.origin(e.Func) == fromRedisCall {
+		c.redisCall(e.Args)
+		return
+	}
+	if c.isGlobal(e.Func, "pcall") && len(e.Args) > 0 && c.origin(e.Args[0]) == fromRedisCall {
+		c.redisCall(e.Args[1:])
+		return
+	}
+	c.checkMember(e.Func)
+}
+
+// redisCall checks the arguments of a Redis command call. Only calls whose
+// command name is a string literal are checked.
+func (c *checker) redisCall(args []ast.Expr) {
+	if len(args) == 0 {
+		return
+	}
+	nameArg, ok := args[0].(*ast.StringExpr)
+	if !ok {
+		return
+	}
+	line, col := nameArg.Line(), c.cols[nameArg]
+	name := strings.ToLower(nameArg.Value)
+
+	// tail is the index of an argument that may expand to any number of
+	// values (a call or ...); positions from it on are unknown.
+	tail := len(args)
+	if c.isMulti(args[len(args)-1]) {
+		tail = len(args) - 1
+	}
+
+	cmd, ok := commands[name]
+	if !ok {
+		cmd, ok = laterCommands[name]
+	}
+	if !ok {
+		if !strings.Contains(name, ".") { // JSON.SET and other module commands
+			c.report(line, col, IDUnknownCommand, unknownCommandMessage(nameArg.Value))
+		}
+		return
+	}
+
+	display, words := strings.ToUpper(name), 1
+	if cmd.flags&cmdContainer != 0 && tail > 1 {
+		if sub, ok := args[1].(*ast.StringExpr); ok {
+			if sc, ok := commands[name+"|"+strings.ToLower(sub.Value)]; ok {
+				cmd, display, words = sc, display+" "+strings.ToUpper(sub.Value), 2
+			}
+		}
+	}
+
+	if cmd.flags&cmdNoScript != 0 {
+		c.report(line, col, IDCommandNotAllowed, fmt.Sprintf(
+			"command %s is not allowed in scripts; call it from the client", display))
+		return
+	}
+	c.checkArity(line, col, cmd, display, words, len(args), tail < len(args))
+	if cmd.flags&cmdWrite != 0 && c.cfg.NoWrites {
+		c.report(line, col, IDWriteInReadonly, fmt.Sprintf(
+			"write command %s in a script flagged no-writes; remove the flag or move the write to another script", display))
+	}
+	if msg, ok := blockingCommands[name]; ok {
+		c.report(line, col, IDBlockingCommand, msg)
+	}
+	if name != "migrate" { // MIGRATE's key may be "" when it uses KEYS
+		c.checkKeys(cmd, display, args, tail)
+	}
+}
+
+// checkArity reports a call with a number of arguments Redis refuses. n
+// counts the command name; variadic says the last argument may expand to
+// any number of values, so only too many arguments can be told.
+func (c *checker) checkArity(line, col int, cmd command, display string, words, n int, variadic bool) {
+	a := cmd.arity
+	if a == 0 {
+		return
+	}
+	want, got := abs(a)-words, n-words
+	var msg string
+	switch {
+	case variadic:
+		if a > 0 && got-1 > want {
+			msg = fmt.Sprintf("it takes %d, got at least %d", want, got-1)
+		}
+	case a > 0 && n != a:
+		msg = fmt.Sprintf("it takes %d, got %d", want, got)
+	case a < 0 && n < -a:
+		msg = fmt.Sprintf("it takes at least %d, got %d", want, got)
+	}
+	if msg != "" {
+		c.report(line, col, IDWrongArity, fmt.Sprintf("wrong number of arguments for %s: %s; fix the call", display, msg))
+	}
+}
+
+// checkKeys checks the arguments at the command's fixed key positions.
+func (c *checker) checkKeys(cmd command, display string, args []ast.Expr, tail int) {
+	if cmd.first <= 0 || cmd.step <= 0 {
+		return
+	}
+	last := cmd.last
+	if last < 0 {
+		// Counted from the end: with a tail that expands to nothing the
+		// end is at the tail, so positions up to tail+last are keys.
+		last += tail
+	}
+	for i := cmd.first; i <= last && i < tail; i += cmd.step {
+		c.checkKey(display, args[i])
+	}
+}
+
+// checkKey reports a key argument that does not come from KEYS.
+func (c *checker) checkKey(display string, e ast.Expr) {
+	o := c.origin(e)
+	var why string
+	switch o {
+	case fromLiteral:
+		why = "is a literal; pass it in KEYS so Redis Cluster and ACLs see it"
+	case fromBuilt:
+		why = "is built in the script; pass it in KEYS, or on Redis Cluster give it the {hash tag} of the script's other keys"
+	case fromArgv:
+		why = "comes from ARGV; pass it in KEYS so Redis Cluster and ACLs see it"
+	default:
+		return // from KEYS, a parameter, or unknown: trusted
+	}
+	subject := ""
+	switch x := e.(type) {
+	case *ast.StringExpr:
+		subject = fmt.Sprintf(" %q", x.Value)
+	case *ast.IdentExpr:
+		subject = " " + x.Value
+	case *ast.AttrGetExpr:
+		if t := indexText(x); t != "" {
+			subject = " " + t
+		}
+	}
+	c.report(e.Line(), c.colOf(e), IDKeyNotFromKEYS, fmt.Sprintf("key%s of %s %s", subject, display, why))
+}
+
+// unknownCommandMessage names the nearest Redis command, if one is close.
+func unknownCommandMessage(name string) string {
+	msg := fmt.Sprintf("unknown Redis command %q", name)
+	lower := strings.ToLower(name)
+	const limit = 3 // suggest names at most 2 edits away
+	best, bestDist := "", limit
+	for cmd := range commands {
+		if strings.Contains(cmd, "|") {
+			continue
+		}
+		d := editDistance(lower, cmd, limit)
+		if d < bestDist || d == bestDist && d < limit && cmd < best {
+			best, bestDist = cmd, d
+		}
+	}
+	if best != "" {
+		return msg + fmt.Sprintf("; did you mean %s?", strings.ToUpper(best))
+	}
+	return msg + "; check the spelling against the Redis 7.0 command list"
+}
+
+// editDistance returns the Levenshtein distance of a and b, or limit when it
+// is at least limit.
+func editDistance(a, b string, limit int) int {
+	if abs(len(a)-len(b)) >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
