@@ -5,6 +5,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/redislua/redislua/internal/luasrc"
 	"github.com/redislua/redislua/internal/rediserr"
 )
 
@@ -18,17 +19,21 @@ func (s *Script) mapError(err error) error {
 		return err
 	}
 	r := rediserr.Parse(rerr.Error())
-	switch r.Kind {
-	case rediserr.KindOther:
+	if r.Kind == rediserr.KindOther {
 		return err
-	case rediserr.KindSyntax:
-		return &SyntaxError{Script: s.name, File: s.file, Line: r.Line, Column: r.Column, Message: r.Message, err: err}
+	}
+	at := luasrc.Loc{File: s.file}
+	if r.Line > 0 {
+		at = s.src.Locate(r.Line) // through @include expansion
+	}
+	if r.Kind == rediserr.KindSyntax {
+		return &SyntaxError{Script: s.name, File: at.File, Line: at.Line, Column: r.Column, Message: r.Message, err: err}
 	}
 	return &ScriptError{
 		Script:  s.name,
-		File:    s.file,
+		File:    at.File,
 		SHA:     s.sha,
-		Line:    r.Line,
+		Line:    at.Line,
 		Message: r.Message,
 		kind:    kindSentinel(r.Kind),
 		err:     err,

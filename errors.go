@@ -41,7 +41,51 @@ var (
 	// ErrEmptyKey means a key passed to a script is the empty string, which
 	// is almost always an unset variable.
 	ErrEmptyKey = errors.New("redislua: empty key")
+	// ErrKeyCount means a call passed a number of keys the script's header
+	// ("-- @key") does not declare; see *CountError.
+	ErrKeyCount = errors.New("redislua: wrong number of keys")
+	// ErrArgCount means a call passed a number of arguments the script's
+	// header ("-- @arg") does not declare; see *CountError.
+	ErrArgCount = errors.New("redislua: wrong number of arguments")
 )
+
+// CountError is a call with a number of KEYS or ARGV that the script's
+// header does not declare, caught before anything was sent. errors.Is
+// matches ErrKeyCount or ErrArgCount.
+type CountError struct {
+	Script string
+	// What is "keys" or "args".
+	What string
+	Got  int
+	// Want lists the declared names, as in the header ("from to", or
+	// "id [ttl]", or "keys...").
+	Want string
+	// Min and Max bound the accepted count; Max < 0 means no bound.
+	Min, Max int
+}
+
+// Error says what the script expected.
+func (e *CountError) Error() string {
+	if e.Max == 0 {
+		return fmt.Sprintf("redislua: script %s takes no %s, got %d", e.Script, e.What, e.Got)
+	}
+	want := strconv.Itoa(e.Min)
+	switch {
+	case e.Max < 0:
+		want = "at least " + want
+	case e.Max != e.Min:
+		want += " to " + strconv.Itoa(e.Max)
+	}
+	return fmt.Sprintf("redislua: script %s takes %s %s (%s), got %d", e.Script, want, e.What, e.Want, e.Got)
+}
+
+// Is reports whether target is ErrKeyCount or ErrArgCount, as fits.
+func (e *CountError) Is(target error) bool {
+	if e.What == "keys" {
+		return target == ErrKeyCount
+	}
+	return target == ErrArgCount
+}
 
 // ScriptError is an error raised while a script ran (or was refused), with
 // the script and the line it points at. Its message reads like a compiler's:

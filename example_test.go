@@ -59,7 +59,7 @@ func ExampleNewRegistry() {
 	}
 	// Output:
 	// balance testdata/lua/balance.lua true
-	// broken testdata/lua/broken.lua false
+	// incr testdata/lua/incr.lua false
 	// transfer testdata/lua/transfer.lua false
 }
 
@@ -70,7 +70,7 @@ func ExampleNewRegistry_syntaxError() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, redislua.ErrSyntax))
 	// Output:
-	// redislua: lua/counter.lua:2: syntax error at end of script
+	// redislua: lua/counter.lua:2:10: syntax error at end of script
 	// true
 }
 
@@ -133,15 +133,27 @@ func ExampleScriptError() {
 	defer done()
 
 	reg, _ := redislua.NewRegistry(luaFS)
-	err := reg.Run(ctx, rdb, "broken", nil).Err()
+	rdb.Set(ctx, "visits", "many", 0)
+	err := reg.Run(ctx, rdb, "incr", []string{"visits"}, 1).Err()
 	fmt.Println(err)
 	var se *redislua.ScriptError
 	if errors.As(err, &se) {
 		fmt.Println(se.Script, se.Line)
 	}
 	// Output:
-	// redislua: testdata/lua/broken.lua:3: attempted to access nonexistent global variable 'totl'
-	// broken 3
+	// redislua: testdata/lua/incr.lua:6: value is not an integer or out of range
+	// incr 6
+}
+
+// Code Redis would refuse at run time is refused when the program starts.
+func ExampleCheckError() {
+	reg, _ := redislua.NewRegistry(nil)
+	_, err := reg.Add("visits", "local n = redis.call('INCR', KEYS[1])\nreturn totl + n")
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, redislua.ErrCheck))
+	// Output:
+	// redislua: visits:2:8: undefined-global undefined global "totl"; declare "local totl" before use or fix the name
+	// true
 }
 
 // LoadAll warms the script cache at start-up in one round trip.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/redislua/redislua/internal/luasrc"
 	"github.com/redislua/redislua/internal/rediserr"
 )
 
@@ -44,6 +45,9 @@ type table struct {
 // still name the full path ("lua/transfer.lua:3"). Use fs.Sub to pick
 // another root. A nil fsys gives an empty registry for Add.
 //
+// A file that another file includes ("--- @include "lib/util"") is a
+// library inlined into its includers, not a script of its own.
+//
 // Every problem is reported, not just the first: the error joins (with
 // errors.Join) one error per bad file, each naming its file.
 func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
@@ -62,6 +66,7 @@ func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	sources := make(map[string]string, len(files))
 	var errs []error
 	for _, file := range files {
 		src, err := fs.ReadFile(fsys, file)
@@ -69,8 +74,16 @@ func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
 			errs = append(errs, fmt.Errorf("redislua: reading %s: %w", file, err))
 			continue
 		}
+		sources[file] = string(src)
+	}
+	libraries := includedFiles(sources)
+	for _, file := range files {
+		src, ok := sources[file]
+		if !ok || libraries[file] {
+			continue
+		}
 		name := strings.TrimSuffix(strings.TrimPrefix(file, base), ".lua")
-		s, err := newScript(name, file, string(src), r.cfg)
+		s, err := newScript(name, file, src, r.cfg, fsys)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -114,6 +127,22 @@ func luaFiles(fsys fs.FS) (files []string, base string, err error) {
 	return files, base, nil
 }
 
+// includedFiles returns the files that another file @includes: they are
+// libraries, not scripts, and get no name of their own.
+func includedFiles(sources map[string]string) map[string]bool {
+	libs := map[string]bool{}
+	for file, src := range sources {
+		for _, line := range strings.Split(src, "\n") {
+			target, ok, err := luasrc.IncludeTarget(line)
+			if !ok || err != nil {
+				continue
+			}
+			libs[luasrc.IncludePath(file, target)] = true
+		}
+	}
+	return libs
+}
+
 func (t *table) add(s *Script) {
 	t.byName[s.name] = s
 	t.bySHA[s.sha] = s
@@ -141,7 +170,7 @@ func (t *table) clone() *table {
 // registry is an error (ErrDuplicateScript), as is everything NewScript
 // refuses.
 func (r *Registry) Add(name, src string) (*Script, error) {
-	s, err := newScript(name, name, src, r.cfg)
+	s, err := newScript(name, name, src, r.cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +224,16 @@ func (r *Registry) Scripts() []*Script {
 	return out
 }
 
+// Warnings returns the static-check warnings of every script, sorted by
+// script name then line (see Finding).
+func (r *Registry) Warnings() []Finding {
+	var out []Finding
+	for _, s := range r.Scripts() {
+		out = append(out, s.warnings...)
+	}
+	return out
+}
+
 // Run runs the script called name; see Script.Run. An unknown name is an
 // error on the returned command, and nothing is sent.
 func (r *Registry) Run(ctx context.Context, c redis.Scripter, name string, keys []string, args ...any) *redis.Cmd {
@@ -225,7 +264,7 @@ func (r *Registry) LoadAll(ctx context.Context, c redis.Scripter) error {
 		})
 	case redis.Pipeliner:
 		for _, s := range scripts {
-			c.ScriptLoad(ctx, s.src) // results arrive with the caller's Exec
+			c.ScriptLoad(ctx, s.src.Text) // results arrive with the caller's Exec
 		}
 		return nil
 	case interface{ Pipeline() redis.Pipeliner }:
@@ -243,7 +282,7 @@ func (r *Registry) LoadAll(ctx context.Context, c redis.Scripter) error {
 func loadPipelined(ctx context.Context, pipe redis.Pipeliner, scripts []*Script) error {
 	cmds := make([]*redis.StringCmd, len(scripts))
 	for i, s := range scripts {
-		cmds[i] = pipe.ScriptLoad(ctx, s.src)
+		cmds[i] = pipe.ScriptLoad(ctx, s.src.Text)
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	var errs []error

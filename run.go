@@ -3,6 +3,7 @@ package redislua
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -28,7 +29,7 @@ import (
 // redis.Nil unchanged. Replies the script returns on purpose with
 // redis.error_reply are passed through untouched.
 func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd {
-	if err := s.checkCall(c, keys); err != nil {
+	if err := s.checkCall(c, keys, args); err != nil {
 		return failedCmd(ctx, s.sha, err)
 	}
 	if p, ok := c.(redis.Pipeliner); ok {
@@ -66,9 +67,15 @@ func (s *Script) eval(ctx context.Context, c redis.Scripter, keys []string, args
 }
 
 // checkCall catches misuse before anything is sent.
-func (s *Script) checkCall(c redis.Scripter, keys []string) error {
+func (s *Script) checkCall(c redis.Scripter, keys []string, args []any) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: running script %s", ErrNilClient, s.name)
+	}
+	if !within(len(keys), s.keyMin, s.keyMax) {
+		return s.countError("keys", len(keys), s.keyMin, s.keyMax)
+	}
+	if n, known := argCount(args); known && !within(n, s.argMin, s.argMax) {
+		return s.countError("args", n, s.argMin, s.argMax)
 	}
 	for i, k := range keys {
 		if k == "" {
@@ -90,10 +97,10 @@ func (s *Script) Load(ctx context.Context, c redis.Scripter) error {
 	}
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		return eachNode(ctx, cc, func(ctx context.Context, node *redis.Client) error {
-			return s.checkLoaded(node.ScriptLoad(ctx, s.src))
+			return s.checkLoaded(node.ScriptLoad(ctx, s.src.Text))
 		})
 	}
-	cmd := c.ScriptLoad(ctx, s.src)
+	cmd := c.ScriptLoad(ctx, s.src.Text)
 	if _, ok := c.(redis.Pipeliner); ok {
 		return nil
 	}
@@ -175,4 +182,47 @@ func isNilClient(c redis.Scripter) bool {
 		return v == nil
 	}
 	return false
+}
+
+func within(n, min, max int) bool { return n >= min && (max < 0 || n <= max) }
+
+func (s *Script) countError(what string, got, min, max int) error {
+	declared := s.header.Keys
+	if what == "args" {
+		declared = s.header.Args
+	}
+	names := make([]string, len(declared))
+	for i, p := range declared {
+		switch {
+		case p.Optional:
+			names[i] = "[" + p.Name + "]"
+		case p.Variadic:
+			names[i] = p.Name + "..."
+		default:
+			names[i] = p.Name
+		}
+	}
+	return &CountError{Script: s.name, What: what, Got: got, Want: strings.Join(names, " "), Min: min, Max: max}
+}
+
+// argCount returns how many ARGV go-redis will send for args, which
+// flattens a lone slice or map argument; known is false for a lone struct,
+// whose field count the check leaves to the script.
+func argCount(args []any) (n int, known bool) {
+	if plainArgs(args) {
+		return len(args), true
+	}
+	switch a := args[0].(type) {
+	case []string:
+		return len(a), true
+	case []any:
+		return len(a), true
+	case map[string]any:
+		return 2 * len(a), true
+	case map[string]string:
+		return 2 * len(a), true
+	case nil:
+		return 0, true
+	}
+	return 0, false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/redislua/redislua/internal/luasrc"
@@ -16,10 +17,16 @@ import (
 type Script struct {
 	name     string
 	file     string
-	src      string
+	src      *luasrc.Source // after @include expansion
 	sha      string
 	flags    []string
 	readOnly bool
+	header   luasrc.Header
+	warnings []Finding
+
+	// Declared counts of KEYS and ARGV (max < 0: no upper bound); checked
+	// by Run when the header declares them.
+	keyMin, keyMax, argMin, argMax int
 
 	// checkSlots makes Run check keys' slots on every client, not only on
 	// a cluster client; crossSlotOK (the allow-cross-slot-keys flag) turns
@@ -30,15 +37,28 @@ type Script struct {
 	shaArg, srcArg any
 }
 
+// Param is a KEYS or ARGV entry declared in a script's header with
+// "-- @key name  description" or "-- @arg name  description". A name in
+// brackets ("[ttl]") is Optional; a name ending in "..." is Variadic.
+type Param struct {
+	Name        string
+	Description string
+	Optional    bool
+	Variadic    bool
+}
+
 // NewScript reads src as a Lua script named name. The source must compile:
 // a syntax error is returned now, as a *SyntaxError, rather than by the
-// server on the first call. A Redis 7 shebang first line
+// server on the first call, and it must pass the static checks (see
+// Finding): code Redis would refuse at run time, such as a global variable,
+// is a *CheckError now. A Redis 7 shebang first line
 // ("#!lua flags=no-writes") is checked as Redis checks it. A script is
 // read-only when its shebang has the no-writes flag or, for servers that
 // reject a shebang (miniredis), when its leading comment has a
-// "-- @readonly" line.
+// "-- @readonly" line. Header lines "-- @key" and "-- @arg" declare the
+// KEYS and ARGV that Run then checks. @include needs a Registry.
 func NewScript(name, src string) (*Script, error) {
-	return newScript(name, name, src, config{})
+	return newScript(name, name, src, config{}, nil)
 }
 
 // MustNewScript is like NewScript but panics on error. Use it only for
@@ -51,48 +71,72 @@ func MustNewScript(name, src string) *Script {
 	return s
 }
 
-// newScript builds a script whose errors name file (a path in an fs.FS, or
-// the name itself), configured by a registry's cfg.
-func newScript(name, file, src string, cfg config) (*Script, error) {
+// newScript builds a script whose errors name file (a path in fsys, or the
+// name itself), configured by a registry's cfg. Includes are read from
+// fsys, which may be nil.
+func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error) {
 	if name == "" {
 		return nil, ErrEmptyName
 	}
-	if strings.TrimSpace(src) == "" {
+	if strings.TrimSpace(text) == "" {
 		return nil, fmt.Errorf("%w: %s", ErrEmptySource, file)
 	}
-	syntaxErr := func(line, col int, msg string) error {
-		return &SyntaxError{Script: name, File: file, Line: line, Column: col, Message: msg}
+	syntaxErr := func(at luasrc.Loc, col int, msg string) error {
+		return &SyntaxError{Script: name, File: at.File, Line: at.Line, Column: col, Message: msg}
 	}
-	shebang, err := luasrc.ParseShebang(src)
+	top := luasrc.Loc{File: file, Line: 1}
+	shebang, err := luasrc.ParseShebang(text)
 	if err != nil {
-		return nil, syntaxErr(1, 1, err.Error())
+		return nil, syntaxErr(top, 1, err.Error())
 	}
-	header := luasrc.ParseHeader(src)
-	if header.ReadOnly && shebang.Present && !shebang.Has(luasrc.FlagNoWrites) {
-		return nil, syntaxErr(1, 1, `"-- @readonly" needs "flags=no-writes" in the shebang: Redis refuses EVAL_RO of a script whose shebang lacks it`)
-	}
-	if _, err := luasrc.Parse(src); err != nil {
-		var se *luasrc.SyntaxError
-		if errors.As(err, &se) {
-			return nil, syntaxErr(se.Line, se.Column, se.Message)
+	header, err := luasrc.ParseHeader(text)
+	if err != nil {
+		var he *luasrc.HeaderError
+		if errors.As(err, &he) {
+			return nil, syntaxErr(luasrc.Loc{File: file, Line: he.Line}, 0, "header: "+he.Message)
 		}
-		return nil, syntaxErr(0, 0, err.Error())
+		return nil, syntaxErr(top, 0, err.Error())
 	}
-	sum := sha1.Sum([]byte(src))
+	if header.ReadOnly && shebang.Present && !shebang.Has(luasrc.FlagNoWrites) {
+		return nil, syntaxErr(top, 1, `"-- @readonly" needs "flags=no-writes" in the shebang: Redis refuses EVAL_RO of a script whose shebang lacks it`)
+	}
+	src, err := luasrc.Expand(fsys, file, text)
+	if err != nil {
+		var ie *luasrc.IncludeError
+		if errors.As(err, &ie) {
+			return nil, syntaxErr(ie.Loc, 0, ie.Message)
+		}
+		return nil, syntaxErr(top, 0, err.Error())
+	}
+	readOnly := shebang.Has(luasrc.FlagNoWrites) || header.ReadOnly
+	warnings, err := lint(name, src, header, readOnly, cfg)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha1.Sum([]byte(src.Text))
 	sha := hex.EncodeToString(sum[:])
-	return &Script{
+	s := &Script{
 		name:     name,
 		file:     file,
 		src:      src,
 		sha:      sha,
 		flags:    shebang.Flags,
-		readOnly: shebang.Has(luasrc.FlagNoWrites) || header.ReadOnly,
-		shaArg:   sha,
-		srcArg:   src,
+		readOnly: readOnly,
+		header:   header,
+		warnings: warnings,
+		keyMin:   0, keyMax: -1, argMin: 0, argMax: -1,
 
 		checkSlots:  cfg.clusterChecks,
 		crossSlotOK: shebang.Has(luasrc.FlagAllowCrossSlotKeys),
-	}, nil
+
+		shaArg: sha,
+		srcArg: src.Text,
+	}
+	if header.Declared() {
+		s.keyMin, s.keyMax = luasrc.Range(header.Keys)
+		s.argMin, s.argMax = luasrc.Range(header.Args)
+	}
+	return s, nil
 }
 
 // Name returns the script's name.
@@ -102,12 +146,15 @@ func (s *Script) Name() string { return s.name }
 // built with NewScript); errors name it.
 func (s *Script) File() string { return s.file }
 
-// SHA returns the lower-case hex SHA1 of the exact source sent to Redis, the
-// digest SCRIPT LOAD returns.
+// SHA returns the lower-case hex SHA1 of the exact source sent to Redis
+// (after @include expansion), the digest SCRIPT LOAD returns.
 func (s *Script) SHA() string { return s.sha }
 
-// Source returns the exact source sent to Redis.
-func (s *Script) Source() string { return s.src }
+// Source returns the exact source sent to Redis, after @include expansion.
+func (s *Script) Source() string { return s.src.Text }
+
+// Includes returns the files inlined by @include, in order.
+func (s *Script) Includes() []string { return append([]string(nil), s.src.Included...) }
 
 // Flags returns the flags of the script's Redis 7 shebang line, in order;
 // nil when there is none.
@@ -122,5 +169,32 @@ func (s *Script) Flags() []string {
 // EVALSHA_RO / EVAL_RO (which replicas accept).
 func (s *Script) ReadOnly() bool { return s.readOnly }
 
+// Keys returns the KEYS the header declares ("-- @key"), nil if none.
+func (s *Script) Keys() []Param { return params(s.header.Keys) }
+
+// Args returns the ARGV the header declares ("-- @arg"), nil if none.
+func (s *Script) Args() []Param { return params(s.header.Args) }
+
+// Description returns the header's free text.
+func (s *Script) Description() string { return s.header.Description }
+
+// Returns describes the return value ("-- @return").
+func (s *Script) Returns() string { return s.header.Return }
+
+// Warnings returns what the static checks found that does not stop the
+// script from loading (see Finding).
+func (s *Script) Warnings() []Finding { return append([]Finding(nil), s.warnings...) }
+
 // String returns the script's name and short SHA, for logs.
 func (s *Script) String() string { return s.name + "@" + s.sha[:7] }
+
+func params(in []luasrc.Param) []Param {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]Param, len(in))
+	for i, p := range in {
+		out[i] = Param(p)
+	}
+	return out
+}

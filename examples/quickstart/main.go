@@ -89,15 +89,19 @@ func run(ctx context.Context) error {
 	err = reg.Run(ctx, rdb, "transfer", []string{from, to}, 1000).Err()
 	fmt.Println("transfer 1000:", err)
 
-	// A runtime error names the file and line.
-	broken, err := reg.Add("broken", "local total = 0\nreturn totl + 1\n")
-	if err != nil {
+	// A bug Redis would only report when the line runs is refused now,
+	// naming the file, line and column.
+	_, err = reg.Add("visits", "local n = redis.call('INCR', KEYS[1])\nreturn totl + n\n")
+	fmt.Println("a misspelt local, refused at start-up:", err)
+
+	// An error raised while a script runs names the file and line.
+	if err := rdb.Set(ctx, "quickstart:visits", "many", 0).Err(); err != nil {
 		return err
 	}
-	err = broken.Run(ctx, rdb, nil).Err()
+	err = reg.Run(ctx, rdb, "incr", []string{"quickstart:visits"}, 1).Err()
 	var se *redislua.ScriptError
 	if errors.As(err, &se) {
-		fmt.Printf("a bug, reported as: %v\n", err)
+		fmt.Printf("a run-time error, reported as: %v\n", err)
 	}
 	return nil
 }

@@ -143,7 +143,10 @@ func syntaxError(err error, src string, pos *positions) *SyntaxError {
 	}
 	msg := pe.Message
 	if pe.Pos.Line == parse.EOF {
-		return &SyntaxError{Line: lineCount(src), Col: 1, Message: firstLine(msg + " at end of script")}
+		// Point at the last line with text, not at the empty line after a
+		// final line break.
+		text := strings.TrimRight(src, " \t\r\n")
+		return &SyntaxError{Line: lineCount(text), Col: len(text) - strings.LastIndexAny(text, "\r\n") - 1, Message: firstLine(msg + " at end of script")}
 	}
 	if pe.Token != "" {
 		msg += fmt.Sprintf(" near '%s'", pe.Token)

@@ -318,8 +318,9 @@ func TestSyntaxError(t *testing.T) {
 	}{
 		{"unexpected token", "local x = = 1", 1, 11, "near '='"},
 		{"later line", "local a = 1\n\nreturn return", 3, 8, "near 'return'"},
-		{"end of script", "local x =", 1, 1, "at end of script"},
-		{"unterminated string", "local s = 'abc", 1, 1, "unterminated string"},
+		{"end of script", "local x =", 1, 9, "at end of script"},
+		{"end of script after a line break", "local x = 1\nreturn x +\n\n", 2, 10, "at end of script"},
+		{"unterminated string", "local s = 'abc", 1, 14, "unterminated string"},
 		{"goto", "for i = 1, 3 do\n  goto continue\n  ::continue::\nend", 2, 3, "Lua 5.1"},
 		{"label", "::top::", 1, 1, "Lua 5.1"},
 		{"invalid token", "local x = 1 ~ 2", 1, 13, "near '~'"},

@@ -1,20 +1,83 @@
 package luasrc
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Header is what a script's leading comment block declares. The block is
 // the run of lines starting with "--" at the top of the file (after the
-// shebang line, if any); directives are lines of the form "-- @name ...".
+// shebang line, if any; blank lines are allowed in it). Lines of the form
+// "-- @name ..." are directives; other comment lines before the first
+// directive form the description:
+//
+//	-- Moves an amount between two integer balances.
+//	-- @key from     balance to debit
+//	-- @key to       balance to credit
+//	-- @arg amount   positive integer
+//	-- @arg [id]     optional transfer ID
+//	-- @return the new balance of from
+//	-- @readonly
+//
+// A parameter name in brackets is optional; a name ending in "..." takes
+// any number of values (at least the ones before it are required).
 type Header struct {
-	// ReadOnly is set by a "-- @readonly" line: the script only reads, so it
-	// runs with EVALSHA_RO / EVAL_RO. This is the way to declare a read-only
+	// Description is the free text before the first directive.
+	Description string
+	// Keys and Args are the declared KEYS and ARGV, in order. Declared is
+	// false when the header declares neither: such scripts are not checked.
+	Keys, Args []Param
+	// Return describes the return value.
+	Return string
+	// ReadOnly is set by "-- @readonly": the script only reads, so it runs
+	// with EVALSHA_RO / EVAL_RO. This is the way to declare a read-only
 	// script that also runs on servers that reject a shebang (miniredis).
 	ReadOnly bool
 }
 
+// Param is one declared KEYS or ARGV entry.
+type Param struct {
+	Name        string
+	Description string
+	// Optional is set by a bracketed name: "[ttl]".
+	Optional bool
+	// Variadic is set by a name ending in "...": "keys...".
+	Variadic bool
+}
+
+// Declared reports whether the header declares KEYS or ARGV.
+func (h Header) Declared() bool { return len(h.Keys) > 0 || len(h.Args) > 0 }
+
+// Range returns how many values params accept: at least min, at most max
+// (max < 0: no upper bound).
+func Range(params []Param) (min, max int) {
+	for _, p := range params {
+		switch {
+		case p.Variadic:
+			return min, -1
+		case !p.Optional:
+			min++
+		}
+		max++
+	}
+	return min, max
+}
+
+// HeaderError is a malformed directive.
+type HeaderError struct {
+	Line    int
+	Message string
+}
+
+func (e *HeaderError) Error() string { return fmt.Sprintf("%d: %s", e.Line, e.Message) }
+
 // ParseHeader reads the leading comment block of src.
-func ParseHeader(src string) Header {
-	var h Header
+func ParseHeader(src string) (Header, error) {
+	var (
+		h           Header
+		description []string
+		directives  bool
+	)
 	for i, line := range strings.Split(src, "\n") {
 		line = strings.TrimSpace(line)
 		if i == 0 && strings.HasPrefix(line, "#!") {
@@ -27,10 +90,82 @@ func ParseHeader(src string) Header {
 			}
 			break
 		}
-		name, _, _ := strings.Cut(strings.TrimSpace(strings.TrimLeft(body, "-")), " ")
-		if name == "@readonly" {
-			h.ReadOnly = true
+		if strings.HasPrefix(body, "[") { // a --[[ block comment ]] ends the header
+			break
+		}
+		body = strings.TrimSpace(strings.TrimLeft(body, "-"))
+		if !strings.HasPrefix(body, "@") {
+			if !directives && body != "" {
+				description = append(description, body)
+			}
+			continue
+		}
+		directives = true
+		if err := h.apply(body); err != nil {
+			return Header{}, &HeaderError{Line: i + 1, Message: err.Error()}
 		}
 	}
-	return h
+	h.Description = strings.Join(description, " ")
+	return h, nil
+}
+
+// apply reads one directive ("@key from  balance to debit").
+func (h *Header) apply(directive string) error {
+	name, rest, _ := strings.Cut(directive, " ")
+	rest = strings.TrimSpace(rest)
+	switch name {
+	case "@readonly":
+		h.ReadOnly = true
+	case "@return":
+		h.Return = rest
+	case "@key":
+		p, err := parseParam(rest, h.Keys)
+		if err != nil {
+			return fmt.Errorf("@key: %w", err)
+		}
+		h.Keys = append(h.Keys, p)
+	case "@arg":
+		p, err := parseParam(rest, h.Args)
+		if err != nil {
+			return fmt.Errorf("@arg: %w", err)
+		}
+		h.Args = append(h.Args, p)
+	case "@include":
+		// Expanded by Expand; nothing to declare.
+	default:
+		return fmt.Errorf("unknown directive %s (known: @key, @arg, @return, @readonly, @include)", name)
+	}
+	return nil
+}
+
+// parseParam reads "name  description", "[name] description" or
+// "name... description", checking it may follow before.
+func parseParam(text string, before []Param) (Param, error) {
+	name, desc, _ := strings.Cut(text, " ")
+	p := Param{Description: strings.TrimSpace(desc)}
+	if inner, ok := strings.CutPrefix(name, "["); ok {
+		name, ok = strings.CutSuffix(inner, "]")
+		if !ok {
+			return Param{}, fmt.Errorf("%q: unclosed [", text)
+		}
+		p.Optional = true
+	}
+	if base, ok := strings.CutSuffix(name, "..."); ok {
+		name, p.Variadic = base, true
+	}
+	p.Name = name
+	if name == "" {
+		return Param{}, fmt.Errorf("missing name")
+	}
+	for _, b := range before {
+		switch {
+		case b.Variadic:
+			return Param{}, fmt.Errorf("%s after variadic %s...", name, b.Name)
+		case b.Optional && !p.Optional && !p.Variadic:
+			return Param{}, fmt.Errorf("required %s after optional [%s]", name, b.Name)
+		case b.Name == name:
+			return Param{}, fmt.Errorf("%s declared twice", name)
+		}
+	}
+	return p, nil
 }

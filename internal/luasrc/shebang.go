@@ -82,16 +82,3 @@ func ParseShebang(src string) (Shebang, error) {
 	}
 	return sb, nil
 }
-
-// BlankShebang returns src with its shebang line emptied, keeping the line
-// break, so that a Lua parser sees what Redis compiles and line numbers
-// still match the file.
-func BlankShebang(src string) string {
-	if !strings.HasPrefix(src, "#!") {
-		return src
-	}
-	if i := strings.IndexByte(src, '\n'); i >= 0 {
-		return src[i:]
-	}
-	return ""
-}

@@ -1,0 +1,81 @@
+package luasrc
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseHeaderDeclarations(t *testing.T) {
+	src := `-- Moves an amount between two integer balances,
+-- refusing to overdraw.
+-- @key from     balance to debit
+-- @key to       balance to credit
+-- @arg amount   positive integer
+-- @arg [id]     optional transfer ID
+-- @return the new balance of from
+local x = 1
+-- @key late   not in the header
+`
+	h, err := ParseHeader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Header{
+		Description: "Moves an amount between two integer balances, refusing to overdraw.",
+		Keys:        []Param{{Name: "from", Description: "balance to debit"}, {Name: "to", Description: "balance to credit"}},
+		Args:        []Param{{Name: "amount", Description: "positive integer"}, {Name: "id", Description: "optional transfer ID", Optional: true}},
+		Return:      "the new balance of from",
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Fatalf("got  %+v\nwant %+v", h, want)
+	}
+	if min, max := Range(h.Args); min != 1 || max != 2 {
+		t.Errorf("Range(args) = %d, %d; want 1, 2", min, max)
+	}
+	if !h.Declared() {
+		t.Error("Declared() = false")
+	}
+}
+
+func TestRange(t *testing.T) {
+	tests := []struct {
+		params   []Param
+		min, max int
+	}{
+		{nil, 0, 0},
+		{[]Param{{Name: "a"}, {Name: "b"}}, 2, 2},
+		{[]Param{{Name: "a"}, {Name: "rest", Variadic: true}}, 1, -1},
+		{[]Param{{Name: "a"}, {Name: "b", Optional: true}}, 1, 2},
+	}
+	for _, tt := range tests {
+		if min, max := Range(tt.params); min != tt.min || max != tt.max {
+			t.Errorf("Range(%+v) = %d, %d; want %d, %d", tt.params, min, max, tt.min, tt.max)
+		}
+	}
+}
+
+func TestParseHeaderErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		"-- @key\n":                        "missing name",
+		"-- @key a\n-- @key a\n":           "declared twice",
+		"-- @arg [a] x\n-- @arg b\n":       "required b after optional",
+		"-- @key ks... x\n-- @key k\n":     "after variadic",
+		"-- @kee a\n":                      "unknown directive @kee",
+		"-- @arg [a x\n":                   "unclosed",
+		"#!lua\n-- text\n\n-- @bogus x\n":  "4: unknown directive",
+		"-- @key keys...  any number\n":    "",
+		"--[[ block ]]\n-- @bogus\nreturn": "",
+	} {
+		_, err := ParseHeader(src)
+		if want == "" {
+			if err != nil {
+				t.Errorf("ParseHeader(%q) = %v, want nil", src, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseHeader(%q) = %v, want error containing %q", src, err, want)
+		}
+	}
+}

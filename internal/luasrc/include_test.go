@@ -1,0 +1,88 @@
+package luasrc
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestExpandInlinesOnceAndMapsLines(t *testing.T) {
+	fsys := fstest.MapFS{
+		"lua/main.lua":          {Data: []byte("--- @include \"includes/util\"\n--- @include 'includes/more.lua'\nreturn util() + more()\n")},
+		"lua/includes/util.lua": {Data: []byte("local function util()\n  return 1\nend\n")},
+		"lua/includes/more.lua": {Data: []byte("--- @include \"util\"\nlocal function more()\n  return util()\nend\n")},
+	}
+	src, err := Expand(fsys, "lua/main.lua", string(fsys["lua/main.lua"].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "local function util()\n  return 1\nend\n\nlocal function more()\n  return util()\nend\nreturn util() + more()\n"
+	if src.Text != want {
+		t.Fatalf("Text =\n%s\nwant\n%s", src.Text, want)
+	}
+	if got := strings.Join(src.Included, ","); got != "lua/includes/util.lua,lua/includes/more.lua" {
+		t.Errorf("Included = %s", got)
+	}
+	for line, want := range map[int]Loc{
+		1: {"lua/includes/util.lua", 1},
+		3: {"lua/includes/util.lua", 3},
+		4: {"lua/includes/more.lua", 1}, // the repeated include, now empty
+		6: {"lua/includes/more.lua", 3},
+		8: {"lua/main.lua", 3},
+		9: {"lua/main.lua", 4},
+	} {
+		if got := src.Locate(line); got != want {
+			t.Errorf("Locate(%d) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+func TestExpandWithoutIncludesIsIdentity(t *testing.T) {
+	for _, text := range []string{"return 1", "return 1\n", "#!lua\nreturn 1\n\n", ""} {
+		src, err := Expand(nil, "x.lua", text)
+		if err != nil || src.Text != text {
+			t.Errorf("Expand(%q) = %q, %v", text, src.Text, err)
+		}
+	}
+}
+
+func TestExpandErrors(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.lua":    {Data: []byte("-- @include \"b\"\nreturn 1")},
+		"b.lua":    {Data: []byte("\n--- @include \"a\"\n")},
+		"bang.lua": {Data: []byte("#!lua\nreturn 1")},
+	}
+	tests := []struct {
+		file, src, want string
+	}{
+		{"a.lua", string(fsys["a.lua"].Data), "b.lua:2: include cycle: a.lua -> b.lua -> a.lua"},
+		{"m.lua", "return 1\n--- @include \"missing\"", "m.lua:2: cannot include \"missing\""},
+		{"m.lua", "--- @include \"../../etc/passwd\"", "m.lua:1: cannot include"},
+		{"m.lua", "--- @include \"/etc/passwd\"", "must be relative"},
+		{"m.lua", "--- @include nope", "malformed @include"},
+		{"m.lua", "--- @include \"bang\"", "has a shebang"},
+	}
+	for _, tt := range tests {
+		_, err := Expand(fsys, tt.file, tt.src)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Expand(%s) = %v, want error containing %q", tt.file, err, tt.want)
+		}
+	}
+	if _, err := Expand(nil, "m.lua", "--- @include \"x\""); err == nil || !strings.Contains(err.Error(), "fs.FS") {
+		t.Errorf("Expand without fsys = %v", err)
+	}
+}
+
+func TestIncludeTarget(t *testing.T) {
+	for line, want := range map[string]string{
+		`--- @include "includes/addJob"`: "includes/addJob",
+		`  -- @include 'x.lua'  `:        "x.lua",
+		`-- @includes "x"`:               "",
+		`local s = '--- @include "x"'`:   "",
+	} {
+		got, ok, err := IncludeTarget(line)
+		if err != nil || got != want || ok != (want != "") {
+			t.Errorf("IncludeTarget(%q) = %q, %v, %v; want %q", line, got, ok, err, want)
+		}
+	}
+}

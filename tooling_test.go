@@ -1,0 +1,190 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const transferHeader = `-- Moves an amount between two balances.
+-- @key from     balance to debit
+-- @key to       balance to credit
+-- @arg amount   positive integer
+-- @arg [id]     transfer ID
+-- @return the new balance of from
+return redis.call('INCRBY', KEYS[1], ARGV[1])
+`
+
+func TestHeaderIsReadIntoTheScript(t *testing.T) {
+	s := MustNewScript("transfer", transferHeader)
+	if got := fmt.Sprint(s.Keys()); got != "[{from balance to debit false false} {to balance to credit false false}]" {
+		t.Errorf("Keys() = %s", got)
+	}
+	if got := fmt.Sprint(s.Args()); got != "[{amount positive integer false false} {id transfer ID true false}]" {
+		t.Errorf("Args() = %s", got)
+	}
+	if s.Description() != "Moves an amount between two balances." || s.Returns() != "the new balance of from" {
+		t.Errorf("Description() = %q, Returns() = %q", s.Description(), s.Returns())
+	}
+}
+
+func TestDeclaredCountsAreCheckedBeforeSending(t *testing.T) {
+	b := forMiniredis(t)
+	ctx := context.Background()
+	s := MustNewScript("transfer", transferHeader)
+	tests := []struct {
+		keys []string
+		args []any
+		want error
+		msg  string
+	}{
+		{[]string{"{a}1"}, []any{1}, ErrKeyCount, "script transfer takes 2 keys (from to), got 1"},
+		{[]string{"{a}1", "{a}2", "{a}3"}, []any{1}, ErrKeyCount, "got 3"},
+		{[]string{"{a}1", "{a}2"}, nil, ErrArgCount, "script transfer takes 1 to 2 args (amount [id]), got 0"},
+		{[]string{"{a}1", "{a}2"}, []any{1, "id", "extra"}, ErrArgCount, "got 3"},
+		{[]string{"{a}1", "{a}2"}, []any{[]string{"1", "id", "x"}}, ErrArgCount, "got 3"},
+	}
+	for _, tt := range tests {
+		err := s.Run(ctx, b.client, tt.keys, tt.args...).Err()
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("Run(%v, %v) = %v, want %v containing %q", tt.keys, tt.args, err, tt.want, tt.msg)
+		}
+		var ce *CountError
+		if !errors.As(err, &ce) {
+			t.Errorf("Run(%v, %v): not a *CountError", tt.keys, tt.args)
+		}
+	}
+	if sent := b.sent.take(); len(sent) != 0 {
+		t.Fatalf("sent %v", sent)
+	}
+	none := MustNewScript("none", "-- @key k\nreturn 1")
+	if err := none.Run(ctx, b.client, []string{"k"}, 1).Err(); err == nil || !strings.HasSuffix(err.Error(), "takes no args, got 1") {
+		t.Errorf("declared keys, no args: %v", err)
+	}
+	b.sent.take()
+	for _, args := range [][]any{{1}, {1, "id"}} {
+		if err := s.Run(ctx, b.client, []string{"{a}1", "{a}2"}, args...).Err(); err != nil {
+			t.Errorf("Run with %v: %v", args, err)
+		}
+	}
+}
+
+func TestVariadicAndUndeclaredScriptsAcceptAnyCount(t *testing.T) {
+	b := forMiniredis(t)
+	ctx := context.Background()
+	variadic := MustNewScript("v", "-- @key first\n-- @key rest...\nreturn #KEYS")
+	undeclared := MustNewScript("u", "return #KEYS")
+	if err := variadic.Run(ctx, b.client, nil).Err(); !errors.Is(err, ErrKeyCount) {
+		t.Errorf("variadic with no keys = %v, want ErrKeyCount (first is required)", err)
+	}
+	for _, keys := range [][]string{{"a"}, {"a", "b", "c"}} {
+		if n, err := variadic.Run(ctx, b.client, keys).Int64(); err != nil || n != int64(len(keys)) {
+			t.Errorf("variadic with %v = %d, %v", keys, n, err)
+		}
+		if n, err := undeclared.Run(ctx, b.client, keys, 1, 2, 3).Int64(); err != nil || n != int64(len(keys)) {
+			t.Errorf("undeclared with %v = %d, %v", keys, n, err)
+		}
+	}
+}
+
+func includeFS() fstest.MapFS {
+	return fstest.MapFS{
+		"lua/charge.lua": {Data: []byte("-- @key account\n-- @arg amount\n--- @include \"lib/money\"\nreturn charge(KEYS[1], ARGV[1])\n")},
+		"lua/lib/money.lua": {Data: []byte(
+			"local function charge(key, amount)\n" +
+				"  if tonumber(amount) <= 0 then\n" +
+				"    error('amount must be positive')\n" +
+				"  end\n" +
+				"  return redis.call('INCRBY', key, amount)\n" +
+				"end\n")},
+	}
+}
+
+// Errors in included code name the included file and its own line.
+func TestIncludeMapsErrorsToTheIncludedFile(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		reg, err := NewRegistry(includeFS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if names := fmt.Sprint(scriptNames(reg)); names != "[charge]" {
+			t.Fatalf("scripts = %s; an included file is a library, not a script", names)
+		}
+		s := reg.MustScript("charge")
+		if n, err := s.Run(ctx, b.client, []string{"acct"}, 5).Int64(); err != nil || n != 5 {
+			t.Fatalf("Run = %d, %v", n, err)
+		}
+		err = s.Run(ctx, b.client, []string{"acct"}, -1).Err()
+		var se *ScriptError
+		if !errors.As(err, &se) || se.File != "lua/lib/money.lua" || se.Line != 3 || se.Script != "charge" {
+			t.Fatalf("err = %v, want lua/lib/money.lua:3 in script charge", err)
+		}
+		got, err := b.client.ScriptLoad(ctx, s.Source()).Result()
+		if err != nil || got != s.SHA() || strings.Contains(s.Source(), "@include") {
+			t.Fatalf("SHA %s, SCRIPT LOAD %s, %v: the SHA must be the expanded source's", s.SHA(), got, err)
+		}
+		if fmt.Sprint(s.Includes()) != "[lua/lib/money.lua]" {
+			t.Errorf("Includes() = %v", s.Includes())
+		}
+	})
+}
+
+func TestIncludeProblemsNameTheIncludeLine(t *testing.T) {
+	fsys := includeFS()
+	fsys["lua/lib/money.lua"] = &fstest.MapFile{Data: []byte("local function charge(key, amount)\n  return (\nend\n")}
+	fsys["lua/other.lua"] = &fstest.MapFile{Data: []byte("return 1\n--- @include \"lib/missing\"\n")}
+	_, err := NewRegistry(fsys)
+	if err == nil {
+		t.Fatal("NewRegistry accepted a broken include")
+	}
+	for _, want := range []string{"lua/lib/money.lua:3", `lua/other.lua:2:`, `cannot include "lib/missing"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestStaticChecksRefuseErrorsAndKeepWarnings(t *testing.T) {
+	files := fstest.MapFS{
+		"lua/ok.lua":   {Data: []byte("local k = KEYS[1] .. ':log'\nreturn redis.call('GET', k)\n")},
+		"lua/good.lua": {Data: []byte("return redis.call('GET', KEYS[1])\n")},
+	}
+	reg, err := NewRegistry(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := reg.Warnings()
+	if len(w) != 1 || w[0].ID != "key-not-from-KEYS" || w[0].File != "lua/ok.lua" || w[0].Line != 2 || w[0].Severity != SeverityWarning {
+		t.Fatalf("Warnings() = %v", w)
+	}
+
+	if _, err := NewRegistry(files, WithStrictChecks()); !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "lua/ok.lua:2:") {
+		t.Fatalf("strict: err = %v, want ErrCheck naming lua/ok.lua:2", err)
+	}
+	if reg, err := NewRegistry(files, WithStrictChecks(), WithIgnoredChecks("key-not-from-KEYS")); err != nil || len(reg.Warnings()) != 0 {
+		t.Fatalf("strict with the check ignored: %v", err)
+	}
+
+	bad := fstest.MapFS{"lua/bad.lua": {Data: []byte("count = 1\nreturn count\n")}}
+	_, err = NewRegistry(bad)
+	var ce *CheckError
+	if !errors.As(err, &ce) || ce.Findings[0].ID != "global-write" || ce.Findings[0].Line != 1 {
+		t.Fatalf("err = %v, want a global-write *CheckError on line 1", err)
+	}
+	bad["lua/bad.lua"] = &fstest.MapFile{Data: []byte("count = 1 -- redislua:ignore global-write\nreturn 1\n")}
+	if _, err := NewRegistry(bad); err != nil {
+		t.Fatalf("an ignore comment did not silence the check: %v", err)
+	}
+}
+
+func scriptNames(reg *Registry) []string {
+	var names []string
+	for _, s := range reg.Scripts() {
+		names = append(names, s.Name())
+	}
+	return names
+}
