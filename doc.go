@@ -33,10 +33,15 @@
 //
 // # Where things are
 //
-// script.go holds Script; run.go chooses the command and handles NOSCRIPT;
-// registry.go holds Registry; errors.go the error types and errmap.go the
-// mapping of Redis error replies onto them. internal/luasrc reads sources
-// (shebang, header, syntax), internal/rediserr reads error replies,
-// internal/hashslot computes cluster slots, and internal/redistest starts
-// real redis-server processes for the tests.
+// script.go holds Script and the reading of its source; run.go checks a
+// call and handles NOSCRIPT; command.go builds the EVAL commands;
+// registry.go holds Registry and options.go its options; cluster.go
+// computes slots and loads every node; lint.go runs the static checks;
+// errors.go holds the error types and errmap.go maps Redis error replies
+// onto them; prebuilt.go embeds the library's own scripts (lua/).
+// internal/luasrc reads sources (shebang, header, @include),
+// internal/luacheck parses Lua and runs the static checks,
+// internal/rediserr reads error replies, internal/hashslot computes cluster
+// slots, and internal/redistest starts real redis-server processes and
+// clusters for the tests. cmd/redislua is the command-line tool.
 package redislua

@@ -1,5 +1,5 @@
 -- Reads a balance, 0 when missing.
+-- @key balance  integer balance
+-- @return the balance as an integer
 -- @readonly
--- KEYS[1] balance
--- Returns the balance as an integer.
 return tonumber(redis.call('GET', KEYS[1]) or '0')

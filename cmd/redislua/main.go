@@ -1,0 +1,57 @@
+// Command redislua checks, hashes, lists and loads Redis Lua scripts, with
+// the same reading and checks the redislua library applies to embedded
+// scripts when a program starts.
+//
+// Usage:
+//
+//	redislua lint [-strict] [-ignore ID,...] DIR...   print findings; exit 1 on errors (and warnings with -strict)
+//	redislua sha DIR...                               print each script's name and SHA1 (after @include)
+//	redislua ls DIR...                                print each script's declared keys and args
+//	redislua load -addr host:port [-cluster] DIR...   load every script (on every node with -cluster)
+//
+// Each DIR is read as the library reads an fs.FS: every *.lua file below
+// it is a script named by its path without ".lua", except files that
+// another file includes.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  redislua lint [-strict] [-ignore ID,...] DIR...
+  redislua sha DIR...
+  redislua ls DIR...
+  redislua load -addr host:port [-cluster] DIR...
+`
+
+// run runs one command and returns the process's exit code: 0 success,
+// 1 findings or failures, 2 misuse.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "lint":
+		return lint(rest, stdout, stderr)
+	case "sha":
+		return sha(rest, stdout, stderr)
+	case "ls":
+		return ls(rest, stdout, stderr)
+	case "load":
+		return load(rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "redislua: unknown command %q\n%s", cmd, usage)
+	return 2
+}

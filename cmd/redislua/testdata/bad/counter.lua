@@ -1,0 +1,3 @@
+-- @key counter
+total = redis.call('INCR', KEYS[1])
+return total
