@@ -63,3 +63,71 @@ func BenchmarkCheckSlots(b *testing.B) {
 		})
 	}
 }
+
+// script2KiB returns a script of about 2 KiB that increments its key.
+func script2KiB(b *testing.B) *Script {
+	src := "-- A 2 KiB script: the padding stands for real logic.\n"
+	for len(src) < 2048 {
+		src += "-- padding padding padding padding padding padding padding padding\n"
+	}
+	s, err := NewScript("big", src+"return redis.call('INCRBY', KEYS[1], ARGV[1])\n")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkPipeline runs 100-call pipelines of a 2 KiB script from 8
+// goroutines: plain EVAL (Run without the hook), Run with
+// OptimizePipelines, the same with the script cache flushed before every
+// pipeline, and the ideal of raw EVALSHA on a preloaded cache.
+func BenchmarkPipeline(b *testing.B) {
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	s := script2KiB(b)
+	keys := []string{"pipe"}
+	newClient := func(optimize bool) *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 16})
+		b.Cleanup(func() { _ = c.Close() })
+		if optimize {
+			if err := OptimizePipelines(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return c
+	}
+	plain, optimized := newClient(false), newClient(true)
+	run := func(b *testing.B, c *redis.Client, flush bool, queue func(redis.Pipeliner)) {
+		b.ReportAllocs()
+		b.SetParallelism(4) // 8 goroutines on 2 cores
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if flush {
+					c.ScriptFlush(ctx)
+				}
+				pipe := c.Pipeline()
+				for i := 0; i < 100; i++ {
+					queue(pipe)
+				}
+				if _, err := pipe.Exec(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("plain-eval", func(b *testing.B) {
+		run(b, plain, false, func(p redis.Pipeliner) { s.Run(ctx, p, keys, 1) })
+	})
+	b.Run("optimized", func(b *testing.B) {
+		run(b, optimized, false, func(p redis.Pipeliner) { s.Run(ctx, p, keys, 1) })
+	})
+	b.Run("optimized-flush-each", func(b *testing.B) {
+		run(b, optimized, true, func(p redis.Pipeliner) { s.Run(ctx, p, keys, 1) })
+	})
+	b.Run("ideal-evalsha-preloaded", func(b *testing.B) {
+		if err := s.Load(ctx, plain); err != nil {
+			b.Fatal(err)
+		}
+		run(b, plain, false, func(p redis.Pipeliner) { p.EvalSha(ctx, s.SHA(), keys, 1) })
+	})
+}

@@ -21,21 +21,29 @@ type processor interface {
 	Process(ctx context.Context, cmd redis.Cmder) error
 }
 
-// send runs EVAL-family command name with payload (a boxed SHA1 or
-// source) on c.
+// send runs EVAL-family command name of script s on c: with its SHA1 for
+// EVALSHA(_RO), with its source for EVAL(_RO).
 //
 // It builds the command itself, exactly as go-redis's Eval methods do, and
 // hands it to Process, so that args never reach an interface method: the
 // caller's variadic slice then stays on its stack, and the boxed payload is
 // reused, making Run allocate less than a raw client.EvalSha.
-func send(ctx context.Context, c redis.Scripter, name string, payload any, keys []string, args []any) *redis.Cmd {
+func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []string, args []any) *redis.Cmd {
+	bySHA := name == cmdEvalSha || name == cmdEvalShaRO
 	p, ok := c.(processor)
 	if !ok || !plainArgs(args) {
-		return sendWithMethods(ctx, c, name, payload.(string), keys, slices.Clone(args))
+		payload := s.src.Text
+		if bySHA {
+			payload = s.sha
+		}
+		return sendWithMethods(ctx, c, name, payload, keys, slices.Clone(args))
 	}
 	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(args))
 	cmdArgs[0] = name
-	cmdArgs[1] = payload
+	cmdArgs[1] = s.bodyArg
+	if bySHA {
+		cmdArgs[1] = s.shaArg
+	}
 	cmdArgs[2] = len(keys)
 	for i, key := range keys {
 		cmdArgs[3+i] = key
@@ -48,6 +56,21 @@ func send(ctx context.Context, c redis.Scripter, name string, payload any, keys 
 	_ = p.Process(ctx, cmd) // the error is on cmd
 	return cmd
 }
+
+// scriptBody is the source argument of the EVAL commands Run builds. It
+// writes the source (go-redis sends an encoding.BinaryMarshaler's bytes),
+// lets the pipeline hook recognise the script, and prints as
+// "<script name>" in logs instead of the whole source.
+type scriptBody struct {
+	script *Script
+	text   []byte
+}
+
+// MarshalBinary returns the source, as go-redis sends it.
+func (b *scriptBody) MarshalBinary() ([]byte, error) { return b.text, nil }
+
+// String names the script, for logs and traces.
+func (b *scriptBody) String() string { return "<script " + b.script.name + ">" }
 
 // plainArgs reports whether go-redis would send args as they are. A lone
 // slice, map or struct argument is flattened by go-redis's Eval methods;

@@ -181,3 +181,32 @@ func ExampleRegistry_Script() {
 	// redislua: unknown script "transfr" (did you mean "transfer"?)
 	// true
 }
+
+// OptimizePipelines, once per client, makes a pipeline send each script's
+// source once: later calls of the same script become EVALSHA.
+func ExampleOptimizePipelines() {
+	ctx := context.Background()
+	rdb, done := newClient()
+	defer done()
+	if err := redislua.OptimizePipelines(rdb); err != nil {
+		panic(err)
+	}
+
+	incr := redislua.MustNewScript("incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+	rdb.ScriptFlush(ctx)
+	pipe := rdb.Pipeline()
+	var cmds []*redis.Cmd
+	for i := 0; i < 3; i++ {
+		cmds = append(cmds, incr.Run(ctx, pipe, []string{"hits"}, 1))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		panic(err)
+	}
+	for _, cmd := range cmds {
+		fmt.Println(cmd.Args()[0], cmd.Val())
+	}
+	// Output:
+	// eval 1
+	// evalsha 2
+	// evalsha 3
+}

@@ -54,16 +54,16 @@ func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args 
 
 func (s *Script) evalSha(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
 	if s.readOnly {
-		return send(ctx, c, cmdEvalShaRO, s.shaArg, keys, args)
+		return send(ctx, c, cmdEvalShaRO, s, keys, args)
 	}
-	return send(ctx, c, cmdEvalSha, s.shaArg, keys, args)
+	return send(ctx, c, cmdEvalSha, s, keys, args)
 }
 
 func (s *Script) eval(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
 	if s.readOnly {
-		return send(ctx, c, cmdEvalRO, s.srcArg, keys, args)
+		return send(ctx, c, cmdEvalRO, s, keys, args)
 	}
-	return send(ctx, c, cmdEval, s.srcArg, keys, args)
+	return send(ctx, c, cmdEval, s, keys, args)
 }
 
 // checkCall catches misuse before anything is sent.

@@ -34,7 +34,7 @@ type Script struct {
 	checkSlots, crossSlotOK bool
 
 	// The SHA1 and source boxed once, as command arguments.
-	shaArg, srcArg any
+	shaArg, bodyArg any
 }
 
 // Param is a KEYS or ARGV entry declared in a script's header with
@@ -130,8 +130,8 @@ func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error)
 		crossSlotOK: shebang.Has(luasrc.FlagAllowCrossSlotKeys),
 
 		shaArg: sha,
-		srcArg: src.Text,
 	}
+	s.bodyArg = &scriptBody{script: s, text: []byte(src.Text)}
 	if header.Declared() {
 		s.keyMin, s.keyMax = luasrc.Range(header.Keys)
 		s.argMin, s.argMax = luasrc.Range(header.Args)
