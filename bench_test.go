@@ -2,8 +2,11 @@ package redislua
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/redis/go-redis/v9"
 
@@ -130,4 +133,64 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		run(b, plain, false, func(p redis.Pipeliner) { p.EvalSha(ctx, s.SHA(), keys, 1) })
 	})
+}
+
+// BenchmarkNewRegistry builds a registry of 1,000 scripts of about 2 KiB:
+// reading, @include expansion, static checks and hashing, per build.
+func BenchmarkNewRegistry(b *testing.B) {
+	fsys := fstest.MapFS{}
+	for i := 0; i < 1000; i++ {
+		var src strings.Builder
+		fmt.Fprintf(&src, "-- Script %d.\n-- @key counter\n-- @arg amount\n", i)
+		for src.Len() < 2000 {
+			src.WriteString("local v = tonumber(redis.call('GET', KEYS[1]) or '0')\nif v > 100 then redis.call('SET', KEYS[1], 0) end\n")
+		}
+		src.WriteString("return redis.call('INCRBY', KEYS[1], ARGV[1])\n")
+		fsys[fmt.Sprintf("lua/s%04d.lua", i)] = &fstest.MapFile{Data: []byte(src.String())}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewRegistry(fsys); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScriptSize runs scripts of growing size with EVAL (the source
+// every call) and EVALSHA (cached), on a real server.
+func BenchmarkScriptSize(b *testing.B) {
+	srv := redistest.Start(b)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	b.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	for _, size := range []int{100, 2 << 10, 16 << 10, 64 << 10} {
+		src := "return redis.call('INCR', KEYS[1])\n"
+		for len(src) < size {
+			src = "-- padding padding padding padding padding padding padding padding\n" + src
+		}
+		s, err := NewScript("size", src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Load(ctx, rdb); err != nil {
+			b.Fatal(err)
+		}
+		keys := []string{"size"}
+		b.Run(fmt.Sprintf("%dB/evalsha", size), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.Run(ctx, rdb, keys).Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("%dB/eval", size), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := rdb.Eval(ctx, s.Source(), keys).Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
