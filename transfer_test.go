@@ -7,12 +7,16 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/redistest"
 )
 
 const (
@@ -587,4 +591,66 @@ func TestTransferOnCluster(t *testing.T) {
 		t.Fatalf("cross-slot err = %v, want ErrCrossSlot", err)
 	}
 	concurrentTransfers(t, cc, "xfer-test:{bank}:acct:", 32, 25)
+}
+
+// BenchmarkTransfer measures Transfer and TransferOnce on a real
+// redis-server: one caller at a time, and many in parallel over 10
+// balances.
+func BenchmarkTransfer(b *testing.B) {
+	srv := redistest.Start(b)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	b.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	if err := prebuilt.LoadAll(ctx, rdb); err != nil {
+		b.Fatal(err)
+	}
+	accounts := make([]string, 10)
+	for i := range accounts {
+		accounts[i] = "{bench}:acct:" + strconv.Itoa(i)
+		rdb.Set(ctx, accounts[i], math.MaxInt64/2, 0)
+	}
+	// The baseline: a hand-written transfer (testdata/lua/transfer.lua)
+	// that does its arithmetic in doubles and returns one number.
+	src, err := os.ReadFile("testdata/lua/transfer.lua")
+	if err != nil {
+		b.Fatal(err)
+	}
+	naive := MustNewScript("naive-transfer", string(src))
+	b.Run("naive-script", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if err := naive.Run(ctx, rdb, []string{accounts[i%10], accounts[(i+1)%10]}, 1).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("transfer", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := Transfer(ctx, rdb, accounts[i%10], accounts[(i+1)%10], 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("transfer-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := int(next.Add(1))
+				if _, err := Transfer(ctx, rdb, accounts[i%10], accounts[(i+3)%10], 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("transfer-once", func(b *testing.B) {
+		b.ReportAllocs()
+		opts := &TransferOptions{RecordTTL: time.Minute}
+		for i := 0; b.Loop(); i++ {
+			if _, err := TransferOnce(ctx, rdb, accounts[i%10], accounts[(i+1)%10], 1, strconv.Itoa(i), opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
