@@ -43,7 +43,9 @@ var (
 // ErrInsufficientFunds, ErrOverflow or ErrNotInteger, so errors.Is works
 // on it, and Key names the balance. Nothing moved.
 type BalanceError struct {
+	// Key is the balance's key.
 	Key string
+	// Err is the reason: ErrInsufficientFunds, ErrOverflow or ErrNotInteger.
 	Err error
 }
 
@@ -77,7 +79,9 @@ type TransferOptions struct {
 // moving nothing, when from holds less than amount (ErrInsufficientFunds),
 // when to would exceed the int64 maximum (ErrOverflow), and when either
 // key holds anything but a decimal integer (ErrNotInteger); these arrive
-// as a *BalanceError naming the key. Every int64 is handled exactly.
+// as a *BalanceError naming the key. A key of another type (a list) fails
+// the call with a *ScriptError (WRONGTYPE), also before anything moved.
+// Every int64 is handled exactly.
 //
 // The keys must share a hash slot (give them a hash tag, "{bank}:alice"
 // and "{bank}:bob"), on every client: otherwise the call fails with a
