@@ -1,0 +1,164 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The compare-and-swap scripts, resolved once.
+var (
+	casSwapScript      = prebuilt.MustScript("cas/swap")
+	casDeleteScript    = prebuilt.MustScript("cas/delete")
+	casSwapManyScript  = prebuilt.MustScript("cas/swap_many")
+	casFencedSetScript = prebuilt.MustScript("cas/fenced_set")
+)
+
+// fenceSuffix names the key in which FencedSet keeps the highest fence
+// accepted for a key. It differs from a lock's fence counter (":fence"),
+// so a lock and the data it guards may share a name.
+const fenceSuffix = ":fenced-max"
+
+// ErrNotInteger means a key that must hold a decimal integer (a balance, a
+// fence record) holds something else.
+var ErrNotInteger = errors.New("redislua: value is not an integer")
+
+// CASOptions tunes CompareAndSwap and SwapMany. A nil *CASOptions means the
+// zero value.
+type CASOptions struct {
+	// TTL, when not zero, sets the time to live of every key written, in
+	// whole milliseconds (rounded down); it must be at least 1ms, or the
+	// call fails with ErrInvalidTTL. Zero keeps each key's TTL as it was,
+	// with SET's KEEPTTL (Redis 6.0 or later): a swap changes the value,
+	// not when the key expires.
+	TTL time.Duration
+}
+
+// ttlArg returns the TTL argument of the swap scripts: milliseconds, or ""
+// to keep the TTL.
+func (o *CASOptions) ttlArg() (string, error) {
+	if o == nil || o.TTL == 0 {
+		return "", nil
+	}
+	return ttlMillis(o.TTL)
+}
+
+// CompareAndSwap sets key to desired only if it holds expected, in one
+// atomic step, and reports whether it did. A missing key never matches,
+// not even an expected "". Values are compared byte for byte, so any bytes
+// work, and "" is a value like any other.
+//
+// Without opts.TTL the key keeps its TTL (or lack of one); with it, the
+// key expires after opts.TTL. c must not be a pipeline (ErrPipeline): the
+// answer is needed now. An empty key is ErrEmptyKey; nothing is sent then.
+func CompareAndSwap(ctx context.Context, c redis.Scripter, key, expected, desired string, opts *CASOptions) (bool, error) {
+	if err := checkDirectClient(c, "CompareAndSwap"); err != nil {
+		return false, err
+	}
+	if key == "" {
+		return false, fmt.Errorf("%w: CompareAndSwap", ErrEmptyKey)
+	}
+	ttl, err := opts.ttlArg()
+	if err != nil {
+		return false, err
+	}
+	n, err := casSwapScript.Run(ctx, c, []string{key}, expected, desired, ttl).Int64()
+	return n == 1, err
+}
+
+// CompareAndDelete deletes key only if it holds expected, in one atomic
+// step, and reports whether it did. A missing key never matches. c must
+// not be a pipeline (ErrPipeline); an empty key is ErrEmptyKey.
+func CompareAndDelete(ctx context.Context, c redis.Scripter, key, expected string) (bool, error) {
+	if err := checkDirectClient(c, "CompareAndDelete"); err != nil {
+		return false, err
+	}
+	if key == "" {
+		return false, fmt.Errorf("%w: CompareAndDelete", ErrEmptyKey)
+	}
+	n, err := casDeleteScript.Run(ctx, c, []string{key}, expected).Int64()
+	return n == 1, err
+}
+
+// SwapMany sets every key that holds expected to desired, in one atomic
+// step, and returns how many it set: a bulk conditional update such as
+// moving every listed job from "pending" to "active". Missing keys and keys
+// holding anything else are left alone; a key listed twice counts once.
+// opts applies to every key set, as in CompareAndSwap.
+//
+// All keys must hash to one slot (give them a shared hash tag such as
+// "{jobs}:42"), on every client: otherwise the call fails with a
+// *CrossSlotError before anything is sent. If any key holds another type
+// than a string, the call fails and no key changes. No keys is 0 and nil,
+// with nothing sent; an empty key is ErrEmptyKey.
+func SwapMany(ctx context.Context, c redis.Scripter, keys []string, expected, desired string, opts *CASOptions) (int, error) {
+	if err := checkDirectClient(c, "SwapMany"); err != nil {
+		return 0, err
+	}
+	for i, k := range keys {
+		if k == "" {
+			return 0, fmt.Errorf("%w: SwapMany keys[%d]", ErrEmptyKey, i)
+		}
+	}
+	ttl, err := opts.ttlArg()
+	if err != nil {
+		return 0, err
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	n, err := casSwapManyScript.Run(ctx, c, keys, expected, desired, ttl).Int64()
+	return int(n), err
+}
+
+// FencedSet writes value to key only if fence is at least the highest
+// fence accepted for key so far, and reports whether it wrote. It is the
+// storage side of fencing tokens: give it the fence of the lock under which
+// the value was computed, and a client that paused past its lock's expiry
+// cannot overwrite what a later lock holder (with a higher fence) wrote.
+// An equal fence is accepted, so one holder may write several times.
+// Fences are compared exactly over the whole int64 range.
+//
+// The highest fence lives in a second key in key's hash slot: key plus
+// ":fenced-max" ("{u1}:doc" gives "{u1}:doc:fenced-max", and "doc" gives
+// "{doc}:fenced-max"). It never expires by itself; delete it with the data
+// once no stale writer can remain. Both keys keep their TTL, if any. If
+// that key holds something else than an integer, FencedSet writes nothing
+// and returns an error wrapping ErrNotInteger. c must not be a pipeline;
+// an empty key is ErrEmptyKey.
+func FencedSet(ctx context.Context, c redis.Scripter, key, value string, fence int64) (bool, error) {
+	if err := checkDirectClient(c, "FencedSet"); err != nil {
+		return false, err
+	}
+	if key == "" {
+		return false, fmt.Errorf("%w: FencedSet", ErrEmptyKey)
+	}
+	fenceKey, err := sameSlotKey(key, fenceSuffix)
+	if err != nil {
+		return false, err
+	}
+	n, err := casFencedSetScript.Run(ctx, c, []string{key, fenceKey}, value, strconv.FormatInt(fence, 10)).Int64()
+	if err != nil {
+		return false, err
+	}
+	if n < 0 {
+		return false, fmt.Errorf("%w: fence record %q", ErrNotInteger, fenceKey)
+	}
+	return n == 1, nil
+}
+
+// checkDirectClient refuses a nil client and a pipeline, for calls that need an
+// answer before they return.
+func checkDirectClient(c redis.Scripter, call string) error {
+	if isNilClient(c) {
+		return fmt.Errorf("%w: %s", ErrNilClient, call)
+	}
+	if _, ok := c.(redis.Pipeliner); ok {
+		return fmt.Errorf("%w: %s needs its answer at once", ErrPipeline, call)
+	}
+	return nil
+}
