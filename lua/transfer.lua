@@ -1,73 +1,26 @@
 -- Moves an amount from one integer balance to another, exactly for every
--- int64 value; with KEYS[3], at most once per transfer ID.
--- KEYS[1] balance to debit; a missing balance counts as 0
--- KEYS[2] balance to credit; a missing balance counts as 0
--- KEYS[3] optional: the transfer ID's record. When it holds this
---         transfer's parameters the transfer was applied already and
---         nothing moves; it is written with the move.
--- ARGV[1] the amount, a positive int64 in decimal
--- ARGV[2] 9223372036854775807 minus the amount, in decimal: the most
---         KEYS[2] may hold before the credit
--- ARGV[3] with KEYS[3]: the record's time to live in milliseconds
--- Returns {status, from, to}: the balances after the call as decimal
--- strings, and status one of
---   applied       the amount moved
---   already       KEYS[3] shows this transfer was applied; nothing moved
---   reused        KEYS[3] records a transfer with other keys or amount
---                 (balances not returned)
---   insufficient  KEYS[1] holds less than the amount
---   overflow      KEYS[2] plus the amount would exceed the int64 maximum
---   notint-from   KEYS[1] holds no integer Redis can add to (no balances)
---   notint-to     likewise KEYS[2] (no balances)
+-- int64 value; with a record key, at most once per transfer ID.
 --
 -- Lua numbers are doubles, exact only up to 2^53, so balances are never
 -- turned into numbers: they are checked as decimal strings and changed by
 -- DECRBY and INCRBY, which Redis computes in int64. An error after a write
 -- would not undo that write, so every check comes before the first write,
 -- and the checks leave DECRBY and INCRBY nothing to fail on.
-local INT64_MAX = '9223372036854775807'
-local INT64_MIN_DIGITS = '9223372036854775808'
-
--- Compares two strings of decimal digits without leading zeros.
-local function cmpDigits(a, b)
-  if #a ~= #b then
-    return #a < #b and -1 or 1
-  end
-  for i = 1, #a do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then
-      return x < y and -1 or 1
-    end
-  end
-  return 0
-end
-
--- Reports whether s is an integer INCRBY accepts: "0", or an optional '-'
--- and digits without a leading zero, within int64. This is Redis's own
--- rule (string2ll), so DECRBY and INCRBY cannot refuse a balance it passes.
-local function isInt64(s)
-  if s == '0' then
-    return true
-  end
-  local neg = string.sub(s, 1, 1) == '-'
-  local digits = neg and string.sub(s, 2) or s
-  if not string.find(digits, '^[1-9][0-9]*$') then
-    return false
-  end
-  return cmpDigits(digits, neg and INT64_MIN_DIGITS or INT64_MAX) <= 0
-end
-
--- Compares two strings that isInt64 accepts.
-local function cmp(a, b)
-  local aneg, bneg = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'
-  if aneg ~= bneg then
-    return aneg and -1 or 1
-  end
-  if aneg then
-    return cmpDigits(string.sub(b, 2), string.sub(a, 2))
-  end
-  return cmpDigits(a, b)
-end
+-- @key from       balance to debit; a missing balance counts as 0
+-- @key to         balance to credit; a missing balance counts as 0
+-- @key [record]   the transfer ID's record: when it holds this transfer's
+--                 parameters the transfer was applied already and nothing
+--                 moves; it is written with the move
+-- @arg amount     the amount, a positive int64 in decimal
+-- @arg headroom   9223372036854775807 minus the amount, in decimal: the most
+--                 KEYS[2] may hold before the credit
+-- @arg [ttl]      with a record key: the record's time to live in ms
+-- @return {status, from, to}: the balances after the call as decimal
+--         strings, and status one of applied, already (the record shows
+--         this transfer was applied; nothing moved), reused (the record
+--         holds another transfer; no balances), insufficient, overflow,
+--         notint-from, notint-to (a balance is not an integer; no balances)
+--- @include "lib/int64"
 
 local amount, headroom = ARGV[1], ARGV[2]
 if not isInt64(amount) or not isInt64(headroom) or cmp(amount, '0') <= 0 then

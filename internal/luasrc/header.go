@@ -20,7 +20,8 @@ import (
 //	-- @readonly
 //
 // A parameter name in brackets is optional; a name ending in "..." takes
-// any number of values (at least the ones before it are required).
+// any number of values (at least the ones before it are required). An
+// indented comment line after a directive continues its description.
 type Header struct {
 	// Description is the free text before the first directive.
 	Description string
@@ -77,6 +78,7 @@ func ParseHeader(src string) (Header, error) {
 		h           Header
 		description []string
 		directives  bool
+		continued   *string // what an indented comment line continues
 	)
 	for i, line := range strings.Split(src, "\n") {
 		line = strings.TrimSpace(line)
@@ -93,24 +95,34 @@ func ParseHeader(src string) (Header, error) {
 		if strings.HasPrefix(body, "[") { // a --[[ block comment ]] ends the header
 			break
 		}
-		body = strings.TrimSpace(strings.TrimLeft(body, "-"))
+		body = strings.TrimLeft(body, "-")
+		indented := strings.HasPrefix(body, "  ") || strings.HasPrefix(body, "\t")
+		body = strings.TrimSpace(body)
 		if !strings.HasPrefix(body, "@") {
-			if !directives && body != "" {
+			switch {
+			case body == "":
+				continued = nil
+			case !directives:
 				description = append(description, body)
+			case indented && continued != nil:
+				*continued += " " + body
 			}
 			continue
 		}
 		directives = true
-		if err := h.apply(body); err != nil {
+		target, err := h.apply(body)
+		if err != nil {
 			return Header{}, &HeaderError{Line: i + 1, Message: err.Error()}
 		}
+		continued = target
 	}
 	h.Description = strings.Join(description, " ")
 	return h, nil
 }
 
-// apply reads one directive ("@key from  balance to debit").
-func (h *Header) apply(directive string) error {
+// apply reads one directive ("@key from  balance to debit") and returns
+// the text that indented lines after it continue, if any.
+func (h *Header) apply(directive string) (*string, error) {
 	name, rest, _ := strings.Cut(directive, " ")
 	rest = strings.TrimSpace(rest)
 	switch name {
@@ -118,24 +130,27 @@ func (h *Header) apply(directive string) error {
 		h.ReadOnly = true
 	case "@return":
 		h.Return = rest
+		return &h.Return, nil
 	case "@key":
 		p, err := parseParam(rest, h.Keys)
 		if err != nil {
-			return fmt.Errorf("@key: %w", err)
+			return nil, fmt.Errorf("@key: %w", err)
 		}
 		h.Keys = append(h.Keys, p)
+		return &h.Keys[len(h.Keys)-1].Description, nil
 	case "@arg":
 		p, err := parseParam(rest, h.Args)
 		if err != nil {
-			return fmt.Errorf("@arg: %w", err)
+			return nil, fmt.Errorf("@arg: %w", err)
 		}
 		h.Args = append(h.Args, p)
+		return &h.Args[len(h.Args)-1].Description, nil
 	case "@include":
 		// Expanded by Expand; nothing to declare.
 	default:
-		return fmt.Errorf("unknown directive %s (known: @key, @arg, @return, @readonly, @include)", name)
+		return nil, fmt.Errorf("unknown directive %s (known: @key, @arg, @return, @readonly, @include)", name)
 	}
-	return nil
+	return nil, nil
 }
 
 // parseParam reads "name  description", "[name] description" or

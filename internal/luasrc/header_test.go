@@ -12,8 +12,11 @@ func TestParseHeaderDeclarations(t *testing.T) {
 -- @key from     balance to debit
 -- @key to       balance to credit
 -- @arg amount   positive integer
--- @arg [id]     optional transfer ID
+-- @arg [id]     optional transfer ID,
+--               kept for a day
 -- @return the new balance of from
+--
+--   not a continuation: a blank comment line ends the directive
 local x = 1
 -- @key late   not in the header
 `
@@ -24,7 +27,7 @@ local x = 1
 	want := Header{
 		Description: "Moves an amount between two integer balances, refusing to overdraw.",
 		Keys:        []Param{{Name: "from", Description: "balance to debit"}, {Name: "to", Description: "balance to credit"}},
-		Args:        []Param{{Name: "amount", Description: "positive integer"}, {Name: "id", Description: "optional transfer ID", Optional: true}},
+		Args:        []Param{{Name: "amount", Description: "positive integer"}, {Name: "id", Description: "optional transfer ID, kept for a day", Optional: true}},
 		Return:      "the new balance of from",
 	}
 	if !reflect.DeepEqual(h, want) {

@@ -1,12 +1,12 @@
 -- Compare-and-swap: sets a key to a new value only if it holds the
 -- expected one. A missing key never matches, not even an empty expected
 -- value. Values are compared byte for byte.
--- KEYS[1] the key
--- ARGV[1] expected value
--- ARGV[2] new value
--- ARGV[3] time to live in milliseconds, or "" to keep the key's TTL
--- Returns 1 when the key was set, 0 when it held something else or was
--- missing.
+-- @key key        the key
+-- @arg expected   the expected value
+-- @arg desired    the new value
+-- @arg ttl        time to live in milliseconds, or "" to keep the key's TTL
+-- @return 1 when the key was set, 0 when it held something else or was
+--         missing
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
