@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -32,20 +33,23 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func numSub(t *testing.T, c redis.UniversalClient, channel string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	cc, ok := c.(*redis.ClusterClient)
-	if !ok {
-		n, err := c.PubSubNumSub(ctx, channel).Result()
-		if err != nil {
-			t.Fatalf("PUBSUB NUMSUB: %v", err)
-		}
-		return n[channel]
-	}
 	var total atomic.Int64
-	err := cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
+	each := func(ctx context.Context, node *redis.Client) error {
 		n, err := node.PubSubNumSub(ctx, channel).Result()
 		total.Add(n[channel])
 		return err
-	})
+	}
+	var err error
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachShard(ctx, each)
+	case *redis.Ring:
+		err = c.ForEachShard(ctx, each)
+	case *redis.Client:
+		err = each(ctx, c)
+	default:
+		t.Fatalf("numSub: unexpected client %T", c)
+	}
 	if err != nil {
 		t.Fatalf("PUBSUB NUMSUB: %v", err)
 	}
@@ -783,6 +787,24 @@ func TestLockOnCluster(t *testing.T) {
 			}
 			testHandOff(t, c, key)
 		})
+	}
+}
+
+// On a Ring, the channel must live on the lock key's shard, where the
+// release script publishes: sameSlotKey's hash tag sees to that.
+func TestLockOnRing(t *testing.T) {
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{
+		"a": miniredis.RunT(t).Addr(),
+		"b": miniredis.RunT(t).Addr(),
+		"c": miniredis.RunT(t).Addr(),
+	}})
+	t.Cleanup(func() { _ = ring.Close() })
+	for i := range 4 {
+		key := "lock-test-ring-" + strconv.Itoa(i)
+		if i%2 == 1 {
+			key = "lock-test:{ring-" + strconv.Itoa(i) + "}"
+		}
+		t.Run(key, func(t *testing.T) { testHandOff(t, ring, key) })
 	}
 }
 
