@@ -88,14 +88,16 @@ type LockOptions struct {
 	AutoRefresh bool
 
 	// RefreshInterval is how often the watchdog refreshes. Zero means a
-	// third of TTL; it must be shorter than TTL.
+	// third of TTL; otherwise it must be at least 1ms and shorter than
+	// TTL. It is ignored without AutoRefresh.
 	RefreshInterval time.Duration
 
 	// OnLost, if set, is called once for each acquisition that this Lock
 	// finds lost before Release: by the watchdog, or by a Refresh or TTL
 	// call that finds the lock gone. The error matches ErrNotHeld. It
-	// runs on the goroutine that noticed, after the watchdog stopped, so
-	// it may call Release; it should not block for long.
+	// runs on the goroutine that noticed; a watchdog that noticed has
+	// stopped by then. It may call Release, and should not block for
+	// long.
 	OnLost func(err error)
 }
 
@@ -111,10 +113,11 @@ type LockOptions struct {
 //     storage the lock protects and have that refuse writes with a smaller
 //     fence than one it has seen: that stops a holder who was paused past
 //     its TTL. The counter is one small key next to the lock key, in its
-//     cluster slot ("{name}:fence" for a key "name" without hash tag,
-//     "{tag}rest:fence" for a key with one). It never expires, since
-//     fences must never repeat; deleting it restarts the fences at 1.
-//   - Release publishes on a channel next to the key, in the same script
+//     cluster slot ("{job}:fence" for a key "job" without a hash tag,
+//     "{u1}:job:fence" for a key "{u1}:job" with one). It never expires,
+//     since fences must never repeat; deleting it restarts the fences at 1.
+//   - Release publishes on a channel named the same way ("{job}:released",
+//     "{u1}:job:released"), in the same script
 //     that deletes it, and waiting Acquire calls subscribe to it, so a
 //     release hands the lock over at once. A RetryStrategy polls as a
 //     fallback for a missed message or an expired lock.
@@ -182,7 +185,7 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 			l.refresh = l.ttl / 3
 		}
 	}
-	l.err = l.check(o.RefreshInterval)
+	l.err = l.check(o)
 	if l.err != nil {
 		return l
 	}
@@ -193,7 +196,7 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 
 // check validates NewLock's arguments and derives the fence key and the
 // channel.
-func (l *Lock) check(refreshInterval time.Duration) error {
+func (l *Lock) check(o LockOptions) error {
 	if isNilClient(l.client) {
 		return fmt.Errorf("%w: lock %q", ErrNilClient, l.key)
 	}
@@ -203,8 +206,10 @@ func (l *Lock) check(refreshInterval time.Duration) error {
 	if err := checkTTL(l.ttl); err != nil {
 		return fmt.Errorf("%w: lock %q", err, l.key)
 	}
-	if refreshInterval < 0 || refreshInterval >= l.ttl || (l.refresh > 0 && l.refresh < time.Millisecond) {
-		return fmt.Errorf("%w: lock %q: RefreshInterval must be at least 1ms and shorter than TTL", ErrInvalidTTL, l.key)
+	if o.AutoRefresh {
+		if o.RefreshInterval < 0 || o.RefreshInterval >= l.ttl || l.refresh < time.Millisecond {
+			return fmt.Errorf("%w: lock %q: RefreshInterval must be at least 1ms and shorter than TTL", ErrInvalidTTL, l.key)
+		}
 	}
 	var err error
 	if l.fenceKey, err = sameSlotKey(l.key, ":fence"); err != nil {
