@@ -1,0 +1,214 @@
+// Command lock shows redislua's distributed lock at work: workers taking
+// turns under one lock, each acquisition with a larger fencing token, a
+// release handing the lock to a waiter at once, an expired holder unable
+// to release the next holder's lock, and a watchdog that keeps a lock
+// alive and reports its loss.
+//
+// It uses the Redis at REDIS_ADDR (host:port) when that is set, and an
+// embedded miniredis otherwise:
+//
+//	go run ./examples/lock
+//	REDIS_ADDR=127.0.0.1:6379 go run ./examples/lock
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	rdb, where, closeAll, err := connect()
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	fmt.Println("using", where)
+
+	const (
+		counterKey  = "lock-example:{counter}"
+		handOffKey  = "lock-example:handoff"
+		expiredKey  = "lock-example:expired"
+		watchdogKey = "lock-example:watchdog"
+	)
+	// Fence counters never expire: start from 1 on every run.
+	clean := []string{
+		counterKey, counterKey + ":count", counterKey + ":fence",
+		handOffKey, "{" + handOffKey + "}:fence",
+		expiredKey, "{" + expiredKey + "}:fence",
+		watchdogKey, "{" + watchdogKey + "}:fence",
+	}
+	if err := rdb.Del(ctx, clean...).Err(); err != nil {
+		return err
+	}
+	defer rdb.Del(context.Background(), clean...)
+
+	if err := takeTurns(ctx, rdb, counterKey); err != nil {
+		return err
+	}
+	if err := handOff(ctx, rdb, handOffKey); err != nil {
+		return err
+	}
+	if err := expiredHolder(ctx, rdb, expiredKey); err != nil {
+		return err
+	}
+	return watchdog(ctx, rdb, watchdogKey)
+}
+
+// takeTurns has four workers increment a counter with a non-atomic GET and
+// SET under the lock: no update is lost.
+func takeTurns(ctx context.Context, rdb *redis.Client, key string) error {
+	const workers, each = 4, 25
+	counter := key + ":count" // same hash tag, same cluster slot
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		errs   []error
+		fences []int64
+	)
+	for range workers {
+		wg.Go(func() {
+			lock := redislua.NewLock(rdb, key, nil) // one Lock per competing goroutine
+			for range each {
+				if err := increment(ctx, rdb, lock, counter, &mu, &fences); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	n, err := rdb.Get(ctx, counter).Int()
+	if err != nil {
+		return err
+	}
+	increasing := true
+	for i := 1; i < len(fences); i++ {
+		increasing = increasing && fences[i] > fences[i-1]
+	}
+	fmt.Printf("%d workers x %d increments under the lock: counter %d; fences %d..%d, strictly increasing: %v\n",
+		workers, each, n, fences[0], fences[len(fences)-1], increasing)
+	return nil
+}
+
+func increment(ctx context.Context, rdb *redis.Client, lock *redislua.Lock, counter string, mu *sync.Mutex, fences *[]int64) error {
+	if err := lock.Acquire(ctx); err != nil {
+		return err
+	}
+	n, err := rdb.Get(ctx, counter).Int()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	mu.Lock()
+	*fences = append(*fences, lock.Fence())
+	mu.Unlock()
+	if err := rdb.Set(ctx, counter, n+1, 0).Err(); err != nil {
+		return err
+	}
+	return lock.Release(ctx)
+}
+
+// handOff shows a release waking a waiter whose retry interval is long.
+func handOff(ctx context.Context, rdb *redis.Client, key string) error {
+	holder := redislua.NewLock(rdb, key, nil)
+	if err := holder.Acquire(ctx); err != nil {
+		return err
+	}
+	holderFence := holder.Fence()
+	waiter := redislua.NewLock(rdb, key, &redislua.LockOptions{Retry: redislua.LinearRetry(10 * time.Second)})
+	got := make(chan error, 1)
+	go func() { got <- waiter.Acquire(ctx) }()
+	time.Sleep(100 * time.Millisecond) // the waiter is now waiting for 10s
+	start := time.Now()
+	if err := holder.Release(ctx); err != nil {
+		return err
+	}
+	if err := <-got; err != nil {
+		return err
+	}
+	fmt.Printf("hand-off: a waiter polling every 10s got the lock within 1s of the release: %v (fence %d after %d)\n",
+		time.Since(start) < time.Second, waiter.Fence(), holderFence)
+	return waiter.Release(ctx)
+}
+
+// expiredHolder shows that a holder whose lock expired cannot release the
+// next holder's lock.
+func expiredHolder(ctx context.Context, rdb *redis.Client, key string) error {
+	old := redislua.NewLock(rdb, key, &redislua.LockOptions{TTL: 50 * time.Millisecond})
+	if err := old.Acquire(ctx); err != nil {
+		return err
+	}
+	rdb.Del(ctx, key) // as if the 50ms had passed (miniredis's clock stands still)
+	next := redislua.NewLock(rdb, key, nil)
+	if err := next.Acquire(ctx); err != nil {
+		return err
+	}
+	err := old.Release(ctx)
+	fmt.Println("expired holder's Release:", err)
+	held := rdb.Get(ctx, key).Val() == next.Token()
+	fmt.Println("the next holder still holds the lock:", held)
+	return next.Release(ctx)
+}
+
+// watchdog shows AutoRefresh keeping a short lock alive and reporting its
+// loss when the key is deleted behind its back.
+func watchdog(ctx context.Context, rdb *redis.Client, key string) error {
+	lock := redislua.NewLock(rdb, key, &redislua.LockOptions{
+		TTL:         200 * time.Millisecond, // refreshed every 66ms
+		AutoRefresh: true,
+		OnLost:      func(err error) { fmt.Println("watchdog reported:", err) },
+	})
+	if err := lock.Acquire(ctx); err != nil {
+		return err
+	}
+	// Two and a half TTLs. (miniredis's clock stands still, so there the
+	// lock would live on without the watchdog; on a real Redis it would not.)
+	time.Sleep(500 * time.Millisecond)
+	ttl, err := lock.TTL(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("after 500ms the 200ms lock is still held: %v\n", ttl > 0)
+	rdb.Del(ctx, key)
+	select {
+	case <-lock.Lost():
+	case <-time.After(5 * time.Second):
+		return errors.New("the watchdog did not notice the deleted lock")
+	}
+	fmt.Println("Release after the loss:", lock.Release(ctx))
+	return nil
+}
+
+// connect returns a client of REDIS_ADDR, or of an embedded miniredis.
+func connect() (*redis.Client, string, func(), error) {
+	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		return rdb, "Redis at " + addr, func() { rdb.Close() }, nil
+	}
+	m, err := miniredis.Run()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	return rdb, "an embedded miniredis (set REDIS_ADDR to use a real Redis)", func() { rdb.Close(); m.Close() }, nil
+}

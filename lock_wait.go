@@ -1,0 +1,202 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// acquire is Acquire (wait true) and TryAcquire (wait false).
+//
+// The first attempt is sent at once, so an uncontended lock costs one
+// round trip. When it fails and the caller waits, acquire subscribes to
+// the lock's channel, waits for the subscription to be confirmed, and
+// tries again at once: a release between the first attempt and the
+// subscription is caught by that attempt, and any later one is published
+// to a subscribed connection. From then on it waits for a release message,
+// the strategy's backoff or the holder's remaining TTL, whichever comes
+// first.
+func (l *Lock) acquire(ctx context.Context, wait bool) error {
+	if l.err != nil {
+		return l.err
+	}
+	if err := ctx.Err(); err != nil {
+		return l.notAcquired(err)
+	}
+	l.mu.Lock()
+	if l.cur != nil || l.acquiring {
+		l.mu.Unlock()
+		return fmt.Errorf("%w: lock %q", ErrAlreadyHeld, l.key)
+	}
+	l.acquiring = true
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		l.acquiring = false
+		l.mu.Unlock()
+	}()
+
+	// One token for every attempt of this call: an attempt resent after a
+	// lost reply finds its own token and is told it holds the lock.
+	token := newToken()
+	var w *waker
+	defer func() { w.close() }()
+	for attempt := 1; ; attempt++ {
+		sent := time.Now()
+		ok, n, err := l.attempt(ctx, token)
+		if err != nil {
+			l.abandon(ctx, token)
+			if ctx.Err() != nil {
+				return l.notAcquired(ctx.Err())
+			}
+			return err
+		}
+		if ok {
+			l.hold(token, n, sent)
+			return nil
+		}
+		if !wait {
+			return l.notAcquired(nil)
+		}
+		backoff, retry := l.retry.Backoff(attempt)
+		if !retry {
+			return l.notAcquired(nil)
+		}
+		if w == nil {
+			w = l.subscribe(ctx)
+			if w.subscribed() {
+				continue // try again at once, now that no release can be missed
+			}
+			if err := ctx.Err(); err != nil {
+				return l.notAcquired(err)
+			}
+			// Subscribing failed (ACLs, a proxy without pub/sub): poll.
+		}
+		if pttl := time.Duration(n) * time.Millisecond; pttl >= 0 && pttl+time.Millisecond < backoff {
+			backoff = pttl + time.Millisecond // the lock expires by then
+		}
+		if err := w.wait(ctx, backoff); err != nil {
+			return l.notAcquired(err)
+		}
+	}
+}
+
+// attempt sends the acquire script once. It returns true and the fence
+// when the lock is now held with token, false and the holder's remaining
+// TTL in milliseconds (-1 for none) when another holder has it.
+func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
+	reply, err := lockAcquire.Run(ctx, l.client, l.keys, token, l.ttlArg).Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("redislua: acquiring lock %q: %w", l.key, err)
+	}
+	if len(reply) != 2 {
+		return false, 0, fmt.Errorf("redislua: acquiring lock %q: unexpected reply of %d values", l.key, len(reply))
+	}
+	got, ok1 := reply[0].(int64)
+	n, ok2 := reply[1].(int64)
+	if !ok1 || !ok2 {
+		return false, 0, fmt.Errorf("redislua: acquiring lock %q: unexpected reply types %T, %T", l.key, reply[0], reply[1])
+	}
+	return got == 1, n, nil
+}
+
+// hold records a successful acquisition, whose attempt was sent at sent,
+// and starts its watchdog.
+func (l *Lock) hold(token string, fence int64, sent time.Time) {
+	h := &holding{token: token, fence: fence, setAt: sent, lost: make(chan struct{})}
+	if l.refresh > 0 {
+		l.startWatchdog(h)
+	}
+	l.mu.Lock()
+	l.cur, l.last = h, h
+	l.mu.Unlock()
+}
+
+// abandon sends a release for token after an attempt that failed with an
+// error: the script may have run (a lost reply, a cancelled context) or
+// stopped half-way, and the lock may be held by a token nobody will
+// release. It is bounded by abandonTimeout and survives ctx's end; its
+// own failure leaves the lock to its TTL.
+func (l *Lock) abandon(ctx context.Context, token string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
+	_ = lockRelease.Run(ctx, l.client, l.keys[:1], token, l.channel).Err()
+}
+
+// notAcquired returns ErrNotAcquired, joined with ctxErr when not nil so
+// that errors.Is matches both.
+func (l *Lock) notAcquired(ctxErr error) error {
+	if ctxErr != nil {
+		return fmt.Errorf("%w: lock %q: %w", ErrNotAcquired, l.key, ctxErr)
+	}
+	return fmt.Errorf("%w: lock %q is held by another holder", ErrNotAcquired, l.key)
+}
+
+// waker is an Acquire call's subscription to its lock's channel. A nil
+// *waker, or one whose subscription failed, only sleeps.
+type waker struct {
+	ps   *redis.PubSub
+	msgs <-chan *redis.Message
+}
+
+// subscribe subscribes to the lock's channel and waits for the server to
+// confirm it. On failure it returns a waker that only sleeps.
+func (l *Lock) subscribe(ctx context.Context) *waker {
+	ps, err := subscribe(ctx, l.client, l.channel)
+	if err != nil {
+		return &waker{}
+	}
+	if _, err := ps.Receive(ctx); err != nil { // the SUBSCRIBE confirmation
+		_ = ps.Close()
+		return &waker{}
+	}
+	return &waker{ps: ps, msgs: ps.Channel()}
+}
+
+// subscribe calls c.Subscribe, turning a panic into an error: *redis.Ring
+// panics when it has no shard to subscribe on.
+func subscribe(ctx context.Context, c LockClient, channel string) (ps *redis.PubSub, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ps, err = nil, fmt.Errorf("redislua: subscribing to %q: %v", channel, r)
+		}
+	}()
+	ps = c.Subscribe(ctx, channel)
+	if ps == nil {
+		return nil, errors.New("redislua: Subscribe returned nil")
+	}
+	return ps, nil
+}
+
+func (w *waker) subscribed() bool { return w != nil && w.ps != nil }
+
+// wait returns when a release is published, after d, or with ctx's error
+// when ctx ends first.
+func (w *waker) wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var msgs <-chan *redis.Message
+	if w != nil {
+		msgs = w.msgs // nil, blocking forever, without a subscription
+	}
+	select {
+	case _, ok := <-msgs:
+		if !ok {
+			w.msgs = nil // closed under us: sleep from now on
+		}
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// close ends the subscription, if any.
+func (w *waker) close() {
+	if w.subscribed() {
+		_ = w.ps.Close()
+	}
+}
