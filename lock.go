@@ -26,9 +26,6 @@ var (
 	// already holds its key, or is acquiring it in another goroutine. One
 	// Lock is one holder: give each competing goroutine its own Lock.
 	ErrAlreadyHeld = errors.New("redislua: lock already held or being acquired by this Lock")
-	// ErrInvalidTTL means a lock TTL below one millisecond, or a refresh
-	// interval that is negative or not shorter than the TTL.
-	ErrInvalidTTL = errors.New("redislua: invalid lock TTL")
 )
 
 // DefaultLockTTL is the TTL of a lock whose LockOptions are nil or leave
