@@ -1,16 +1,15 @@
--- Takes a lock if it is free and issues the next fencing token.
---
--- KEYS[1]  the lock key: the holder's token, with a TTL, while held
--- KEYS[2]  the lock's fence counter, in KEYS[1]'s slot; it never expires
--- ARGV[1]  the caller's token, random for each acquisition
--- ARGV[2]  the TTL in milliseconds (at least 1)
---
--- Returns {1, fence} when the caller now holds the lock; fence is the
--- counter after INCR. If KEYS[1] already holds ARGV[1] (a resent attempt
--- whose first reply was lost), the TTL is set again and fence is the
--- counter as it is: nobody else can have taken the lock meanwhile.
--- Returns {0, pttl} when another token holds it: pttl is the lock's
--- remaining time to live in milliseconds, -1 when it has none.
+-- Takes a lock if it is free and issues the next fencing token. If the lock
+-- already holds the caller's token (a resent attempt whose first reply was
+-- lost), the TTL is set again and the fence is the counter as it is: nobody
+-- else can have taken the lock meanwhile.
+-- @key lock    the lock key: the holder's token, with a TTL, while held
+-- @key fence   the lock's fence counter, in the lock key's slot; it never
+--              expires
+-- @arg token   the caller's token, random for each acquisition
+-- @arg ttl     the TTL in milliseconds (at least 1)
+-- @return {1, fence} when the caller now holds the lock (fence is the
+--         counter after INCR); {0, pttl} when another token holds it (pttl
+--         is the lock's remaining time to live in ms, -1 when it has none)
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])

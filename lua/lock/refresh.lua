@@ -1,11 +1,10 @@
 -- Extends a lock's TTL if the caller still holds it.
---
--- KEYS[1]  the lock key
--- ARGV[1]  the caller's token
--- ARGV[2]  the new TTL in milliseconds (at least 1)
---
--- Returns 1 when KEYS[1] held ARGV[1] and its TTL is now ARGV[2]; 0, and
--- changes nothing, when the key is missing (expired) or holds another token.
+-- @key lock    the lock key
+-- @arg token   the caller's token
+-- @arg ttl     the new TTL in milliseconds (at least 1)
+-- @return 1 when the lock held the token and its TTL is now ttl; 0, and
+--         nothing changed, when the key is missing (expired) or holds
+--         another token
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end

@@ -1,12 +1,11 @@
 -- Releases a lock if the caller still holds it, and wakes its waiters.
---
--- KEYS[1]  the lock key
--- ARGV[1]  the caller's token
--- ARGV[2]  the channel the lock's waiters subscribe to
---
--- Returns 1 when KEYS[1] held ARGV[1]: the key is deleted and KEYS[1] is
--- published on ARGV[2], in the same atomic step. Returns 0 and changes
--- nothing when the key is missing (expired) or holds another token.
+-- @key lock      the lock key
+-- @arg token     the caller's token
+-- @arg channel   the channel the lock's waiters subscribe to
+-- @return 1 when the lock held the token: the key is deleted and its name
+--         published on the channel, in the same atomic step; 0, and
+--         nothing changed, when the key is missing (expired) or holds
+--         another token
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
