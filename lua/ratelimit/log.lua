@@ -3,7 +3,11 @@
 --
 -- KEYS[1]  the log: a sorted set with one member per admitted call, scored
 --          by the call's time in microseconds. It expires one window after
---          the newest call, so an idle key costs nothing.
+--          the newest call, so an idle key costs nothing. A request for n
+--          calls adds n members rather than one member carrying a weight:
+--          ZCARD then counts the window in O(1), where weights would have to
+--          be summed on every request or kept in a second count that every
+--          trim adjusts; the set holds at most limit members either way.
 -- ARGV[1]  limit: calls admitted per window (1 <= limit < 2^53)
 -- ARGV[2]  window, in microseconds (>= 1000)
 -- ARGV[3]  n: calls this request counts for (1 <= n <= limit)
