@@ -1,0 +1,109 @@
+-- Sliding-window counter: an approximate sliding window in constant memory.
+-- It keeps the number of calls admitted in the current fixed window and in
+-- the one before, and estimates the calls in the sliding window as
+--   current + previous * (share of the previous window still inside it)
+-- which assumes the previous window's calls were spread evenly.
+--
+-- KEYS[1]  a hash: w = index of the current fixed window (time / window),
+--          c = calls admitted in it, p = calls admitted in window w - 1.
+--          It expires when its counts stop mattering, at most two windows
+--          after the last admitted call.
+-- ARGV[1]  limit: calls admitted per window (1 <= limit < 2^53)
+-- ARGV[2]  window, in microseconds (>= 1000)
+-- ARGV[3]  n: calls this request counts for (1 <= n <= limit)
+--
+-- Returns {allowed, remaining, retry_after, reset_after}, durations in
+-- microseconds:
+--   allowed      1 if the n calls were admitted and counted; 0 if not, and
+--                then nothing was written
+--   remaining    calls the estimate would admit now, after this request
+--   retry_after  0 if allowed; else the time until the estimate admits n
+--                calls, if no other call is admitted meanwhile
+--   reset_after  the time until the estimate is back to zero
+--
+-- Time is whole microseconds (about 1.8e15 < 2^53): sums, differences and
+-- the window index are exact in Lua's doubles. floor(now / window) is exact
+-- too: a quotient of integers below 2^53 is rounded by less than
+-- 1 / window, which is less than its distance to the next integer. The
+-- weighting compares products of a count and a duration; they are exact
+-- while limit * window (in microseconds) < 2^53, e.g. 150 million calls per
+-- minute, and beyond that a decision within one call of the limit may go
+-- either way.
+
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local idx = math.floor(now / window)
+
+local state = redis.call('HMGET', key, 'w', 'c', 'p')
+local w = tonumber(state[1])
+local cur, prev = 0, 0
+if w then
+  if idx < w then
+    -- The server's clock is behind the stored window (a clock stepped back,
+    -- a failover): hold time at that window's start.
+    idx = w
+    now = w * window
+  end
+  if idx == w then
+    cur, prev = tonumber(state[2]) or 0, tonumber(state[3]) or 0
+  elseif idx == w + 1 then
+    prev = tonumber(state[2]) or 0
+  end
+end
+local elapsed = now - idx * window -- 0 .. window - 1
+local left = window - elapsed      -- how much of window idx - 1 is inside: 1 .. window
+
+-- Admit when cur + n + prev * left / window <= limit, compared without
+-- dividing.
+local room = limit - cur - n
+local allowed = room >= 0 and prev * left <= room * window
+
+local retry = 0
+if allowed then
+  cur = cur + n
+  redis.call('HSET', key, 'w', string.format('%d', idx), 'c', string.format('%d', cur), 'p', string.format('%d', prev))
+  redis.call('PEXPIRE', key, math.ceil((window + left) / 1000))
+else
+  -- Later in this window, prev's share shrinks: n calls fit once
+  -- prev * left' <= room * window, i.e. when elapsed reaches `at`.
+  if room >= 0 then
+    local at = window - math.floor(room * window / prev)
+    if at < window then
+      retry = math.max(at - elapsed, 1)
+    end
+  end
+  -- Else in the next window, where cur becomes the previous count; and at
+  -- the latest in the one after, where nothing is counted.
+  if retry == 0 then
+    if cur == 0 then
+      retry = left
+    else
+      local at = math.max(window - math.floor((limit - n) * window / cur), 0)
+      if at < window then
+        retry = left + at
+      else
+        retry = left + window
+      end
+    end
+  end
+end
+
+local remaining = limit - cur - math.ceil(prev * left / window)
+if remaining < 0 then
+  remaining = 0
+end
+local reset = 0
+if cur > 0 then
+  reset = left + window
+elseif prev > 0 then
+  reset = left
+end
+if allowed then
+  return {1, remaining, 0, reset}
+end
+return {0, remaining, retry, reset}

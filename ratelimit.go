@@ -1,0 +1,227 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Errors of RateLimiter's arguments, returned before anything is sent.
+// Compare with errors.Is.
+var (
+	// ErrInvalidLimit means a rate limit below 1, or above 2^53 - 1 (the
+	// largest count Lua's numbers hold exactly).
+	ErrInvalidLimit = errors.New("redislua: rate limit must be between 1 and 2^53-1")
+	// ErrInvalidWindow means a rate-limit window shorter than a millisecond.
+	ErrInvalidWindow = errors.New("redislua: rate-limit window must be at least 1ms")
+	// ErrInvalidCount means an AllowN count below 1 or above the limit
+	// (which no window could ever admit).
+	ErrInvalidCount = errors.New("redislua: rate-limit count must be between 1 and the limit")
+)
+
+// maxRateLimit is the largest limit: counts stay exact in Lua's doubles.
+const maxRateLimit = 1<<53 - 1
+
+// The rate limiter's scripts, resolved once.
+var (
+	rateLogScript     = prebuilt.MustScript("ratelimit/log")
+	rateCounterScript = prebuilt.MustScript("ratelimit/counter")
+	rateResetScript   = prebuilt.MustScript("ratelimit/reset")
+)
+
+// Suffixes of the Redis keys a RateLimiter derives from a limited key.
+const (
+	rateLogSuffix     = ":ratelimit:log"
+	rateCounterSuffix = ":ratelimit:counter"
+)
+
+// RateLimiter admits at most limit calls per key in any sliding window of
+// the given length. Time is the Redis server's clock, read with TIME inside
+// the scripts, so clients whose clocks disagree still share one limit (Redis
+// 5 and later replicate a script's writes rather than the script, which is
+// what makes reading the clock in it safe). It is safe for concurrent use.
+//
+// By default it keeps a sliding-window log, which is exact: a sorted set
+// per key holding one member per admitted call of the last window, so
+// memory grows with the calls in the window, up to the limit (measured
+// with MEMORY USAGE: about 40 bytes per call up to 128 calls, about 130
+// beyond, where Redis changes the set's encoding at the default
+// zset-max-listpack-entries). WithSlidingCounter trades exactness for
+// constant memory (about 130 bytes per key).
+//
+// For a limited key K, the limiter uses the Redis keys
+//
+//	{K}:ratelimit:log      the log (a sorted set)
+//	{K}:ratelimit:counter  the counter (a hash; WithSlidingCounter)
+//
+// or, when K already has a hash tag ("api:{user1}"), K followed by the
+// suffix ("api:{user1}:ratelimit:log"). Either way the keys hash to K's
+// cluster slot. The log expires one window after its newest call and the
+// counter at most two windows after its last call (TTLs are whole
+// milliseconds, rounded up), so idle keys cost nothing.
+type RateLimiter struct {
+	c      redis.Scripter
+	limit  int
+	window time.Duration
+	script *Script
+	suffix string
+
+	// limit and window (in microseconds), boxed once as script arguments.
+	limitArg, windowArg any
+}
+
+// NewRateLimiter returns a limiter that admits limit calls per window on
+// each key, run on c (a *redis.Client, *redis.ClusterClient, *redis.Ring
+// ...). The window is used at microsecond precision and must be at least a
+// millisecond. A pipeline or transaction is refused with ErrPipeline: a
+// limiter needs each answer before the caller goes on.
+func NewRateLimiter(c redis.Scripter, limit int, window time.Duration, opts ...RateLimitOption) (*RateLimiter, error) {
+	if isNilClient(c) {
+		return nil, fmt.Errorf("%w: creating a rate limiter", ErrNilClient)
+	}
+	if _, ok := c.(redis.Pipeliner); ok {
+		return nil, fmt.Errorf("%w: a rate limiter needs a client", ErrPipeline)
+	}
+	if limit < 1 || limit > maxRateLimit {
+		return nil, ErrInvalidLimit
+	}
+	if window < time.Millisecond {
+		return nil, ErrInvalidWindow
+	}
+	var cfg rateLimitConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyRateLimit(&cfg)
+		}
+	}
+	micros := window.Microseconds()
+	l := &RateLimiter{
+		c:         c,
+		limit:     limit,
+		window:    time.Duration(micros) * time.Microsecond,
+		script:    rateLogScript,
+		suffix:    rateLogSuffix,
+		limitArg:  strconv.Itoa(limit),
+		windowArg: strconv.FormatInt(micros, 10),
+	}
+	if cfg.counter {
+		l.script, l.suffix = rateCounterScript, rateCounterSuffix
+	}
+	return l, nil
+}
+
+// Limit returns the number of calls admitted per window.
+func (l *RateLimiter) Limit() int { return l.limit }
+
+// Window returns the window's length (at microsecond precision).
+func (l *RateLimiter) Window() time.Duration { return l.window }
+
+// RateResult is the outcome of one Allow or AllowN call.
+type RateResult struct {
+	// Allowed reports whether the calls were admitted. Admitted calls are
+	// recorded; a refused request records nothing.
+	Allowed bool
+	// Remaining is how many more calls would be admitted right now, after
+	// this request: AllowN of up to Remaining calls at the same instant
+	// would be allowed, of one more would not. Without new calls it only
+	// grows as time passes.
+	Remaining int
+	// RetryAfter is 0 when the request was allowed. Otherwise it is how
+	// long until the same request (the same n) would be allowed, if no
+	// other call is admitted meanwhile: for the log, until enough of the
+	// oldest recorded calls have left the window, exactly; for the
+	// counter, until its estimate leaves room for n. It is never 0 for a
+	// refused request.
+	RetryAfter time.Duration
+	// ResetAfter is how long until the window is fully clear, if no other
+	// call is admitted meanwhile: every recorded call has left it, and
+	// Remaining is back to the limit. 0 when nothing is recorded.
+	ResetAfter time.Duration
+}
+
+// Allow admits one call on key if the limit allows it. It is AllowN(ctx,
+// key, 1).
+func (l *RateLimiter) Allow(ctx context.Context, key string) (RateResult, error) {
+	return l.AllowN(ctx, key, 1)
+}
+
+// AllowN admits n calls on key at once if all n fit in the limit, and
+// records them; otherwise it records nothing, so a refused AllowN does not
+// use up what is left. n must be between 1 and the limit (ErrInvalidCount);
+// an empty key is ErrEmptyKey; a key with a '}' that would end the derived
+// keys' hash tag early (and no hash tag of its own) is refused too. All are
+// checked before anything is sent.
+//
+// With the log, AllowN records n members, so the server's work grows with
+// n; with the counter it is one increment.
+func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (RateResult, error) {
+	if key == "" {
+		return RateResult{}, fmt.Errorf("%w: rate-limited key", ErrEmptyKey)
+	}
+	if n < 1 || n > l.limit {
+		return RateResult{}, ErrInvalidCount
+	}
+	k, err := sameSlotKey(key, l.suffix)
+	if err != nil {
+		return RateResult{}, err
+	}
+	reply, err := l.script.Run(ctx, l.c, []string{k}, l.limitArg, l.windowArg, n).Slice()
+	if err != nil {
+		return RateResult{}, err
+	}
+	v, err := rateReply(reply)
+	if err != nil {
+		return RateResult{}, fmt.Errorf("redislua: script %s: %w", l.script.Name(), err)
+	}
+	return RateResult{
+		Allowed:    v[0] == 1,
+		Remaining:  int(v[1]),
+		RetryAfter: time.Duration(v[2]) * time.Microsecond,
+		ResetAfter: time.Duration(v[3]) * time.Microsecond,
+	}, nil
+}
+
+// rateReply reads the scripts' reply: four integers.
+func rateReply(reply []any) (v [4]int64, err error) {
+	if len(reply) != len(v) {
+		return v, fmt.Errorf("reply has %d values, want %d", len(reply), len(v))
+	}
+	for i, x := range reply {
+		n, ok := x.(int64)
+		if !ok {
+			return v, fmt.Errorf("reply value %d is a %T, want an integer", i+1, x)
+		}
+		v[i] = n
+	}
+	return v, nil
+}
+
+// Reset forgets every call recorded for key, by either kind of limiter:
+// the next window starts empty.
+func (l *RateLimiter) Reset(ctx context.Context, key string) error {
+	if key == "" {
+		return fmt.Errorf("%w: rate-limited key", ErrEmptyKey)
+	}
+	keys, err := rateLimitKeys(key)
+	if err != nil {
+		return err
+	}
+	return rateResetScript.Run(ctx, l.c, keys).Err()
+}
+
+// rateLimitKeys returns the Redis keys of both kinds of limiter for key.
+func rateLimitKeys(key string) ([]string, error) {
+	log, err := sameSlotKey(key, rateLogSuffix)
+	if err != nil {
+		return nil, err
+	}
+	counter, err := sameSlotKey(key, rateCounterSuffix)
+	if err != nil {
+		return nil, err
+	}
+	return []string{log, counter}, nil
+}

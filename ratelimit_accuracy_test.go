@@ -1,0 +1,192 @@
+package redislua
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// The sliding-window counter's error, measured against the exact log: both
+// see the same arrivals, on a miniredis whose clock the test sets before
+// each call, and the most calls each admitted in any window-long interval
+// is compared with the limit.
+
+// arrivalPattern is a list of call times from the start of a run, in whole
+// microseconds (the server's resolution).
+type arrivalPattern struct {
+	name string
+	at   []time.Duration
+	// maxOver is the most calls over the limit the counter may admit in a
+	// window-long interval: the bound WithSlidingCounter documents for the
+	// kind of traffic.
+	maxOver int
+}
+
+// arrivalPatterns returns the patterns measured, for a run of the given
+// number of windows. Rates are in calls per window, as multiples of limit.
+func arrivalPatterns(limit int, window time.Duration, windows int) []arrivalPattern {
+	span := time.Duration(windows) * window
+	every := func(rate float64, from, to time.Duration) []time.Duration {
+		step := time.Duration(float64(window) / (rate * float64(limit)))
+		var at []time.Duration
+		for d := from; d < to; d += step {
+			at = append(at, d.Truncate(time.Microsecond))
+		}
+		return at
+	}
+	poisson := func(rate float64, seed uint64) []time.Duration {
+		r := rand.New(rand.NewPCG(seed, 1))
+		mean := float64(window) / (rate * float64(limit))
+		var at []time.Duration
+		for d := time.Duration(r.ExpFloat64() * mean); d < span; d += time.Duration(r.ExpFloat64() * mean) {
+			at = append(at, d.Truncate(time.Microsecond))
+		}
+		return at
+	}
+	// The estimate's worst case: a burst at the very end of one fixed
+	// window (which it spreads evenly over that window), then steady
+	// traffic through the next.
+	var burstThenSteady []time.Duration
+	for w := 0; w+1 < windows; w += 2 {
+		end := time.Duration(w+1) * window
+		burstThenSteady = append(burstThenSteady, every(200, end-window/100, end)...)
+		burstThenSteady = append(burstThenSteady, every(2, end, end+window)...)
+	}
+	sqrt := int(math.Ceil(math.Sqrt(float64(limit))))
+	return []arrivalPattern{
+		{"even-0.9x", every(0.9, 0, span), 1},
+		{"even-1.1x", every(1.1, 0, span), 1},
+		{"even-2x", every(2, 0, span), 1},
+		{"poisson-1x", poisson(1, 1), sqrt},
+		{"poisson-2x", poisson(2, 2), sqrt},
+		{"burst-then-steady", burstThenSteady, limit}, // two full fixed windows
+	}
+}
+
+// accuracy is the outcome of driving both limiters with one pattern.
+type accuracy struct {
+	logAdmitted, counterAdmitted int // calls admitted in the whole run
+	logMax, counterMax           int // most admitted in any window-long interval
+}
+
+// overPercent is how far the counter's worst window exceeded limit, in
+// percent of it.
+func (a accuracy) overPercent(limit int) float64 {
+	return 100 * float64(a.counterMax-limit) / float64(limit)
+}
+
+// measureAccuracy drives a log and a counter limiter with the same arrivals.
+func measureAccuracy(t testing.TB, limit int, window time.Duration, at []time.Duration) accuracy {
+	k := newClock(t)
+	exact, err := NewRateLimiter(k.c, limit, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approx, err := NewRateLimiter(k.c, limit, window, WithSlidingCounter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logAt, counterAt []time.Duration
+	for _, d := range at {
+		k.at(d)
+		if allowN(t, exact, "acc", 1).Allowed {
+			logAt = append(logAt, d)
+		}
+		if allowN(t, approx, "acc", 1).Allowed {
+			counterAt = append(counterAt, d)
+		}
+	}
+	return accuracy{
+		logAdmitted: len(logAt), counterAdmitted: len(counterAt),
+		logMax: maxInWindow(logAt, window), counterMax: maxInWindow(counterAt, window),
+	}
+}
+
+// The log never admits more than the limit in any window; the counter stays
+// within the bounds WithSlidingCounter documents: one call over for evenly
+// spread traffic, about √limit for random traffic, twice the limit always.
+// The arrivals are fixed (seeded) and the clock is set, so every run gives
+// the same numbers.
+func TestRateLimiterCounterAccuracy(t *testing.T) {
+	const (
+		limit  = 30
+		window = 10 * time.Second
+	)
+	for _, p := range arrivalPatterns(limit, window, 6) {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			a := measureAccuracy(t, limit, window, p.at)
+			t.Logf("%d arrivals: log admitted %d (at most %d per window), counter %d (at most %d per window, %+.0f%%)",
+				len(p.at), a.logAdmitted, a.logMax, a.counterAdmitted, a.counterMax, a.overPercent(limit))
+			if a.logMax > limit {
+				t.Errorf("log admitted %d calls in one window, limit %d", a.logMax, limit)
+			}
+			if a.counterMax > limit+p.maxOver {
+				t.Errorf("counter admitted %d calls in one window, limit %d: more than the documented %d over", a.counterMax, limit, p.maxOver)
+			}
+		})
+	}
+}
+
+// BenchmarkRateLimiterCounterAccuracy measures the counter's error on
+// longer runs at higher limits than the test, and reports, per pattern, how
+// far the counter's worst window-long interval went over the limit (in
+// calls, over-calls, and in percent of the limit, over-%) and how many calls
+// it admitted in all compared with the log (admitted-%). It drives
+// miniredis, whose scripts are slow (about 0.5 ms a call), so one run takes
+// about a minute:
+//
+//	go test -run '^$' -bench CounterAccuracy -benchtime 1x .
+func BenchmarkRateLimiterCounterAccuracy(b *testing.B) {
+	const window = 10 * time.Second
+	for _, limit := range []int{100, 400} {
+		for _, p := range arrivalPatterns(limit, window, 10) {
+			b.Run(p.name+"/limit="+strconv.Itoa(limit), func(b *testing.B) {
+				var a accuracy
+				for b.Loop() {
+					a = measureAccuracy(b, limit, window, p.at)
+				}
+				b.ReportMetric(float64(a.counterMax-limit), "over-calls")
+				b.ReportMetric(a.overPercent(limit), "over-%")
+				b.ReportMetric(100*float64(a.counterAdmitted)/float64(a.logAdmitted), "admitted-%")
+				if a.logMax > limit {
+					b.Errorf("log admitted %d calls in one window, limit %d", a.logMax, limit)
+				}
+			})
+		}
+	}
+}
+
+// maxInWindow returns the most of times (sorted) that fall within any
+// interval [t, t+window): a call made exactly one window after another no
+// longer sees it, as in the log.
+func maxInWindow(times []time.Duration, window time.Duration) int {
+	best, i := 0, 0
+	for j := range times {
+		for times[j]-times[i] >= window {
+			i++
+		}
+		best = max(best, j-i+1)
+	}
+	return best
+}
+
+func TestMaxInWindow(t *testing.T) {
+	s := time.Second
+	cases := []struct {
+		times []time.Duration
+		want  int
+	}{
+		{nil, 0},
+		{[]time.Duration{0}, 1},
+		{[]time.Duration{0, 9 * s, 10 * s, 11 * s}, 3},
+		{[]time.Duration{0, 1, 2, 10 * s, 10*s + 1}, 3},
+	}
+	for _, c := range cases {
+		if got := maxInWindow(c.times, 10*s); got != c.want {
+			t.Errorf("maxInWindow(%v) = %d, want %d", c.times, got, c.want)
+		}
+	}
+}
