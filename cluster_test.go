@@ -99,8 +99,8 @@ func TestSameSlotKey(t *testing.T) {
 	}
 	// A '}' in a key without a hash tag would end the new tag early.
 	for _, key := range []string{"a}b", "a{}b", "}x", "{}"} {
-		if derived, err := sameSlotKey(key, ":fence"); err == nil {
-			t.Errorf("sameSlotKey(%q) = %q, want an error", key, derived)
+		if derived, err := sameSlotKey(key, ":fence"); !errors.Is(err, ErrCrossSlot) {
+			t.Errorf("sameSlotKey(%q) = %q, %v; want ErrCrossSlot", key, derived, err)
 		}
 	}
 }

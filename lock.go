@@ -210,10 +210,10 @@ func (l *Lock) check(o LockOptions) error {
 	}
 	var err error
 	if l.fenceKey, err = sameSlotKey(l.key, ":fence"); err != nil {
-		return fmt.Errorf("%w: %w", ErrCrossSlot, err)
+		return err // wraps ErrCrossSlot
 	}
 	if l.channel, err = sameSlotKey(l.key, ":released"); err != nil {
-		return fmt.Errorf("%w: %w", ErrCrossSlot, err)
+		return err
 	}
 	return nil
 }

@@ -1,25 +1,8 @@
 -- Sliding-window counter: an approximate sliding window in constant memory.
 -- It keeps the number of calls admitted in the current fixed window and in
 -- the one before, and estimates the calls in the sliding window as
---   current + previous * (share of the previous window still inside it)
+-- current + previous * (share of the previous window still inside it),
 -- which assumes the previous window's calls were spread evenly.
---
--- KEYS[1]  a hash: w = index of the current fixed window (time / window),
---          c = calls admitted in it, p = calls admitted in window w - 1.
---          It expires when its counts stop mattering, at most two windows
---          after the last admitted call.
--- ARGV[1]  limit: calls admitted per window (1 <= limit < 2^53)
--- ARGV[2]  window, in microseconds (>= 1000)
--- ARGV[3]  n: calls this request counts for (1 <= n <= limit)
---
--- Returns {allowed, remaining, retry_after, reset_after}, durations in
--- microseconds:
---   allowed      1 if the n calls were admitted and counted; 0 if not, and
---                then nothing was written
---   remaining    calls the estimate would admit now, after this request
---   retry_after  0 if allowed; else the time until the estimate admits n
---                calls, if no other call is admitted meanwhile
---   reset_after  the time until the estimate is back to zero
 --
 -- Time is whole microseconds (about 1.8e15 < 2^53): sums, differences and
 -- the window index are exact in Lua's doubles. floor(now / window) is exact
@@ -29,6 +12,19 @@
 -- while limit * window (in microseconds) < 2^53, e.g. 150 million calls per
 -- minute, and beyond that a decision within one call of the limit may go
 -- either way.
+-- @key counter   a hash: w = index of the current fixed window (time /
+--                window), c = calls admitted in it, p = calls admitted in
+--                window w - 1; it expires when its counts stop mattering, at
+--                most two windows after the last admitted call
+-- @arg limit     calls admitted per window (1 <= limit < 2^53)
+-- @arg window    the window, in microseconds (>= 1000)
+-- @arg n         calls this request counts for (1 <= n <= limit)
+-- @return {allowed, remaining, retry_after, reset_after}, durations in
+--         microseconds: allowed is 1 if the n calls were admitted and
+--         counted, 0 if not (then nothing was written); remaining is the
+--         calls the estimate would admit now; retry_after is 0 if allowed,
+--         else the time until the estimate admits n calls; reset_after is
+--         the time until the estimate is back to zero
 
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])

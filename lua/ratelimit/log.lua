@@ -1,31 +1,28 @@
 -- Sliding-window log: admits n calls when, counting them, no more than
 -- limit calls fall inside the last window, timed by the server's clock.
---
--- KEYS[1]  the log: a sorted set with one member per admitted call, scored
---          by the call's time in microseconds. It expires one window after
---          the newest call, so an idle key costs nothing. A request for n
---          calls adds n members rather than one member carrying a weight:
---          ZCARD then counts the window in O(1), where weights would have to
---          be summed on every request or kept in a second count that every
---          trim adjusts; the set holds at most limit members either way.
--- ARGV[1]  limit: calls admitted per window (1 <= limit < 2^53)
--- ARGV[2]  window, in microseconds (>= 1000)
--- ARGV[3]  n: calls this request counts for (1 <= n <= limit)
---
--- Returns {allowed, remaining, retry_after, reset_after}, durations in
--- microseconds:
---   allowed      1 if the n calls were admitted and recorded; 0 if not, and
---                then nothing was recorded
---   remaining    calls that would be admitted now, after this request
---   retry_after  0 if allowed; else the time until the oldest recorded calls
---                have left the window and n calls fit
---   reset_after  the time until every recorded call has left the window
+-- A request for n calls adds n members rather than one member carrying a
+-- weight: ZCARD then counts the window in O(1), where weights would have to
+-- be summed on every request or kept in a second count that every trim
+-- adjusts; the set holds at most limit members either way.
 --
 -- Time is whole microseconds. TIME's seconds * 1000000 + microseconds is
 -- about 1.8e15, below 2^53, and so is every sum and difference below: Lua's
 -- doubles hold them all exactly, nothing is rounded. Numbers become member
 -- strings through string.format('%d'), because Lua 5.1's tostring keeps
 -- only 14 significant digits.
+-- @key log      a sorted set with one member per admitted call, scored by
+--               the call's time in microseconds; it expires one window
+--               after the newest call, so an idle key costs nothing
+-- @arg limit    calls admitted per window (1 <= limit < 2^53)
+-- @arg window   the window, in microseconds (>= 1000)
+-- @arg n        calls this request counts for (1 <= n <= limit)
+-- @return {allowed, remaining, retry_after, reset_after}, durations in
+--         microseconds: allowed is 1 if the n calls were admitted and
+--         recorded, 0 if not (then nothing was recorded); remaining is the
+--         calls that would be admitted now; retry_after is 0 if allowed,
+--         else the time until the oldest calls have left the window and n
+--         calls fit; reset_after is the time until every recorded call has
+--         left the window
 
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])

@@ -1,6 +1,5 @@
 -- Forgets everything a rate limiter recorded for one key.
---
--- KEYS     the limiter's keys for that key (its log and its counter)
---
--- Returns the number of keys deleted.
+-- @key keys...   the limiter's keys for that key (its log and its counter)
+-- @return the number of keys deleted
+
 return redis.call('DEL', unpack(KEYS))
