@@ -34,6 +34,11 @@ var (
 	ErrPipeline = errors.New("redislua: cannot run inside a pipeline")
 	// ErrEmptyName means a script was given no name.
 	ErrEmptyName = errors.New("redislua: empty script name")
+	// ErrInvalidName means a script name is not a slash-separated path
+	// (it holds "." or ".." elements, or starts or ends with "/").
+	ErrInvalidName = errors.New("redislua: invalid script name")
+	// ErrScriptTooLarge means a script is longer than MaxScriptSize.
+	ErrScriptTooLarge = errors.New("redislua: script too large")
 	// ErrEmptySource means a script's source is empty or only white space.
 	ErrEmptySource = errors.New("redislua: empty script source")
 	// ErrDuplicateScript means a registry already has a script by that name.

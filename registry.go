@@ -69,6 +69,10 @@ func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
 	sources := make(map[string]string, len(files))
 	var errs []error
 	for _, file := range files {
+		if info, err := fs.Stat(fsys, file); err == nil && info.Size() > MaxScriptSize {
+			errs = append(errs, fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrScriptTooLarge, file, info.Size(), MaxScriptSize))
+			continue
+		}
 		src, err := fs.ReadFile(fsys, file)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("redislua: reading %s: %w", file, err))

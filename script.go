@@ -37,6 +37,11 @@ type Script struct {
 	shaArg, bodyArg any
 }
 
+// MaxScriptSize is the largest script source, after @include expansion,
+// that NewScript and NewRegistry accept: far above any real script, low
+// enough that a stray large file cannot make start-up parse megabytes.
+const MaxScriptSize = 4 << 20
+
 // Param is a KEYS or ARGV entry declared in a script's header with
 // "-- @key name  description" or "-- @arg name  description". A name in
 // brackets ("[ttl]") is Optional; a name ending in "..." is Variadic.
@@ -78,8 +83,14 @@ func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error)
 	if name == "" {
 		return nil, ErrEmptyName
 	}
+	if !fs.ValidPath(name) || name == "." {
+		return nil, fmt.Errorf(`%w: %q: use a slash-separated path without ".", ".." or a leading "/"`, ErrInvalidName, name)
+	}
 	if strings.TrimSpace(text) == "" {
 		return nil, fmt.Errorf("%w: %s", ErrEmptySource, file)
+	}
+	if len(text) > MaxScriptSize {
+		return nil, fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrScriptTooLarge, file, len(text), MaxScriptSize)
 	}
 	syntaxErr := func(at luasrc.Loc, col int, msg string) error {
 		return &SyntaxError{Script: name, File: at.File, Line: at.Line, Column: col, Message: msg}
@@ -107,6 +118,9 @@ func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error)
 			return nil, syntaxErr(ie.Loc, 0, ie.Message)
 		}
 		return nil, syntaxErr(top, 0, err.Error())
+	}
+	if len(src.Text) > MaxScriptSize {
+		return nil, fmt.Errorf("%w: %s is %d bytes with its includes, the limit is %d", ErrScriptTooLarge, file, len(src.Text), MaxScriptSize)
 	}
 	readOnly := shebang.Has(luasrc.FlagNoWrites) || header.ReadOnly
 	warnings, err := lint(name, src, header, readOnly, cfg)
