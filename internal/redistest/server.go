@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -42,8 +43,13 @@ type Server struct {
 	// Dir is the server's working directory (--dir), which holds its log.
 	Dir string
 
-	args    []string // redis-server's arguments, reused by Restart
+	program string   // "" means redis-server; redis-sentinel for a sentinel
+	args    []string // the program's arguments, reused by Restart
 	logPath string
+	// tlsConfig is nil for a plaintext server. For a server that speaks
+	// only TLS it is what a client needs, used by the harness's own
+	// probes and by Client; it is never modified.
+	tlsConfig *tls.Config
 
 	mu   sync.Mutex
 	proc *process // the latest process; nil until the first start
@@ -74,27 +80,52 @@ func Start(tb testing.TB, extraArgs ...string) *Server {
 // launch starts a server in dir on free ports, picking new ones when a port
 // turns out to be taken. A cluster node gets a second port for its bus.
 func launch(dir string, cluster bool, extraArgs []string) (*Server, error) {
+	n := 1
+	if cluster {
+		n = 2
+	}
+	return launchSpec{
+		dir:   dir,
+		ports: n,
+		args: func(ports []int, logPath string) []string {
+			args := baseArgs(dir, ports[0], logPath)
+			if cluster {
+				args = append(args, clusterArgs(ports[1])...)
+			}
+			return append(args, extraArgs...)
+		},
+	}.launch()
+}
+
+// launchSpec says how to start a server of some kind.
+type launchSpec struct {
+	dir     string      // the server's directory
+	program string      // "" means redis-server
+	ports   int         // how many free ports args needs
+	tls     *tls.Config // for a server that speaks only TLS, its clients' configuration
+	// args returns the program's arguments for the free ports and the log
+	// file. The server must listen on ports[0].
+	args func(ports []int, logPath string) []string
+}
+
+// launch starts a server as l says, picking new ports when one turns out
+// to be taken.
+func (l launchSpec) launch() (*Server, error) {
 	var err error
 	for range startAttempts {
-		n := 1
-		if cluster {
-			n = 2
-		}
 		var ports []int
-		if ports, err = freePorts(n); err != nil {
+		if ports, err = freePorts(l.ports); err != nil {
 			return nil, err
 		}
 		s := &Server{
-			Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-			Port:    ports[0],
-			Dir:     dir,
-			logPath: filepath.Join(dir, logFileName),
+			Addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+			Port:      ports[0],
+			Dir:       l.dir,
+			program:   l.program,
+			logPath:   filepath.Join(l.dir, logFileName),
+			tlsConfig: l.tls,
 		}
-		s.args = baseArgs(dir, s.Port, s.logPath)
-		if cluster {
-			s.args = append(s.args, clusterArgs(ports[1])...)
-		}
-		s.args = append(s.args, extraArgs...)
+		s.args = l.args(ports, s.logPath)
 
 		s.mu.Lock()
 		err = s.start()
@@ -128,9 +159,13 @@ func baseArgs(dir string, port int, logPath string) []string {
 	}
 }
 
-// start runs redis-server with s.args and waits until it is ready. The
+// start runs s.program with s.args and waits until it is ready. The
 // caller holds s.mu.
 func (s *Server) start() error {
+	program := s.program
+	if program == "" {
+		program = "redis-server"
+	}
 	log, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -140,14 +175,14 @@ func (s *Server) start() error {
 		log.Close()
 		return err
 	}
-	cmd := exec.Command("redis-server", s.args...)
+	cmd := exec.Command(program, s.args...)
 	cmd.Dir = s.Dir
 	cmd.Stdout, cmd.Stderr = log, log // errors before --logfile applies
 	cmd.SysProcAttr = sysProcAttr()
 	err = cmd.Start()
 	log.Close()
 	if err != nil {
-		return fmt.Errorf("start redis-server: %w", err)
+		return fmt.Errorf("start %s: %w", program, err)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -156,29 +191,29 @@ func (s *Server) start() error {
 	}()
 	s.proc = p
 
-	if err := waitReady(s.Addr, p, startTimeout); err != nil {
+	if err := waitReady(s.Addr, s.tlsConfig, p, startTimeout); err != nil {
 		p.kill()
 		out := s.logSince(offset)
 		if errors.Is(err, errAddrInUse) || strings.Contains(out, "Address already in use") {
 			err = fmt.Errorf("%w (%v)", errAddrInUse, err)
 		}
-		return fmt.Errorf("redis-server on %s: %w\nlog tail:\n%s", s.Addr, err, lastLines(out, 20))
+		return fmt.Errorf("%s on %s: %w\nlog tail:\n%s", program, s.Addr, err, lastLines(out, 20))
 	}
 	return nil
 }
 
 // waitReady polls PING until the server answers, p exits or the timeout
 // passes, then checks that the answer came from p and not from another
-// process that took the port.
-func waitReady(addr string, p *process, timeout time.Duration) error {
+// process that took the port. tlsConf is as for roundTrip.
+func waitReady(addr string, tlsConf *tls.Config, p *process, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		if p.exited() {
 			return errors.New("exited before answering PING")
 		}
-		reply, err := roundTrip(addr, "PING")
+		reply, err := roundTrip(addr, tlsConf, "PING")
 		if (err == nil && reply == "PONG") || isNoAuth(err) {
-			return checkPid(addr, p.cmd.Process.Pid)
+			return checkPid(addr, tlsConf, p.cmd.Process.Pid)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("no PONG within %v (last: %q, %v)", timeout, reply, err)
@@ -192,8 +227,8 @@ func waitReady(addr string, p *process, timeout time.Duration) error {
 
 // checkPid returns errAddrInUse if the server at addr is not process pid.
 // A server that demands a password cannot tell; it is taken at its word.
-func checkPid(addr string, pid int) error {
-	info, err := roundTrip(addr, "INFO", "server")
+func checkPid(addr string, tlsConf *tls.Config, pid int) error {
+	info, err := roundTrip(addr, tlsConf, "INFO", "server")
 	if isNoAuth(err) {
 		return nil
 	}
@@ -226,7 +261,7 @@ func (s *Server) stop() {
 	}
 	// A server that shuts down closes the connection without a reply. Any
 	// other outcome (NOAUTH, BUSY, a timeout) calls for SIGKILL.
-	_, err := roundTrip(s.Addr, "SHUTDOWN", "NOSAVE", "NOW")
+	_, err := roundTrip(s.Addr, s.tlsConfig, "SHUTDOWN", "NOSAVE", "NOW")
 	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 		p.kill()
 		return
@@ -291,12 +326,31 @@ func (s *Server) logSince(offset int64) string {
 	return string(b[offset:])
 }
 
-// Client returns a new client for the server, closed in tb.Cleanup.
+// Client returns a new client for the server, closed in tb.Cleanup. The
+// client speaks TLS to a server started by StartTLS.
 func (s *Server) Client(tb testing.TB) *redis.Client {
 	tb.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(s.options())
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// options returns client options for the server: its address and, for a
+// TLS server, a copy of its client TLS configuration.
+func (s *Server) options() *redis.Options {
+	o := &redis.Options{Addr: s.Addr}
+	if s.tlsConfig != nil {
+		o.TLSConfig = s.tlsConfig.Clone()
+	}
+	return o
+}
+
+// running reports whether the latest process has been started and has not
+// exited.
+func (s *Server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc != nil && !s.proc.exited()
 }
 
 // exited reports whether the process has exited and been waited for.
@@ -357,15 +411,23 @@ func isNoAuth(err error) bool {
 
 // roundTrip sends one command on a new connection and reads one reply: a
 // simple or bulk string is returned as is, an error reply as a replyError.
-// It needs no client library, so it works while go-redis would retry.
-func roundTrip(addr string, args ...string) (string, error) {
+// It needs no client library, so it works while go-redis would retry. It
+// speaks TLS with the client configuration tlsConf unless that is nil.
+func roundTrip(addr string, tlsConf *tls.Config, args ...string) (string, error) {
 	conn, err := net.DialTimeout("tcp", addr, dialTimeout)
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close()
+	defer func() { conn.Close() }() // conn, once TLS wraps it
 	if err := conn.SetDeadline(time.Now().Add(dialTimeout)); err != nil {
 		return "", err
+	}
+	if tlsConf != nil {
+		tc := tls.Client(conn, tlsConf)
+		if err := tc.Handshake(); err != nil {
+			return "", err
+		}
+		conn = tc
 	}
 	var req strings.Builder
 	fmt.Fprintf(&req, "*%d\r\n", len(args))

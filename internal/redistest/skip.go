@@ -38,10 +38,23 @@ func requireBinary(tb testing.TB, name string) {
 	tb.Fatal(msg)
 }
 
+// debianPackage names the Debian package that provides each program the
+// harness runs.
+var debianPackage = map[string]string{
+	"redis-server":   "redis-server",
+	"redis-cli":      "redis-tools",
+	"redis-sentinel": "redis-sentinel",
+	"openssl":        "openssl",
+}
+
 // missingBinary decides what to do when the program name is not on PATH:
 // skip the test, or fail it when redis is required. msg explains either.
 func missingBinary(name string, require bool) (skip bool, msg string) {
-	msg = fmt.Sprintf("%s not found on PATH; install %s (e.g. apt-get install redis-server redis-tools) or add its directory to PATH", name, name)
+	pkg := debianPackage[name]
+	if pkg == "" {
+		pkg = name
+	}
+	msg = fmt.Sprintf("%s not found on PATH; install %s (e.g. apt-get install %s) or add its directory to PATH", name, name, pkg)
 	if require {
 		return false, msg + " (" + RequireEnv + " is set, so this is a failure)"
 	}

@@ -15,7 +15,9 @@ func TestMissingBinary(t *testing.T) {
 		{"redis-server", false, true, []string{"redis-server not found on PATH", "install redis-server", "set REDISLUA_REQUIRE_REDIS=1 to fail"}},
 		{"redis-server", true, false, []string{"redis-server not found on PATH", "install redis-server", "REDISLUA_REQUIRE_REDIS is set"}},
 		{"redis-cli", false, true, []string{"redis-cli not found on PATH"}},
-		{"redis-cli", true, false, []string{"redis-cli not found on PATH"}},
+		{"redis-cli", true, false, []string{"redis-cli not found on PATH", "apt-get install redis-tools"}},
+		{"redis-sentinel", false, true, []string{"redis-sentinel not found on PATH", "apt-get install redis-sentinel"}},
+		{"openssl", true, false, []string{"openssl not found on PATH", "apt-get install openssl", "REDISLUA_REQUIRE_REDIS is set"}},
 	}
 	for _, tt := range tests {
 		skip, msg := missingBinary(tt.name, tt.require)
