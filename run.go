@@ -2,6 +2,7 @@ package redislua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -48,6 +49,10 @@ func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args 
 	}
 	if mapped := s.mapError(err); mapped != err {
 		cmd.SetErr(mapped)
+	} else if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		// A read timeout after the deadline: the outcome is unknown, as
+		// for the context's own error, which callers test for.
+		cmd.SetErr(fmt.Errorf("%w: %w", ctxErr, err))
 	}
 	return cmd
 }

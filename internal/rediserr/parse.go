@@ -236,6 +236,7 @@ func classify(msg string) Kind {
 		return KindCrossSlot
 	case strings.HasPrefix(msg, "NOPERM"),
 		strings.Contains(msg, "can't run this command"),
+		strings.Contains(msg, "can't access at least one of the keys"),
 		strings.Contains(msg, "No permissions to access"):
 		return KindNoPerm
 	case strings.Contains(msg, "Write commands are not allowed"):
