@@ -226,6 +226,7 @@ func TestRestartMidWorkloadRecoversWithoutNoScript(t *testing.T) {
 		wg        sync.WaitGroup
 		mu        sync.Mutex
 		noScript  int
+		okBefore  atomic.Int64
 		okAfter   atomic.Int64
 		restarted atomic.Bool
 	)
@@ -240,14 +241,20 @@ func TestRestartMidWorkloadRecoversWithoutNoScript(t *testing.T) {
 					noScript++
 					mu.Unlock()
 				}
-				if err == nil && restarted.Load() {
-					okAfter.Add(1)
+				if err == nil {
+					if restarted.Load() {
+						okAfter.Add(1)
+					} else {
+						okBefore.Add(1)
+					}
 				}
 			}
 		}()
 	}
-	time.Sleep(100 * time.Millisecond) // let the workload run before the restart
-	srv.Restart(t)                     // SHUTDOWN NOSAVE, then a fresh process: empty script cache
+	for okBefore.Load() < 100 { // the workload is running
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Restart(t) // SHUTDOWN NOSAVE, then a fresh process: empty script cache
 	restarted.Store(true)
 	deadline := time.Now().Add(10 * time.Second)
 	for okAfter.Load() < 100 && time.Now().Before(deadline) {

@@ -1,0 +1,183 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/redistest"
+)
+
+// appUserRules limit an ACL user to keys and channels under app: (and the
+// derived keys the prebuilt scripts make for untagged keys, which start
+// with "{app:"), to the scripting commands, and to the data commands the
+// scripts call: Redis 7 checks ACLs for commands called inside scripts too.
+var appUserRules = []string{
+	"~app:*", "~{app:*", "&app:*", "&{app:*",
+	"+@read", "+@write", "-@dangerous",
+	"+eval", "+evalsha", "+eval_ro", "+evalsha_ro", "+script|load", "+script|exists",
+	"+publish", "+subscribe", "+unsubscribe", "+time", "+ping",
+}
+
+// An ACL user limited to its key prefix and to scripting uses the whole
+// library on its keys; nothing needs the default user.
+func TestACLUserUsesTheWholeLibrary(t *testing.T) {
+	srv := redistest.Start(t)
+	app := srv.CreateUser(t, "app", "s3cret", appUserRules...)
+	ctx := context.Background()
+
+	reg, err := NewRegistry(includeFS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.LoadAll(ctx, app); err != nil {
+		t.Fatalf("LoadAll as app: %v", err)
+	}
+	if ok, err := reg.MustScript("charge").Exists(ctx, app); err != nil || !ok {
+		t.Fatalf("Exists as app = %v, %v", ok, err)
+	}
+	if n, err := reg.Run(ctx, app, "charge", []string{"app:acct"}, 5).Int64(); err != nil || n != 5 {
+		t.Fatalf("Run as app = %d, %v", n, err)
+	}
+	if err := OptimizePipelines(app); err != nil {
+		t.Fatal(err)
+	}
+	pipe := app.Pipeline()
+	for i := 0; i < 3; i++ {
+		reg.Run(ctx, pipe, "charge", []string{"app:acct"}, 1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatalf("pipeline as app: %v", err)
+	}
+
+	app.Set(ctx, "app:{u1}:a", 100, 0)
+	if res, err := Transfer(ctx, app, "app:{u1}:a", "app:{u1}:b", 40); err != nil || res.From != 60 {
+		t.Fatalf("Transfer as app = %+v, %v", res, err)
+	}
+	if res, err := TransferOnce(ctx, app, "app:{u1}:a", "app:{u1}:b", 10, "t1", nil); err != nil || !res.Applied {
+		t.Fatalf("TransferOnce as app = %+v, %v", res, err)
+	}
+	if ok, err := CompareAndSwap(ctx, app, "app:state", "", "x", nil); err != nil || ok {
+		t.Fatalf("CompareAndSwap as app = %v, %v", ok, err)
+	}
+	for _, key := range []string{"app:{job}:lock", "app:job"} { // tagged, and untagged ({app:job}:fence)
+		lock := NewLock(app, key, &LockOptions{TTL: time.Second})
+		if err := lock.Acquire(ctx); err != nil {
+			t.Fatalf("Acquire(%s) as app: %v", key, err)
+		}
+		if err := lock.Release(ctx); err != nil {
+			t.Fatalf("Release(%s) as app: %v", key, err)
+		}
+	}
+	limiter, err := NewRateLimiter(app, 2, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := limiter.Allow(ctx, "app:user1"); err != nil || !r.Allowed {
+		t.Fatalf("Allow as app = %+v, %v", r, err)
+	}
+}
+
+// A script touching a key outside the user's pattern fails with ErrNoPerm
+// naming the script and line; a key outside it passed in KEYS is refused
+// before the script runs.
+func TestACLRefusalNamesScriptAndLine(t *testing.T) {
+	srv := redistest.Start(t)
+	app := srv.CreateUser(t, "app", "s3cret", appUserRules...)
+	ctx := context.Background()
+	snoop := MustNewScript("snoop", "local mine = redis.call('GET', KEYS[1])\nreturn redis.call('GET', 'other:secret') -- redislua:ignore key-not-from-KEYS")
+	err := snoop.Run(ctx, app, []string{"app:x"}).Err()
+	var se *ScriptError
+	if !errors.Is(err, ErrNoPerm) || !errors.As(err, &se) || se.Script != "snoop" || se.Line != 2 {
+		t.Fatalf("err = %v, want ErrNoPerm on snoop line 2", err)
+	}
+	err = snoop.Run(ctx, app, []string{"other:x"}).Err()
+	if !errors.Is(err, ErrNoPerm) {
+		t.Fatalf("a key outside the pattern in KEYS: %v, want ErrNoPerm", err)
+	}
+	flush := MustNewScript("flusher", "return redis.call('FLUSHDB') -- redislua:ignore blocking-command")
+	if err := flush.Run(ctx, app, nil).Err(); !errors.Is(err, ErrNoPerm) || !strings.Contains(err.Error(), "flusher") {
+		t.Fatalf("a command the user may not run: %v, want ErrNoPerm naming the script", err)
+	}
+}
+
+// Over TLS with client certificates (mutual TLS): scripts, pipelines,
+// locks (with their pub/sub hand-off) and transfers work.
+func TestTLSWithClientCertificates(t *testing.T) {
+	srv := redistest.StartTLS(t, &redistest.TLSOptions{MutualTLS: true})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, TLSConfig: srv.ClientTLSConfig()})
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	if err := OptimizePipelines(c); err != nil {
+		t.Fatal(err)
+	}
+	s := MustNewScript("incr", incrSrc)
+	c.ScriptFlush(ctx)
+	if n, err := s.Run(ctx, c, []string{"tls"}, 2).Int64(); err != nil || n != 2 {
+		t.Fatalf("Run over TLS = %d, %v", n, err)
+	}
+	pipe := c.Pipeline()
+	for i := 0; i < 10; i++ {
+		s.Run(ctx, pipe, []string{"tls"}, 1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatalf("pipeline over TLS: %v", err)
+	}
+	if n, _ := c.Get(ctx, "tls").Int(); n != 12 {
+		t.Fatalf("tls = %d, want 12", n)
+	}
+
+	holder := NewLock(c, "tls:{job}", &LockOptions{TTL: 5 * time.Second})
+	if err := holder.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	retry := &signalRetry{RetryStrategy: LinearRetry(10 * time.Second), waiting: make(chan struct{}, 8)}
+	waiter := NewLock(c, "tls:{job}", &LockOptions{TTL: 5 * time.Second, Retry: retry})
+	acquired := make(chan error, 1)
+	go func() { acquired <- waiter.Acquire(ctx) }()
+	<-retry.waiting // the waiter found the lock held; only the wake-up can beat its 10 s retry
+	if err := holder.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-acquired:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter was not woken over TLS")
+	}
+	if waiter.Fence() <= holder.Fence() && holder.Fence() != 0 {
+		t.Fatalf("fences %d then %d", holder.Fence(), waiter.Fence())
+	}
+	_ = waiter.Release(ctx)
+
+	c.Set(ctx, "tls:{b}:a", 10, 0)
+	if res, err := Transfer(ctx, c, "tls:{b}:a", "tls:{b}:b", 4); err != nil || res.From != 6 || res.To != 4 {
+		t.Fatalf("Transfer over TLS = %+v, %v", res, err)
+	}
+
+	plain := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	t.Cleanup(func() { _ = plain.Close() })
+	if err := s.Run(ctx, plain, []string{"tls"}, 1).Err(); err == nil {
+		t.Fatal("a plaintext client ran a script on the TLS port")
+	}
+}
+
+// signalRetry reports each time Acquire asks it how long to wait.
+type signalRetry struct {
+	RetryStrategy
+	waiting chan struct{}
+}
+
+func (r *signalRetry) Backoff(attempt int) (time.Duration, bool) {
+	select {
+	case r.waiting <- struct{}{}:
+	default:
+	}
+	return r.RetryStrategy.Backoff(attempt)
+}
