@@ -28,7 +28,7 @@ var (
 // The library never calls it on its own, and never retries into a busy
 // server: a caller that gets ErrBusy decides whether to wait or to kill.
 func KillScript(ctx context.Context, c redis.UniversalClient) error {
-	if isNilUniversal(c) {
+	if isNilClient(c) {
 		return fmt.Errorf("%w: KillScript", ErrNilClient)
 	}
 	cc, ok := c.(*redis.ClusterClient)
@@ -88,18 +88,4 @@ func killError(err error) error {
 		return fmt.Errorf("%w: %w", ErrUnkillable, err)
 	}
 	return fmt.Errorf("redislua: killing the running script: %w", err)
-}
-
-func isNilUniversal(c redis.UniversalClient) bool {
-	switch v := c.(type) {
-	case nil:
-		return true
-	case *redis.Client:
-		return v == nil
-	case *redis.ClusterClient:
-		return v == nil
-	case *redis.Ring:
-		return v == nil
-	}
-	return false
 }

@@ -33,27 +33,17 @@ import (
 // would break the pipeline's order. A TxPipeline runs atomically, so there
 // this cannot happen.
 func OptimizePipelines(c interface{ AddHook(redis.Hook) }) error {
-	switch v := c.(type) {
-	case nil:
+	if isNilClient(c) {
 		return fmt.Errorf("%w: OptimizePipelines", ErrNilClient)
-	case *redis.Client:
-		if v == nil {
-			return fmt.Errorf("%w: OptimizePipelines", ErrNilClient)
-		}
-		v.AddHook(pipelineHook{})
-	case *redis.ClusterClient:
-		if v == nil {
-			return fmt.Errorf("%w: OptimizePipelines", ErrNilClient)
-		}
-		v.AddHook(pipelineHook{scope: bySlot})
-	case *redis.Ring:
-		if v == nil {
-			return fmt.Errorf("%w: OptimizePipelines", ErrNilClient)
-		}
-		v.AddHook(pipelineHook{scope: byHashedPart})
-	default:
-		c.AddHook(pipelineHook{})
 	}
+	hook := pipelineHook{scope: wholePipeline}
+	switch c.(type) {
+	case *redis.ClusterClient:
+		hook.scope = bySlot
+	case *redis.Ring:
+		hook.scope = byHashedPart
+	}
+	c.AddHook(hook)
 	return nil
 }
 

@@ -171,7 +171,7 @@ func failedCmd(ctx context.Context, sha string, err error) *redis.Cmd {
 
 // isNilClient reports whether c is nil, including a typed nil pointer of
 // one of go-redis's clients, whose methods would panic.
-func isNilClient(c redis.Scripter) bool {
+func isNilClient(c any) bool {
 	switch v := c.(type) {
 	case nil:
 		return true

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/redislua/redislua/internal/editdist"
 )
 
 // unknownScript builds the error for a name a registry does not have,
@@ -29,7 +31,7 @@ func closeNames(name string, names []string, n int) []string {
 	limit := max(2, len(name)/3)
 	var found []scored
 	for _, c := range names {
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		d := editdist.Distance(strings.ToLower(name), strings.ToLower(c))
 		if d <= limit || strings.HasSuffix(c, "/"+name) {
 			found = append(found, scored{c, d})
 		}
@@ -48,25 +50,4 @@ func quoteList(names []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, ", ")
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

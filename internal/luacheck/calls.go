@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/yuin/gopher-lua/ast"
+
+	"github.com/redislua/redislua/internal/editdist"
 )
 
 // call checks a function call: redis.call and redis.pcall (directly, through
@@ -174,28 +176,12 @@ func unknownCommandMessage(name string) string {
 }
 
 // editDistance returns the Levenshtein distance of a and b, or limit when it
-// is at least limit.
+// is at least limit; names of very different lengths are not compared.
 func editDistance(a, b string, limit int) int {
 	if abs(len(a)-len(b)) >= limit {
 		return limit
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return min(prev[len(b)], limit)
+	return min(editdist.Distance(a, b), limit)
 }
 
 func abs(n int) int {
