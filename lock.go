@@ -95,6 +95,7 @@ type LockOptions struct {
 	// runs on the goroutine that noticed; a watchdog that noticed has
 	// stopped by then. It may call Release, and should not block for
 	// long.
+	// It returns before Lost is closed, so it must not wait on Lost.
 	OnLost func(err error)
 }
 
@@ -395,12 +396,14 @@ func (l *Lock) lose(h *holding, cause error) error {
 		err = fmt.Errorf("%w: lock %q could not be refreshed for a whole TTL: %w", ErrNotHeld, l.key, cause)
 	}
 	first := false
-	h.lostOnce.Do(func() {
-		first = true
+	h.lostOnce.Do(func() { first = true })
+	if first {
+		// OnLost runs before Lost closes, so whoever waits on Lost sees
+		// what OnLost did.
+		if l.onLost != nil {
+			l.onLost(err)
+		}
 		close(h.lost)
-	})
-	if first && l.onLost != nil {
-		l.onLost(err)
 	}
 	return err
 }
