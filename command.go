@@ -2,7 +2,11 @@ package redislua
 
 import (
 	"context"
+	"encoding"
+	"net"
+	"reflect"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -24,21 +28,23 @@ type processor interface {
 // send runs EVAL-family command name of script s on c: with its SHA1 for
 // EVALSHA(_RO), with its source for EVAL(_RO).
 //
-// It builds the command itself, exactly as go-redis's Eval methods do, and
-// hands it to Process, so that args never reach an interface method: the
-// caller's variadic slice then stays on its stack, and the boxed payload is
-// reused, making Run allocate less than a raw client.EvalSha.
+// It builds the command itself, as go-redis's Eval methods do but marked
+// NoRetry (see onceCmd), and hands it to Process, so that args never reach
+// an interface method: the caller's variadic slice then stays on its
+// stack, and the boxed payload is reused, making Run allocate no more than
+// a raw client.EvalSha.
 func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []string, args []any) *redis.Cmd {
 	bySHA := name == cmdEvalSha || name == cmdEvalShaRO
 	p, ok := c.(processor)
-	if !ok || !plainArgs(args) {
+	flat, known := flatArgs(args)
+	if !ok || !known {
 		payload := s.src.Text
 		if bySHA {
 			payload = s.sha
 		}
 		return sendWithMethods(ctx, c, name, payload, keys, slices.Clone(args))
 	}
-	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(args))
+	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(flat))
 	cmdArgs[0] = name
 	cmdArgs[1] = s.bodyArg
 	if bySHA {
@@ -48,14 +54,26 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 	for i, key := range keys {
 		cmdArgs[3+i] = key
 	}
-	cmdArgs = append(cmdArgs, args...)
-	cmd := redis.NewCmd(ctx, cmdArgs...)
+	cmdArgs = append(cmdArgs, flat...)
+	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...)}
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3) // how a cluster client routes it
 	}
 	_ = p.Process(ctx, cmd) // the error is on cmd
-	return cmd
+	return cmd.Cmd
 }
+
+// onceCmd is a script command that go-redis must not send again once it
+// may have reached the server: a read timeout or a lost connection leaves
+// its outcome unknown, and re-sending could run the script twice. go-redis
+// still re-sends a command that never left the client, and follows
+// cluster redirections (MOVED, ASK), which prove the script did not run.
+type onceCmd struct {
+	*redis.Cmd
+}
+
+// NoRetry tells go-redis not to retry the command after sending it.
+func (*onceCmd) NoRetry() bool { return true }
 
 // scriptBody is the source argument of the EVAL commands Run builds. It
 // writes the source (go-redis sends an encoding.BinaryMarshaler's bytes),
@@ -72,9 +90,8 @@ func (b *scriptBody) MarshalBinary() ([]byte, error) { return b.text, nil }
 // String names the script, for logs and traces.
 func (b *scriptBody) String() string { return "<script " + b.script.name + ">" }
 
-// plainArgs reports whether go-redis would send args as they are. A lone
-// slice, map or struct argument is flattened by go-redis's Eval methods;
-// such calls go through them so that behaviour stays identical.
+// plainArgs reports whether go-redis sends args as they are: anything but
+// a lone argument of a kind it flattens.
 func plainArgs(args []any) bool {
 	if len(args) != 1 {
 		return true
@@ -86,8 +103,53 @@ func plainArgs(args []any) bool {
 	return false
 }
 
+// flatArgs returns the ARGV go-redis's Eval methods would send for args: a
+// lone []string, []any or map is flattened (a map into key, value pairs),
+// a lone nil is dropped. known is false for a lone struct, which go-redis
+// flattens field by field: such calls go through its methods.
+func flatArgs(args []any) (flat []any, known bool) {
+	if plainArgs(args) {
+		return args, true
+	}
+	switch a := args[0].(type) {
+	case nil:
+		return nil, true
+	case []any:
+		return a, true
+	case []string:
+		flat = make([]any, len(a))
+		for i, v := range a {
+			flat[i] = v
+		}
+		return flat, true
+	case map[string]any:
+		flat = make([]any, 0, 2*len(a))
+		for k, v := range a {
+			flat = append(flat, k, v)
+		}
+		return flat, true
+	case map[string]string:
+		flat = make([]any, 0, 2*len(a))
+		for k, v := range a {
+			flat = append(flat, k, v)
+		}
+		return flat, true
+	case time.Time, time.Duration, encoding.BinaryMarshaler, net.IP:
+		return args, true
+	}
+	v := reflect.ValueOf(args[0])
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() == reflect.Struct {
+		return nil, false
+	}
+	return args, true
+}
+
 // sendWithMethods sends through c's Eval methods, for clients without
-// Process and for arguments go-redis flattens.
+// Process and for a lone struct argument. go-redis may then re-send the
+// command after a timeout (its MaxRetries), which Run cannot prevent.
 func sendWithMethods(ctx context.Context, c redis.Scripter, name, payload string, keys []string, args []any) *redis.Cmd {
 	switch name {
 	case cmdEvalSha:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -49,12 +50,24 @@ func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args 
 	}
 	if mapped := s.mapError(err); mapped != err {
 		cmd.SetErr(mapped)
-	} else if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-		// A read timeout after the deadline: the outcome is unknown, as
-		// for the context's own error, which callers test for.
+	} else if ctxErr := contextError(ctx); ctxErr != nil && !errors.Is(err, ctxErr) {
+		// A read timeout at the deadline: the outcome is unknown, as for
+		// the context's own error, which callers test for.
 		cmd.SetErr(fmt.Errorf("%w: %w", ctxErr, err))
 	}
 	return cmd
+}
+
+// contextError is ctx.Err(), or DeadlineExceeded once the deadline has
+// passed: a socket deadline set from ctx can fire before ctx's own timer.
+func contextError(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func (s *Script) evalSha(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
