@@ -1,0 +1,434 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/redistest"
+)
+
+// The tests in this file kill a master process under load: behind Redis
+// Sentinel (a master, a replica, three sentinels) and in a Redis Cluster
+// with a replica per master. Each starts its own servers, so they run in
+// parallel. A promoted replica starts with an empty script cache (Redis
+// replicates a script's effects, not the script), so every one of them
+// also checks that the caller never sees NOSCRIPT.
+
+// failoverClient returns a client that asks setup's sentinels for the
+// master. It does not retry (MaxRetries -1): every error reaches the
+// caller, which decides whether to retry, so that nothing is sent twice
+// behind its back, and short timeouts make calls to the dead master fail
+// fast. poolSize 0 means go-redis's default.
+func failoverClient(t *testing.T, setup *redistest.SentinelSetup, poolSize int) *redis.Client {
+	t.Helper()
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    setup.MasterName,
+		SentinelAddrs: setup.SentinelAddrs(),
+		MaxRetries:    -1,
+		DialTimeout:   200 * time.Millisecond,
+		ReadTimeout:   500 * time.Millisecond,
+		WriteTimeout:  500 * time.Millisecond,
+		PoolTimeout:   time.Second,
+		PoolSize:      poolSize,
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// failoverErrorClass names the kind of an error a caller may see while a
+// master fails over, "NOSCRIPT" for the one it must never see, and "" for
+// an error that has no business there.
+func failoverErrorClass(err error) string {
+	msg := err.Error()
+	var netErr net.Error
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, ErrNoScript) || strings.Contains(msg, "NOSCRIPT"):
+		return "NOSCRIPT"
+	case errors.Is(err, ErrNotAcquired):
+		return "lock not acquired (held, or the wait timed out)"
+	case errors.Is(err, ErrNotHeld):
+		return "lock not held (expired or lost)"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return "deadline exceeded"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "EOF"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.Is(err, redis.ErrClosed):
+		return "connection closed (redis.ErrClosed)"
+	case errors.Is(err, redis.ErrPoolTimeout):
+		return "pool timeout"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "network timeout"
+	case errors.As(err, &opErr):
+		return "network error"
+	}
+	for _, prefix := range []string{"READONLY", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "MOVED", "ASK"} {
+		// Anywhere in the text: the library wraps server errors.
+		if strings.HasPrefix(msg, prefix+" ") || strings.Contains(msg, ": "+prefix+" ") {
+			return prefix
+		}
+	}
+	if strings.Contains(msg, "all sentinels specified in configuration are unreachable") {
+		return "sentinels unreachable"
+	}
+	return ""
+}
+
+// errTally counts the errors seen during a failover by class, keeping an
+// example of each class and every error of no known class.
+type errTally struct {
+	mu         sync.Mutex
+	byClass    map[string]int
+	example    map[string]string
+	unexpected []string
+}
+
+func (e *errTally) add(err error) {
+	class := failoverErrorClass(err)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.byClass == nil {
+		e.byClass, e.example = make(map[string]int), make(map[string]string)
+	}
+	if class == "" {
+		if len(e.unexpected) < 20 {
+			e.unexpected = append(e.unexpected, fmt.Sprintf("%T: %v", err, err))
+		}
+		class = "unexpected"
+	}
+	e.byClass[class]++
+	if _, ok := e.example[class]; !ok {
+		e.example[class] = err.Error()
+	}
+}
+
+// check fails t on NOSCRIPT or an error of no known class, and logs the
+// count of each class with an example.
+func (e *errTally) check(t *testing.T) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	classes := make([]string, 0, len(e.byClass))
+	for class := range e.byClass {
+		classes = append(classes, class)
+	}
+	slices.Sort(classes)
+	var b strings.Builder
+	for _, class := range classes {
+		fmt.Fprintf(&b, "\n  %5d %s, e.g. %.160s", e.byClass[class], class, e.example[class])
+	}
+	t.Logf("errors during the failover:%s", b.String())
+	if n := e.byClass["NOSCRIPT"]; n > 0 {
+		t.Errorf("%d calls surfaced NOSCRIPT, e.g. %s", n, e.example["NOSCRIPT"])
+	}
+	if len(e.unexpected) > 0 {
+		t.Errorf("errors of no failover kind:\n  %s", strings.Join(e.unexpected, "\n  "))
+	}
+}
+
+// waitReachable pings c until it answers, so that a client used before a
+// failover has dropped its connections to the dead master before a check.
+func waitReachable(t *testing.T, c *redis.Client) {
+	t.Helper()
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if err = c.Ping(context.Background()).Err(); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("client not reachable 10s after the failover: %v", err)
+}
+
+// serverPort returns the port of the server c is connected to (INFO
+// server), to tell which process answers.
+func serverPort(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "server").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "tcp_port:"); ok {
+			port, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return port
+		}
+	}
+	t.Fatalf("INFO server names no tcp_port:\n%s", info)
+	return 0
+}
+
+// transferRun is one logical transfer of the Sentinel workload, retried
+// with the same ID until a call succeeds.
+type transferRun struct {
+	id       string
+	from, to int // account indexes
+	amount   int64
+	calls    int  // TransferOnce calls made with this ID
+	done     bool // a call returned without error
+	applied  bool // Applied of that call
+}
+
+// Eight goroutines move money between hash-tagged accounts with
+// TransferOnce, each retrying a transfer with the same ID after an error,
+// and two take and release a lock, while the master is killed and a
+// sentinel promotes the replica. Afterwards: the total is exactly
+// conserved, every transfer whose record survived moved its amount exactly
+// once and no amount moved without its record, calls succeed again shortly
+// after the promotion, and every error was a connection or failover error,
+// never NOSCRIPT.
+//
+// Replication is asynchronous: a transfer acknowledged by the old master
+// just before it died may be missing on the new one. The record and the
+// move are written by one script, so both are lost or neither: the test
+// counts such lost transfers and checks the balances against the records
+// that survived, which is what the design guarantees.
+func TestSentinelFailoverTransferOnceAndLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	setup := redistest.StartSentinel(t, nil)
+	fc := failoverClient(t, setup, 0)
+
+	const (
+		accounts         = 8
+		initial          = 1_000_000
+		transferWorkers  = 8
+		lockWorkers      = 2
+		transferDeadline = 15 * time.Second // per logical transfer, across its retries
+		retryPause       = 20 * time.Millisecond
+	)
+	keys := make([]string, accounts)
+	pairs := make([]any, 0, 2*accounts)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("{failover-bank}:acct:%d", i)
+		pairs = append(pairs, keys[i], initial)
+	}
+	// Seed on one connection and WAIT for the replica: WAIT covers the
+	// writes of its own connection.
+	seed := setup.Master.Client(t).Conn()
+	defer seed.Close()
+	if err := seed.MSet(ctx, pairs...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := seed.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1 after seeding = %d, %v; want 1", n, err)
+	}
+
+	var (
+		errs      errTally
+		stop      atomic.Bool
+		killedAt  atomic.Int64 // UnixNano of the kill; 0 before
+		wg        sync.WaitGroup
+		runs      = make([][]transferRun, transferWorkers)
+		okBefore  = make([]atomic.Int64, transferWorkers+lockWorkers)
+		okAfter   = make([]atomic.Int64, transferWorkers+lockWorkers)
+		firstOK   = make([]atomic.Int64, transferWorkers+lockWorkers) // UnixNano of the first success sent after the kill
+		succeeded = func(w int, sent time.Time) {
+			k := killedAt.Load()
+			if k == 0 || sent.UnixNano() < k {
+				okBefore[w].Add(1)
+				return
+			}
+			okAfter[w].Add(1)
+			firstOK[w].CompareAndSwap(0, time.Now().UnixNano())
+		}
+	)
+	for w := range transferWorkers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 6))
+			for n := 0; !stop.Load(); n++ {
+				r := transferRun{
+					id:     fmt.Sprintf("w%d-%d", w, n),
+					from:   rng.IntN(accounts),
+					amount: 1 + rng.Int64N(100),
+				}
+				r.to = (r.from + 1 + rng.IntN(accounts-1)) % accounts
+				deadline := time.Now().Add(transferDeadline)
+				for {
+					sent := time.Now()
+					res, err := TransferOnce(ctx, fc, keys[r.from], keys[r.to], r.amount, r.id, nil)
+					r.calls++
+					if err == nil {
+						r.done, r.applied = true, res.Applied
+						succeeded(w, sent)
+						break
+					}
+					errs.add(err)
+					if time.Now().After(deadline) {
+						break // given up: the outcome is unknown
+					}
+					time.Sleep(retryPause)
+				}
+				runs[w] = append(runs[w], r)
+			}
+		})
+	}
+	var locked atomic.Int64 // holders inside the critical section
+	var overlaps atomic.Int64
+	for l := range lockWorkers {
+		w := transferWorkers + l
+		wg.Go(func() {
+			lock := NewLock(fc, "{failover-lock}:job", &LockOptions{TTL: 500 * time.Millisecond, Retry: LinearRetry(10 * time.Millisecond)})
+			for !stop.Load() {
+				actx, cancel := context.WithTimeout(ctx, time.Second)
+				sent := time.Now()
+				err := lock.Acquire(actx)
+				cancel()
+				if err != nil {
+					errs.add(err)
+					time.Sleep(retryPause)
+					continue
+				}
+				if locked.Add(1) > 1 {
+					overlaps.Add(1)
+				}
+				time.Sleep(time.Millisecond) // the critical section
+				locked.Add(-1)
+				if err := lock.Release(ctx); err != nil {
+					errs.add(err)
+					continue
+				}
+				succeeded(w, sent)
+			}
+		})
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+
+	allAtLeast := func(counts []atomic.Int64, n int64) bool {
+		for i := range counts {
+			if counts[i].Load() < n {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, 10*time.Second, "every worker to succeed 10 times before the kill", func() bool { return allAtLeast(okBefore, 10) })
+
+	old := setup.Master.Addr
+	killed := time.Now()
+	killedAt.Store(killed.UnixNano())
+	setup.Master.Kill()
+	newMaster := setup.WaitForNewMaster(t, old, 30*time.Second)
+	promoted := time.Now()
+	if newMaster != setup.Replicas[0].Addr {
+		t.Fatalf("new master %s, want the replica %s", newMaster, setup.Replicas[0].Addr)
+	}
+	waitFor(t, 10*time.Second, "every worker to succeed 20 times after the kill", func() bool { return allAtLeast(okAfter, 20) })
+	stop.Store(true)
+	wg.Wait()
+
+	var slowest time.Duration
+	for w := range firstOK {
+		slowest = max(slowest, time.Unix(0, firstOK[w].Load()).Sub(promoted))
+	}
+	t.Logf("master killed; new master reported by every sentinel after %v; every worker succeeded again by %v after that (%v after the kill)",
+		promoted.Sub(killed).Round(time.Millisecond), slowest.Round(time.Millisecond), (promoted.Sub(killed) + slowest).Round(time.Millisecond))
+	if slowest > 5*time.Second {
+		t.Errorf("a worker took %v after the promotion to succeed again, want at most 5s", slowest)
+	}
+	if n := overlaps.Load(); n > 0 {
+		t.Logf("lock holders overlapped %d times (possible only if an acquisition was lost in the failover)", n)
+	}
+	errs.check(t)
+
+	// Read the outcome on the new master: balances, then which transfer
+	// records survived.
+	direct := setup.Replicas[0].Client(t)
+	vals, err := direct.MGet(ctx, keys...).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]int64, accounts)
+	var sum int64
+	for i, v := range vals {
+		s, _ := v.(string)
+		if got[i], err = strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatalf("%s = %v, want an integer", keys[i], v)
+		}
+		sum += got[i]
+	}
+	if sum != accounts*initial {
+		t.Errorf("sum of balances = %d, want %d: money was created or destroyed", sum, accounts*initial)
+	}
+
+	var all []transferRun
+	for _, rs := range runs {
+		all = append(all, rs...)
+	}
+	pipe := direct.Pipeline()
+	exists := make([]*redis.IntCmd, len(all))
+	for i, r := range all {
+		record, err := sameSlotKey(keys[r.from], ":transfer:"+r.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exists[i] = pipe.Exists(ctx, record)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]int64, accounts)
+	for i := range want {
+		want[i] = initial
+	}
+	var retried, alreadyApplied, lost, unacknowledged, givenUp int
+	for i, r := range all {
+		survived := exists[i].Val() == 1
+		if survived {
+			want[r.from] -= r.amount
+			want[r.to] += r.amount
+		}
+		if r.calls > 1 {
+			retried++
+		}
+		switch {
+		case !r.done:
+			givenUp++
+		case r.calls == 1 && !r.applied:
+			t.Errorf("transfer %s: its first call reported Applied false", r.id)
+		case !r.applied:
+			alreadyApplied++ // an earlier call, whose reply was lost, had applied it
+		}
+		if r.done && !survived {
+			lost++
+		}
+		if !r.done && survived {
+			unacknowledged++
+		}
+	}
+	// Balances equal to the initial ones plus exactly the surviving
+	// records' moves: no transfer moved twice, none moved without its
+	// record.
+	if !slices.Equal(got, want) {
+		t.Errorf("balances %v, want %v from the %d surviving transfer records", got, want, len(all)-lost-givenUp+unacknowledged)
+	}
+	if givenUp > 0 {
+		t.Errorf("%d transfers never succeeded within %v of retries", givenUp, transferDeadline)
+	}
+	t.Logf("%d logical transfers, %d retried after an error, %d retries found the transfer already applied (Applied false); "+
+		"%d acknowledged transfers lost with the old master (asynchronous replication), %d applied without an acknowledgement",
+		len(all), retried, alreadyApplied, lost, unacknowledged)
+}
