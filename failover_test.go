@@ -432,3 +432,226 @@ func TestSentinelFailoverTransferOnceAndLock(t *testing.T) {
 		"%d acknowledged transfers lost with the old master (asynchronous replication), %d applied without an acknowledgement",
 		len(all), retried, alreadyApplied, lost, unacknowledged)
 }
+
+// What a lock on one Redis master promises across a failover, and what
+// FencedSet adds. Replication is asynchronous, so whether an acquisition
+// survives the master's death depends on whether it reached the replica
+// first; the test makes both cases deterministic:
+//
+//   - Lock "kept" is acquired by A and reaches the replica (WAIT 1 says
+//     1). After the failover the new master still has it, with its
+//     expiry: B cannot take it until A's TTL runs out. Then B gets a
+//     higher fence, writes with FencedSet, and A, a stale holder that
+//     paused past its TTL, is refused.
+//   - Then the replica is cut off (the master refuses it PSYNC and drops
+//     its link), as a lagging replica would be. Lock "lost" is acquired by
+//     C, which WAIT could tell: 0 replicas have it. After the failover
+//     the key and its fence increment are gone, since one script wrote
+//     both: D takes the lock at once, while C still believes it holds it,
+//     with the same fence as C. FencedSet accepts an equal fence, so it
+//     cannot tell C's writes from D's. C learns of the loss only at its
+//     next Refresh, Release or TTL call.
+func TestSentinelFailoverLockAndFencing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	setup := redistest.StartSentinel(t, nil)
+	// One connection per holder, so that WAIT, which waits for the
+	// writes of its own connection, covers the holder's acquisition.
+	ca, cb, cc, cd := failoverClient(t, setup, 1), failoverClient(t, setup, 1), failoverClient(t, setup, 1), failoverClient(t, setup, 1)
+	const (
+		kept, keptDoc = "{failover-fence}:kept", "{failover-fence}:kept-doc"
+		lost, lostDoc = "{failover-fence}:lost", "{failover-fence}:lost-doc"
+		keptTTL       = 8 * time.Second // outlasts the failover, which takes 2-4s
+	)
+	wait := func(c *redis.Client, timeout time.Duration) int {
+		t.Helper()
+		n, err := c.Do(ctx, "WAIT", 1, timeout.Milliseconds()).Int()
+		if err != nil {
+			t.Fatalf("WAIT: %v", err)
+		}
+		return n
+	}
+
+	lockA := NewLock(ca, kept, &LockOptions{TTL: keptTTL})
+	if ok, err := lockA.TryAcquire(ctx); !ok || err != nil {
+		t.Fatalf("A: TryAcquire = %v, %v", ok, err)
+	}
+	acquiredA := time.Now()
+	fenceA := lockA.Fence()
+	// A first holder of "lost" leaves its fence counter at 1 on both servers.
+	first := NewLock(cc, lost, &LockOptions{TTL: time.Minute})
+	if ok, err := first.TryAcquire(ctx); !ok || err != nil {
+		t.Fatalf("first holder of %s: TryAcquire = %v, %v", lost, ok, err)
+	}
+	if err := first.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := wait(ca, 5*time.Second); n != 1 {
+		t.Fatalf("WAIT 1 after A's acquisition = %d, want 1", n)
+	}
+	if n := wait(cc, 5*time.Second); n != 1 {
+		t.Fatalf("WAIT 1 after the first holder's release = %d, want 1", n)
+	}
+
+	// Cut the replica off: from now on nothing the master writes reaches it.
+	master := setup.Master.Client(t)
+	if err := master.Do(ctx, "ACL", "SETUSER", "default", "-psync", "-sync").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := master.Do(ctx, "CLIENT", "KILL", "TYPE", "replica").Int(); err != nil || n != 1 {
+		t.Fatalf("CLIENT KILL TYPE replica = %d, %v; want 1", n, err)
+	}
+	lockC := NewLock(cc, lost, &LockOptions{TTL: time.Minute})
+	if ok, err := lockC.TryAcquire(ctx); !ok || err != nil {
+		t.Fatalf("C: TryAcquire = %v, %v", ok, err)
+	}
+	fenceC := lockC.Fence()
+	if fenceC != 2 {
+		t.Fatalf("C's fence = %d, want 2", fenceC)
+	}
+	if n := wait(cc, 100*time.Millisecond); n != 0 {
+		t.Fatalf("WAIT 1 after C's acquisition = %d, want 0: the replica is cut off", n)
+	}
+
+	old := setup.Master.Addr
+	setup.Master.Kill()
+	if addr := setup.WaitForNewMaster(t, old, 30*time.Second); addr != setup.Replicas[0].Addr {
+		t.Fatalf("new master %s, want the replica %s", addr, setup.Replicas[0].Addr)
+	}
+	newMaster := setup.Replicas[0].Client(t)
+	for _, c := range []*redis.Client{ca, cb, cc, cd} {
+		waitReachable(t, c)
+		if port := serverPort(t, c); port != setup.Replicas[0].Port {
+			t.Fatalf("failover client answered by port %d, want the new master's %d", port, setup.Replicas[0].Port)
+		}
+	}
+
+	// The replicated lock survived, with its expiry.
+	left, err := newMaster.PTTL(ctx, kept).Result()
+	if err != nil || left < time.Second {
+		t.Fatalf("PTTL %s on the new master = %v, %v; want over 1s left (the failover took %v of the %v TTL)",
+			kept, left, err, time.Since(acquiredA), keptTTL)
+	}
+	lockB := NewLock(cb, kept, &LockOptions{TTL: keptTTL, Retry: LinearRetry(50 * time.Millisecond)})
+	if ok, err := lockB.TryAcquire(ctx); ok || err != nil {
+		t.Fatalf("B: TryAcquire while A's replicated lock lives = %v, %v; want false, nil", ok, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, keptTTL+5*time.Second)
+	defer cancel()
+	if err := lockB.Acquire(actx); err != nil {
+		t.Fatalf("B: Acquire after A's TTL = %v", err)
+	}
+	if waited := time.Since(acquiredA); waited < keptTTL {
+		t.Errorf("B acquired %v after A, before A's %v TTL ran out", waited, keptTTL)
+	}
+	fenceB := lockB.Fence()
+	if fenceB <= fenceA {
+		t.Fatalf("B's fence %d is not above A's %d", fenceB, fenceA)
+	}
+	if ok, err := FencedSet(ctx, cb, keptDoc, "B", fenceB); !ok || err != nil {
+		t.Fatalf("B: FencedSet(fence %d) = %v, %v; want true", fenceB, ok, err)
+	}
+	// A wakes up from a pause past its TTL and writes: refused.
+	if ok, err := FencedSet(ctx, ca, keptDoc, "A", fenceA); ok || err != nil {
+		t.Fatalf("stale A: FencedSet(fence %d) = %v, %v; want false, nil", fenceA, ok, err)
+	}
+	if err := lockA.Refresh(ctx, 0); !errors.Is(err, ErrNotHeld) {
+		t.Errorf("stale A: Refresh = %v, want ErrNotHeld", err)
+	}
+	if got := newMaster.Get(ctx, keptDoc).Val(); got != "B" {
+		t.Errorf("%s = %q, want B's write", keptDoc, got)
+	}
+
+	// The unreplicated lock is gone, with its fence increment: D takes
+	// it at once and gets C's fence again.
+	lockD := NewLock(cd, lost, &LockOptions{TTL: time.Minute})
+	if ok, err := lockD.TryAcquire(ctx); !ok || err != nil {
+		t.Fatalf("D: TryAcquire of the lock lost in the failover = %v, %v; want true", ok, err)
+	}
+	if lockC.Token() == "" {
+		t.Fatal("C no longer believes it holds the lock")
+	}
+	if fenceD := lockD.Fence(); fenceD != fenceC {
+		t.Fatalf("D's fence = %d, want C's %d again: the increment was lost with the key", fenceD, fenceC)
+	}
+	if ok, err := FencedSet(ctx, cd, lostDoc, "D", lockD.Fence()); !ok || err != nil {
+		t.Fatalf("D: FencedSet = %v, %v; want true", ok, err)
+	}
+	// Equal fences are accepted, so C's write goes through as well: a
+	// fence cannot protect against a lost acquisition.
+	if ok, err := FencedSet(ctx, cc, lostDoc, "C", fenceC); !ok || err != nil {
+		t.Fatalf("C: FencedSet with the fence D also holds = %v, %v; want true (equal fences are accepted)", ok, err)
+	}
+	if err := lockC.Refresh(ctx, 0); !errors.Is(err, ErrNotHeld) {
+		t.Errorf("C: Refresh after the failover = %v, want ErrNotHeld", err)
+	}
+	if err := lockC.Release(ctx); !errors.Is(err, ErrNotHeld) {
+		t.Errorf("C: Release after the failover = %v, want ErrNotHeld", err)
+	}
+	if err := lockD.Release(ctx); err != nil {
+		t.Errorf("D: Release = %v", err)
+	}
+}
+
+// After a Sentinel failover the new master's script cache is empty: the
+// first Run of each script sends EVALSHA, gets NOSCRIPT and sends one
+// EVAL, and the next Run needs only EVALSHA. The caller sees no error.
+func TestSentinelFailoverFirstRunSendsOneEval(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	setup := redistest.StartSentinel(t, nil)
+	fc := failoverClient(t, setup, 1) // one connection, for WAIT
+	rec := &recorder{}
+	fc.AddHook(rec)
+	const from, to = "{failover-eval}:a", "{failover-eval}:b"
+
+	if err := fc.Set(ctx, from, 100, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Transfer(ctx, fc, from, to, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := fc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1 = %d, %v; want 1", n, err)
+	}
+	oldMaster, replica := setup.Master.Client(t), setup.Replicas[0].Client(t)
+	for _, s := range []*Script{transferScript, lockAcquire} {
+		want := s == transferScript
+		if ok, err := s.Exists(ctx, oldMaster); ok != want || err != nil {
+			t.Fatalf("%s cached on the master = %v, %v; want %v", s.Name(), ok, err, want)
+		}
+		if ok, err := s.Exists(ctx, replica); ok || err != nil {
+			t.Fatalf("%s cached on the replica = %v, %v; want false", s.Name(), ok, err)
+		}
+	}
+
+	old := setup.Master.Addr
+	setup.Master.Kill()
+	setup.WaitForNewMaster(t, old, 30*time.Second)
+	waitReachable(t, fc)
+	if port := serverPort(t, fc); port != setup.Replicas[0].Port {
+		t.Fatalf("failover client answered by port %d, want the new master's %d", port, setup.Replicas[0].Port)
+	}
+
+	rec.take()
+	res, err := Transfer(ctx, fc, from, to, 10)
+	if err != nil || res.From != 80 || res.To != 20 {
+		t.Fatalf("first Transfer on the new master = %+v, %v; want 80 and 20", res, err)
+	}
+	if sent := rec.take(); !slices.Equal(sent, []string{"evalsha", "eval"}) {
+		t.Errorf("first Transfer on the new master sent %v, want [evalsha eval]", sent)
+	}
+	if _, err := Transfer(ctx, fc, from, to, 10); err != nil {
+		t.Fatal(err)
+	}
+	if sent := rec.take(); !slices.Equal(sent, []string{"evalsha"}) {
+		t.Errorf("second Transfer on the new master sent %v, want [evalsha]", sent)
+	}
+	// Per script: the lock's acquire script also needs its one EVAL.
+	if ok, err := NewLock(fc, "{failover-eval}:lock", nil).TryAcquire(ctx); !ok || err != nil {
+		t.Fatalf("TryAcquire on the new master = %v, %v", ok, err)
+	}
+	if sent := rec.take(); !slices.Equal(sent, []string{"evalsha", "eval"}) {
+		t.Errorf("first TryAcquire on the new master sent %v, want [evalsha eval]", sent)
+	}
+}
