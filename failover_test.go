@@ -655,3 +655,227 @@ func TestSentinelFailoverFirstRunSendsOneEval(t *testing.T) {
 		t.Errorf("first TryAcquire on the new master sent %v, want [evalsha eval]", sent)
 	}
 }
+
+// waitCaughtUp polls until replica has received everything master wrote so
+// far (its replication offset reaches the master's).
+func waitCaughtUp(t *testing.T, master, replica *redistest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	offset := func(c *redis.Client, field string) int64 {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(info) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+		}
+		t.Fatalf("INFO replication of %s has no %s", c.Options().Addr, field)
+		return 0
+	}
+	want := offset(master.Client(t), "master_repl_offset")
+	rc := replica.Client(t)
+	waitFor(t, 10*time.Second, "the replica to catch up", func() bool { return offset(rc, "slave_repl_offset") >= want })
+}
+
+// clusterTag is the keys of one hash tag in the cluster failover test and
+// what its worker saw.
+type clusterTag struct {
+	counter, a, b string
+	victim        bool         // in the killed master's slots
+	calls, acked  atomic.Int64 // counter script calls made and acknowledged
+	okAfter       atomic.Int64 // rounds that fully succeeded, sent after the kill
+	firstOK       atomic.Int64 // UnixNano when the first of those ended
+}
+
+// Scripts keep running on every slot of a Redis Cluster after a master is
+// killed and its replica, whose script cache is empty, takes over: two hash
+// tags per slot range, each with a worker running a counter script and
+// Transfer between two balances. Afterwards: no caller saw NOSCRIPT, every
+// tag's calls succeed again, each tag's two balances still add up (a
+// transfer is one script: lost or kept whole), no counter ran more often
+// than it was called, and counters on the surviving masters hold every
+// acknowledged increment.
+//
+// go-redis v9.23 reloads a ClusterClient's slot map on MOVED, ASK and
+// READONLY replies and every ClusterStateReloadInterval, not on connection
+// errors: with the default interval (60 s) it keeps sending the dead
+// master's slots to the dead address for up to a minute. The client here
+// reloads every 500ms, which needs no coordination with the workload (a
+// ReloadState call would have to come from whoever notices the failover).
+func TestClusterFailoverScriptsRunOnEverySlot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := redistest.StartCluster(t, &redistest.ClusterOptions{ReplicasPerMaster: 1})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs:                      c.Addrs(),
+		ClusterStateReloadInterval: 500 * time.Millisecond,
+		// No retries or redirects: every error reaches the worker, and
+		// go-redis never sends a script twice on its own.
+		MaxRedirects: -1,
+		MaxRetries:   -1,
+		DialTimeout:  200 * time.Millisecond,
+		ReadTimeout:  500 * time.Millisecond,
+		WriteTimeout: 500 * time.Millisecond,
+	})
+	t.Cleanup(func() { _ = cc.Close() })
+	incr := MustNewScript("incr", incrSrc)
+	const initial = 1_000_000
+
+	slots, err := cc.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim, promoted := c.Masters[0], c.Replicas[0] // Replicas[0] replicates Masters[0]
+	var tags []*clusterTag
+	for _, r := range slots {
+		found := 0
+		for i := 0; found < 2; i++ {
+			tag := fmt.Sprintf("{failover-cluster-%d}", i)
+			if s := Slot(tag); s < r.Start || s > r.End {
+				continue
+			}
+			found++
+			tags = append(tags, &clusterTag{counter: tag + ":count", a: tag + ":a", b: tag + ":b", victim: r.Nodes[0].Addr == victim.Addr})
+		}
+	}
+	if len(tags) != 2*len(c.Masters) {
+		t.Fatalf("%d tags over %d slot ranges, want 2 per master", len(tags), len(slots))
+	}
+	for _, tg := range tags {
+		if err := cc.MSet(ctx, tg.a, initial, tg.b, initial).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitCaughtUp(t, victim, promoted)
+	for _, s := range []*Script{incr, transferScript} {
+		if ok, err := s.Exists(ctx, promoted.Client(t)); ok || err != nil {
+			t.Fatalf("%s cached on the replica before the failover = %v, %v; want false", s.Name(), ok, err)
+		}
+	}
+
+	var (
+		errs     errTally
+		stop     atomic.Bool
+		killedAt atomic.Int64
+		wg       sync.WaitGroup
+	)
+	for _, tg := range tags {
+		wg.Go(func() {
+			for n := 0; !stop.Load(); n++ {
+				sent := time.Now()
+				tg.calls.Add(1)
+				err := incr.Run(ctx, cc, []string{tg.counter}, 1).Err()
+				if err == nil {
+					tg.acked.Add(1)
+					from, to := tg.a, tg.b
+					if n%2 == 1 {
+						from, to = to, from
+					}
+					_, err = Transfer(ctx, cc, from, to, 1+int64(n%7))
+				}
+				if err != nil {
+					errs.add(err)
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				if k := killedAt.Load(); k != 0 && sent.UnixNano() >= k {
+					tg.okAfter.Add(1)
+					tg.firstOK.CompareAndSwap(0, time.Now().UnixNano())
+				}
+			}
+		})
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	waitFor(t, 10*time.Second, "every tag's scripts to run 10 times", func() bool {
+		for _, tg := range tags {
+			if tg.acked.Load() < 10 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// A client with the default reload interval, used before the kill.
+	stale := c.Client(t)
+	var victimKey string
+	for _, tg := range tags {
+		if tg.victim {
+			victimKey = tg.a
+		}
+	}
+	if err := stale.Get(ctx, victimKey).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	killed := time.Now()
+	killedAt.Store(killed.UnixNano())
+	victim.Kill()
+	c.WaitHealthy(t, 30*time.Second)
+	healthy := time.Now()
+	// Not asserted, as it is go-redis's behaviour, not this library's.
+	t.Logf("a client with the default ClusterStateReloadInterval, after the failover: GET %s: %v", victimKey, stale.Get(ctx, victimKey).Err())
+	if got := c.MasterOf(0); got != promoted {
+		t.Fatalf("slot 0 served by %v after the failover, want the replica %s", got, promoted.Addr)
+	}
+	waitFor(t, 15*time.Second, "every tag's scripts to succeed 5 times after the kill", func() bool {
+		for _, tg := range tags {
+			if tg.okAfter.Load() < 5 {
+				return false
+			}
+		}
+		return true
+	})
+	stop.Store(true)
+	wg.Wait()
+
+	var slowest time.Duration
+	for _, tg := range tags {
+		slowest = max(slowest, time.Unix(0, tg.firstOK.Load()).Sub(healthy))
+	}
+	t.Logf("master killed; cluster healthy after %v; scripts ran on every slot again %v after that (%v after the kill)",
+		healthy.Sub(killed).Round(time.Millisecond), slowest.Round(time.Millisecond), (healthy.Sub(killed) + slowest).Round(time.Millisecond))
+	if slowest > 5*time.Second {
+		t.Errorf("scripts took %v after the cluster was healthy to run on every slot, want at most 5s", slowest)
+	}
+	errs.check(t)
+
+	var lost int64
+	for _, tg := range tags {
+		vals, err := cc.MGet(ctx, tg.a, tg.b, tg.counter).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n [3]int64
+		for i, v := range vals {
+			s, _ := v.(string)
+			if n[i], err = strconv.ParseInt(s, 10, 64); err != nil {
+				t.Fatalf("%v = %v, want an integer", []string{tg.a, tg.b, tg.counter}[i], v)
+			}
+		}
+		if n[0]+n[1] != 2*initial {
+			t.Errorf("%s + %s = %d, want %d", tg.a, tg.b, n[0]+n[1], 2*initial)
+		}
+		calls, acked := tg.calls.Load(), tg.acked.Load()
+		if n[2] > calls {
+			t.Errorf("%s = %d after %d calls: a script ran twice", tg.counter, n[2], calls)
+		}
+		switch {
+		case !tg.victim && n[2] < acked:
+			t.Errorf("%s = %d on a surviving master, want at least the %d acknowledged increments", tg.counter, n[2], acked)
+		case tg.victim && n[2] < acked:
+			lost += acked - n[2]
+		}
+	}
+	for _, s := range []*Script{incr, transferScript} {
+		if ok, err := s.Exists(ctx, promoted.Client(t)); !ok || err != nil {
+			t.Errorf("%s cached on the promoted replica = %v, %v; want true, loaded by the EVAL after its NOSCRIPT", s.Name(), ok, err)
+		}
+	}
+	t.Logf("%d acknowledged increments lost with the killed master (asynchronous replication)", lost)
+}
