@@ -596,6 +596,9 @@ func TestSentinelFailoverLockAndFencing(t *testing.T) {
 // After a Sentinel failover the new master's script cache is empty: the
 // first Run of each script sends EVALSHA, gets NOSCRIPT and sends one
 // EVAL, and the next Run needs only EVALSHA. The caller sees no error.
+// The first call on the new master retries a TransferOnce that the old
+// master applied and replicated, as a caller does whose reply was lost to
+// the crash: it finds the record and moves nothing.
 func TestSentinelFailoverFirstRunSendsOneEval(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -603,13 +606,13 @@ func TestSentinelFailoverFirstRunSendsOneEval(t *testing.T) {
 	fc := failoverClient(t, setup, 1) // one connection, for WAIT
 	rec := &recorder{}
 	fc.AddHook(rec)
-	const from, to = "{failover-eval}:a", "{failover-eval}:b"
+	const from, to, id = "{failover-eval}:a", "{failover-eval}:b", "order-1"
 
 	if err := fc.Set(ctx, from, 100, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Transfer(ctx, fc, from, to, 10); err != nil {
-		t.Fatal(err)
+	if res, err := TransferOnce(ctx, fc, from, to, 10, id, nil); err != nil || !res.Applied {
+		t.Fatalf("TransferOnce on the old master = %+v, %v; want applied", res, err)
 	}
 	if n, err := fc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
 		t.Fatalf("WAIT 1 = %d, %v; want 1", n, err)
@@ -634,18 +637,18 @@ func TestSentinelFailoverFirstRunSendsOneEval(t *testing.T) {
 	}
 
 	rec.take()
-	res, err := Transfer(ctx, fc, from, to, 10)
-	if err != nil || res.From != 80 || res.To != 20 {
-		t.Fatalf("first Transfer on the new master = %+v, %v; want 80 and 20", res, err)
+	res, err := TransferOnce(ctx, fc, from, to, 10, id, nil)
+	if err != nil || res.Applied || res.From != 90 || res.To != 10 {
+		t.Fatalf("TransferOnce retried on the new master = %+v, %v; want not applied again, 90 and 10", res, err)
 	}
 	if sent := rec.take(); !slices.Equal(sent, []string{"evalsha", "eval"}) {
-		t.Errorf("first Transfer on the new master sent %v, want [evalsha eval]", sent)
+		t.Errorf("first script call on the new master sent %v, want [evalsha eval]", sent)
 	}
-	if _, err := Transfer(ctx, fc, from, to, 10); err != nil {
-		t.Fatal(err)
+	if res, err := Transfer(ctx, fc, from, to, 10); err != nil || res.From != 80 || res.To != 20 {
+		t.Fatalf("Transfer on the new master = %+v, %v; want 80 and 20", res, err)
 	}
 	if sent := rec.take(); !slices.Equal(sent, []string{"evalsha"}) {
-		t.Errorf("second Transfer on the new master sent %v, want [evalsha]", sent)
+		t.Errorf("second script call on the new master sent %v, want [evalsha]", sent)
 	}
 	// Per script: the lock's acquire script also needs its one EVAL.
 	if ok, err := NewLock(fc, "{failover-eval}:lock", nil).TryAcquire(ctx); !ok || err != nil {
