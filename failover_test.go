@@ -340,14 +340,18 @@ func TestSentinelFailoverTransferOnceAndLock(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 
-	var slowest time.Duration
+	// The last worker's first success after the kill. It may come before
+	// WaitForNewMaster, which polls, returns.
+	var recovered time.Time
 	for w := range firstOK {
-		slowest = max(slowest, time.Unix(0, firstOK[w].Load()).Sub(promoted))
+		if at := time.Unix(0, firstOK[w].Load()); at.After(recovered) {
+			recovered = at
+		}
 	}
-	t.Logf("master killed; new master reported by every sentinel after %v; every worker succeeded again by %v after that (%v after the kill)",
-		promoted.Sub(killed).Round(time.Millisecond), slowest.Round(time.Millisecond), (promoted.Sub(killed) + slowest).Round(time.Millisecond))
-	if slowest > 5*time.Second {
-		t.Errorf("a worker took %v after the promotion to succeed again, want at most 5s", slowest)
+	t.Logf("master killed; every worker succeeded again %v after the kill; every sentinel reported the new master after %v",
+		recovered.Sub(killed).Round(time.Millisecond), promoted.Sub(killed).Round(time.Millisecond))
+	if late := recovered.Sub(promoted); late > 5*time.Second {
+		t.Errorf("a worker took %v after the promotion to succeed again, want at most 5s", late)
 	}
 	if n := overlaps.Load(); n > 0 {
 		t.Logf("lock holders overlapped %d times (possible only if an acquisition was lost in the failover)", n)
@@ -837,14 +841,18 @@ func TestClusterFailoverScriptsRunOnEverySlot(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 
-	var slowest time.Duration
+	// The last tag's first success after the kill. It may come before
+	// WaitHealthy, which polls, returns.
+	var recovered time.Time
 	for _, tg := range tags {
-		slowest = max(slowest, time.Unix(0, tg.firstOK.Load()).Sub(healthy))
+		if at := time.Unix(0, tg.firstOK.Load()); at.After(recovered) {
+			recovered = at
+		}
 	}
-	t.Logf("master killed; cluster healthy after %v; scripts ran on every slot again %v after that (%v after the kill)",
-		healthy.Sub(killed).Round(time.Millisecond), slowest.Round(time.Millisecond), (healthy.Sub(killed) + slowest).Round(time.Millisecond))
-	if slowest > 5*time.Second {
-		t.Errorf("scripts took %v after the cluster was healthy to run on every slot, want at most 5s", slowest)
+	t.Logf("master killed; scripts ran on every slot again %v after the kill; the cluster was healthy after %v",
+		recovered.Sub(killed).Round(time.Millisecond), healthy.Sub(killed).Round(time.Millisecond))
+	if late := recovered.Sub(healthy); late > 5*time.Second {
+		t.Errorf("scripts took %v after the cluster was healthy to run on every slot, want at most 5s", late)
 	}
 	errs.check(t)
 
