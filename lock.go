@@ -120,6 +120,11 @@ type LockOptions struct {
 //     release hands the lock over at once. A RetryStrategy polls as a
 //     fallback for a missed message or an expired lock.
 //
+// The lock lives on one Redis master. Replication is asynchronous: if the
+// master dies before an acquisition reaches the replica that replaces it,
+// the lock and its fence increment are lost together, and another holder
+// gets the lock at once, with the lost acquisition's fence (see Fence).
+//
 // A Lock is one holder. Its methods are safe to call from several
 // goroutines (a watchdog or monitor may call TTL while another goroutine
 // works, and any goroutine may call Release), but while it holds the key
@@ -245,7 +250,9 @@ func (l *Lock) Token() string {
 
 // Fence returns the fencing token of the current acquisition, 0 when the
 // Lock does not hold its key. Fences of one key increase strictly with
-// each acquisition, across all holders.
+// each acquisition, across all holders, as long as the Redis master keeps
+// its writes: the fences of acquisitions lost in a failover (replication
+// is asynchronous) are issued again to later holders.
 func (l *Lock) Fence() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
