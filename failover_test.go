@@ -905,15 +905,12 @@ func (c evalShaCounter) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// Run documents that a script whose outcome is unknown (a timeout, a lost
-// connection) is never run twice. Run itself sends it once, but with
-// go-redis's default MaxRetries (3) the client under it sends the EVALSHA
-// again after a read timeout or EOF, on a new connection, and the server
-// runs it again: here 4 times. A slow script, or a network partition that
-// outlasts ReadTimeout, is enough. Counted on the wire, since a hook sees
-// one command.
+// A script whose outcome is unknown (a timeout, a lost connection) is
+// never run twice, even with go-redis's default MaxRetries (3): before Run
+// marked its commands NoRetry, go-redis sent the EVALSHA again after a read
+// timeout, on a new connection, and the server ran it 4 times. Counted on
+// the wire, since a hook sees one command.
 func TestRunIsSentOnceWhenTheReplyTimesOut(t *testing.T) {
-	t.Skip("bug: go-redis re-sends Run's EVALSHA after a read timeout unless the client has MaxRetries -1; Run's commands should report NoRetry")
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	var sent atomic.Int64
