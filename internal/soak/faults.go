@@ -132,6 +132,9 @@ func (s *soak) restart(tb *cmdTB, i int) error {
 	node := i % len(s.t.nodes)
 	srv := s.t.nodes[node]
 	kind := faultRestart
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	s.server.collect(ctx, srv.Addr)
+	cancel()
 	at := time.Now()
 	err := tb.do(func() {
 		if i%2 == 1 {

@@ -109,7 +109,7 @@ func soakAll(ctx context.Context, tb *cmdTB, cfg config, logw io.Writer) ([]*soa
 		if err != nil {
 			return nil, fmt.Errorf("starting %s: %w", mode, err)
 		}
-		s := newSoak(cfg, t, incr)
+		s := newSoak(cfg, t, len(soaks), incr)
 		setupCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err = s.setup(setupCtx)
 		cancel()
@@ -140,6 +140,11 @@ func soakAll(ctx context.Context, tb *cmdTB, cfg config, logw io.Writer) ([]*soa
 // stopped.
 func (s *soak) verify(deadline time.Time) {
 	s.stats = &s.verifyOps
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	for _, n := range s.t.nodes {
+		s.server.collect(ctx, n.Addr)
+	}
+	cancel()
 	s.checkTransfers(deadline)
 	s.checkLocks(deadline)
 	s.checkCAS(deadline)

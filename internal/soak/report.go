@@ -64,6 +64,12 @@ func (s *soak) report(out io.Writer) bool {
 		fmt.Fprintf(out, "  %-70s %d\n", name, s.outcomes.get(name))
 	}
 
+	names, counts, missed := s.server.sorted()
+	fmt.Fprintf(out, "\nserver side, summed over restarts (INFO commandstats, errorstats, stats; %d reads failed):\n", missed)
+	for _, name := range names {
+		fmt.Fprintf(out, "  %-70s %d\n", name, counts[name])
+	}
+
 	fmt.Fprintln(out, "\nfaults (recovery: min / median / max, from the fault, or from the server being back for restarts):")
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  fault\tcount\trecovery\tserver down\tnot recovered\tconnections killed")

@@ -19,9 +19,10 @@ const opTimeout = 2 * time.Second
 // soak is the run against one target: its workers, its fault injector,
 // what they counted and what the checks found.
 type soak struct {
-	cfg  config
-	t    *target
-	incr *redislua.Script
+	cfg   config
+	t     *target
+	index int
+	incr  *redislua.Script
 
 	// ops counts the calls of the run; verifyOps those of the final
 	// checks. stats points at one of them: it moves to verifyOps once
@@ -32,6 +33,7 @@ type soak struct {
 	outcomes       counters
 	v              violations
 	faults         faultLog
+	server         serverCounts
 
 	bank  *bank
 	locks []*lockState
@@ -42,8 +44,10 @@ type soak struct {
 	started, stopped time.Time
 }
 
-func newSoak(cfg config, t *target, incr *redislua.Script) *soak {
-	s := &soak{cfg: cfg, t: t, incr: incr}
+// newSoak returns the soak of target t, the index-th of the run (which
+// varies the workers' random choices between targets).
+func newSoak(cfg config, t *target, index int, incr *redislua.Script) *soak {
+	s := &soak{cfg: cfg, t: t, index: index, incr: incr}
 	s.stats = &s.ops
 	return s
 }
@@ -130,7 +134,7 @@ func (s *soak) run(ctx context.Context, tb *cmdTB) {
 	s.started = time.Now()
 	var wg sync.WaitGroup
 	for i := range s.cfg.workers {
-		rng := rand.New(rand.NewPCG(uint64(s.cfg.seed), uint64(i)<<8|uint64(len(s.t.name))))
+		rng := rand.New(rand.NewPCG(uint64(s.cfg.seed), uint64(s.index)<<32|uint64(i)))
 		w := &worker{s: s, id: i, rng: rng, pipe: s.pipes[i], done: ctx.Done()}
 		wg.Go(func() { w.loop(ctx) })
 	}

@@ -68,7 +68,7 @@ func TestSoakStandaloneSmoke(t *testing.T) {
 // The report fails a target whose check failed, which makes the command
 // exit 1.
 func TestReportFailsOnViolation(t *testing.T) {
-	s := newSoak(config{workers: 1}, &target{name: "fake"}, nil)
+	s := newSoak(config{workers: 1}, &target{name: "fake"}, 0, nil)
 	s.started = time.Now()
 	s.stopped = s.started.Add(time.Second)
 	if !s.report(io.Discard) {
