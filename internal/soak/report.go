@@ -77,6 +77,21 @@ func (s *soak) report(out io.Writer) bool {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%d\t%d\n", fs.kind, fs.count, spread(fs.recovery), spread(fs.down), fs.failed, fs.killed)
 	}
 	tw.Flush()
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	header := false
+	for _, r := range s.faults.all() {
+		if r.down == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(out, "\nrestarts, one by one:")
+			fmt.Fprintln(tw, "  at\tnode\tkind\tserver down\trecovery")
+			header = true
+		}
+		fmt.Fprintf(tw, "  %v\t%s\t%s\t%v\t%v\n", r.at.Round(time.Second), r.node, r.kind,
+			r.down.Round(time.Millisecond), r.recovery.Round(time.Millisecond))
+	}
+	tw.Flush()
 
 	fmt.Fprintln(out, "\nchecks:")
 	ok := true
