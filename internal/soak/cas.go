@@ -24,7 +24,7 @@ type casState struct {
 func (w *worker) compareAndSwap() {
 	s := w.s
 	cs := s.cas[w.rng.IntN(numCASKeys)]
-	n, err := s.getInt(cs.key)
+	n, err := s.getInt(cs.key, time.Now().Add(opTimeout))
 	if err != nil {
 		return
 	}

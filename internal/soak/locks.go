@@ -13,8 +13,9 @@ import (
 const (
 	// numLocks lock keys are shared by all workers, so they contend.
 	numLocks = 4
-	// lockTTL is the locks' TTL. A critical section gives up at half of
-	// it, so a holder never outlives its lock while it works.
+	// lockTTL is the locks' TTL. Every call of a critical section ends
+	// by half of it (its context's deadline), so a holder never outlives
+	// its lock while it works, and the checks below are sound.
 	lockTTL = 5 * time.Second
 	// acquireWait bounds an Acquire under contention.
 	acquireWait = 2 * time.Second
@@ -81,8 +82,8 @@ func (w *worker) lockSection() {
 // increment adds one to the lock's counter: GET, then FencedSet with the
 // holder's fence. After a FencedSet whose outcome is unknown, it reads the
 // counter again, and checks that the lock is still held, to tell whether
-// the write landed. It gives up at deadline; the section's outcome is
-// then unknown.
+// the write landed. Every call ends by deadline; the section's outcome is
+// unknown if it is still unknown then.
 func (w *worker) increment(ls *lockState, l *redislua.Lock, fence int64, deadline time.Time) {
 	s := w.s
 	v, err := s.getIntRetrying(ls.counter, deadline)
@@ -92,7 +93,7 @@ func (w *worker) increment(ls *lockState, l *redislua.Lock, fence int64, deadlin
 	want := strconv.FormatInt(v+1, 10)
 	for {
 		var ok bool
-		err := s.timed(opFencedSet, func(ctx context.Context) error {
+		err := s.timedBy(opFencedSet, deadline, func(ctx context.Context) error {
 			var err error
 			ok, err = redislua.FencedSet(ctx, s.t.client, ls.counter, want, fence)
 			return err
@@ -115,12 +116,12 @@ func (w *worker) increment(ls *lockState, l *redislua.Lock, fence int64, deadlin
 				s.outcomes.add("lock: section left unknown", 1)
 				return
 			}
-			cur, err := s.getInt(ls.counter)
+			cur, err := s.getInt(ls.counter, deadline)
 			if err != nil {
 				time.Sleep(retryPause)
 				continue
 			}
-			held, err := w.stillHeld(l)
+			held, err := w.stillHeld(l, deadline)
 			if err != nil {
 				time.Sleep(retryPause)
 				continue
@@ -150,8 +151,8 @@ func (w *worker) increment(ls *lockState, l *redislua.Lock, fence int64, deadlin
 }
 
 // stillHeld reports whether l still holds its key, with Lock.TTL.
-func (w *worker) stillHeld(l *redislua.Lock) (bool, error) {
-	err := w.s.timed(opLockTTL, func(ctx context.Context) error {
+func (w *worker) stillHeld(l *redislua.Lock, deadline time.Time) (bool, error) {
+	err := w.s.timedBy(opLockTTL, deadline, func(ctx context.Context) error {
 		_, err := l.TTL(ctx)
 		return err
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -29,7 +30,7 @@ func (w *worker) pipeline() {
 	s := w.s
 	p := w.pipe
 	if !p.known {
-		v, err := s.getInt(p.key)
+		v, err := s.getInt(p.key, time.Now().Add(opTimeout))
 		if err != nil {
 			return
 		}

@@ -61,7 +61,15 @@ func (s *soak) record(o op, d time.Duration, err error) {
 // as a call of o. The context does not derive from the run's, so that
 // stopping the run does not cut calls short and leave outcomes unknown.
 func (s *soak) timed(o op, f func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	return s.timedBy(o, time.Now().Add(opTimeout), f)
+}
+
+// timedBy is timed with the context's deadline at most deadline.
+func (s *soak) timedBy(o op, deadline time.Time, f func(ctx context.Context) error) error {
+	if d := time.Now().Add(opTimeout); d.Before(deadline) {
+		deadline = d
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	start := time.Now()
 	err := f(ctx)
@@ -69,10 +77,11 @@ func (s *soak) timed(o op, f func(ctx context.Context) error) error {
 	return err
 }
 
-// getInt reads an integer key with a plain GET; a missing key is 0.
-func (s *soak) getInt(key string) (int64, error) {
+// getInt reads an integer key with a plain GET, by deadline at the
+// latest; a missing key is 0.
+func (s *soak) getInt(key string, deadline time.Time) (int64, error) {
 	var n int64
-	err := s.timed(opGet, func(ctx context.Context) error {
+	err := s.timedBy(opGet, deadline, func(ctx context.Context) error {
 		v, err := s.t.client.Get(ctx, key).Int64()
 		if errors.Is(err, redis.Nil) {
 			v, err = 0, nil
@@ -87,7 +96,7 @@ func (s *soak) getInt(key string) (int64, error) {
 // deadline.
 func (s *soak) getIntRetrying(key string, deadline time.Time) (int64, error) {
 	for {
-		n, err := s.getInt(key)
+		n, err := s.getInt(key, deadline)
 		if err == nil || !retryable(err) || time.Now().After(deadline) {
 			return n, err
 		}
