@@ -164,8 +164,9 @@ func (e *errorSamples) list() []sample {
 	return out
 }
 
-// counter is a named count of outcomes that are not errors (a transfer
-// applied, a lock not acquired under contention...).
+// counters count outcomes that are not errors (a transfer applied, a
+// lock not acquired under contention...) by name. They are safe for
+// concurrent use.
 type counters struct {
 	mu sync.Mutex
 	m  map[string]int64
