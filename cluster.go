@@ -121,6 +121,9 @@ func sameSlotKey(key, suffix string) (string, error) {
 		return key + suffix, nil // the tag stays the first one
 	}
 	derived := "{" + key + "}" + suffix
+	if !strings.Contains(key, "}") {
+		return derived, nil // the new tag is the whole key: same slot
+	}
 	if Slot(derived) != Slot(key) { // key holds a '}' that ends the new tag early
 		return "", fmt.Errorf("%w: cannot derive a key in the slot of %q: give it a hash tag such as {name}", ErrCrossSlot, key)
 	}
