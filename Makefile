@@ -2,7 +2,7 @@
 # a separate module, never run by CI: they compare timings, which assert
 # nothing on a shared machine.
 
-COUNT ?= 6
+COUNT ?= 10
 
 .PHONY: bench
 bench: ## run every benchmark COUNT times and print benchstat tables

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs every benchmark of this module COUNT times (default 6), in rounds,
+# Runs every benchmark of this module COUNT times (default 10), in rounds,
 # and prints a benchstat table per group, the variants of a group side by side as
 # columns (the first column is the base the others are compared with).
-# Raw results go to OUT (default benchmarks/out/). About 10-12 minutes on a
-# 2-core machine with COUNT=6.
+# Raw results go to OUT (default benchmarks/out/). About 10 minutes on a
+# 2-core machine with COUNT=10.
 #
 #   ./benchmarks/bench.sh            # or: make bench
 #   COUNT=1 ./benchmarks/bench.sh    # a quick look, no statistics
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-COUNT=${COUNT:-6}
+COUNT=${COUNT:-10}
 OUT=${OUT:-out}
 # benchstat, pinned: go run fetches it through the module proxy once.
 BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
@@ -24,15 +24,15 @@ mkdir -p "$OUT"
 
 # name | benchmark regexp | -benchtime | benchstat column spec
 groups=(
-  "PerCall|^BenchmarkPerCall$|1s|/impl@(raw-evalsha redislua-run goredis-script-run redis-benchmark)"
-  "Pipeline|^BenchmarkPipeline$|1s|/impl@(ideal-evalsha-preloaded optimized optimized-flush-each plain-eval redis-benchmark)"
-  "Lock|^BenchmarkLock$|1s|/impl@(redislock redislua)"
-  "LockHandOff|^BenchmarkLockHandOff$|300x|/impl@(redislock redislua)"
-  "RateLimiter|^BenchmarkRateLimiter$|1s|/impl@(redis_rate redislua-log redislua-counter)"
-  "ScriptSize|^BenchmarkScriptSize$|1s|/impl@(raw-eval redislua-run)"
-  "KeysPerCall|^BenchmarkKeysPerCall$|1s|/impl@(raw-evalsha redislua-run)"
-  "CheckSlots|^BenchmarkCheckSlots$|0.5s|"
-  "NewRegistry|^BenchmarkNewRegistry$|1s|"
+  "PerCall|^BenchmarkPerCall$|0.5s|/impl@(raw-evalsha redislua-run goredis-script-run redis-benchmark)"
+  "Pipeline|^BenchmarkPipeline$|0.5s|/impl@(ideal-evalsha-preloaded optimized optimized-flush-each plain-eval redis-benchmark)"
+  "Lock|^BenchmarkLock$|0.5s|/impl@(redislock redislua)"
+  "LockHandOff|^BenchmarkLockHandOff$|200x|/impl@(redislock redislua)"
+  "RateLimiter|^BenchmarkRateLimiter$|0.5s|/impl@(redis_rate redislua-log redislua-counter)"
+  "ScriptSize|^BenchmarkScriptSize$|0.5s|/impl@(raw-eval redislua-run)"
+  "KeysPerCall|^BenchmarkKeysPerCall$|0.5s|/impl@(raw-evalsha redislua-run)"
+  "CheckSlots|^BenchmarkCheckSlots$|0.2s|"
+  "NewRegistry|^BenchmarkNewRegistry$|0.5s|"
 )
 only=${ONLY:-}
 

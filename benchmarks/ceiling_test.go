@@ -20,10 +20,10 @@ type redisBenchmark struct {
 	args            []string
 }
 
-// run sends n commands to srv with redis-benchmark and returns its own
-// throughput figure (requests per second, from its CSV output) and the wall
-// time, which also counts starting the process and connecting.
-func (rb redisBenchmark) run(tb testing.TB, srv *redistest.Server, n int) (rps float64, wall time.Duration) {
+// run sends at least n commands to srv with redis-benchmark and returns
+// how many it sent, its own throughput figure (requests per second, from
+// its CSV output) and the CPU time the redis-benchmark process used.
+func (rb redisBenchmark) run(tb testing.TB, srv *redistest.Server, n int) (sent int, rps float64, cpu time.Duration) {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-benchmark"); err != nil {
 		tb.Skip("redis-benchmark not found on PATH (apt-get install redis-tools)")
@@ -39,9 +39,7 @@ func (rb redisBenchmark) run(tb testing.TB, srv *redistest.Server, n int) (rps f
 	cmd := exec.Command("redis-benchmark", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	start := time.Now()
 	out, err := cmd.Output()
-	wall = time.Since(start)
 	if err != nil {
 		tb.Fatalf("redis-benchmark %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
@@ -49,7 +47,7 @@ func (rb redisBenchmark) run(tb testing.TB, srv *redistest.Server, n int) (rps f
 	if err != nil {
 		tb.Fatalf("redis-benchmark %s: %v\noutput:\n%s", strings.Join(args, " "), err, out)
 	}
-	return rps, wall
+	return n, rps, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
 // parseRPS reads the "rps" column of redis-benchmark --csv output, which
@@ -72,11 +70,16 @@ func parseRPS(out []byte) (float64, error) {
 
 // benchRedisBenchmark runs rb for b.N operations of perOp commands each
 // and reports redis-benchmark's own throughput as ns/op (the time of perOp
-// commands), so that its row reads like the Go variants it bounds.
+// commands), so that its row reads like the Go variants it bounds, and
+// the CPU time per operation of redis-benchmark and of the server.
 func benchRedisBenchmark(b *testing.B, srv *redistest.Server, rb redisBenchmark, perOp int) {
-	rps, _ := rb.run(b, srv, b.N*perOp)
+	m := startCPU(b, newClient(b, srv.Addr, 1))
+	sent, rps, cpu := rb.run(b, srv, b.N*perOp)
 	b.ReportMetric(float64(perOp)*1e9/rps, "ns/op")
 	b.ReportMetric(rps, "cmds/s")
+	// This process is idle meanwhile: count redis-benchmark's CPU only.
+	m.client = processCPU(b)
+	m.report(b, sent/perOp, cpu)
 }
 
 func TestParseRPS(t *testing.T) {

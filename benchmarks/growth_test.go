@@ -41,7 +41,8 @@ func padded(tb testing.TB, size int) *redislua.Script {
 // does not depend on the script's) against a raw EVAL, which sends the
 // source and has the server hash it every time.
 func BenchmarkScriptSize(b *testing.B) {
-	_, c := standalone(b, 0)
+	srv, c := standalone(b, 0)
+	info := newClient(b, srv.Addr, 1)
 	ctx := context.Background()
 	keys := []string{"bench:size"}
 	for _, size := range []int{100, 2 << 10, 16 << 10, 64 << 10} {
@@ -51,20 +52,26 @@ func BenchmarkScriptSize(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("size=%dB/impl=redislua-run", size), func(b *testing.B) {
 			b.ReportAllocs()
+			m, n := startCPU(b, info), 0
 			for b.Loop() {
 				if err := s.Run(ctx, c, keys, 1).Err(); err != nil {
 					b.Fatal(err)
 				}
+				n++
 			}
+			m.report(b, n, 0)
 		})
 		b.Run(fmt.Sprintf("size=%dB/impl=raw-eval", size), func(b *testing.B) {
 			b.ReportAllocs()
 			src := s.Source()
+			m, n := startCPU(b, info), 0
 			for b.Loop() {
 				if err := c.Eval(ctx, src, keys, 1).Err(); err != nil {
 					b.Fatal(err)
 				}
+				n++
 			}
+			m.report(b, n, 0)
 		})
 	}
 }
@@ -83,7 +90,8 @@ func sameSlotKeys(n int) []string {
 // call checks that the keys share a slot) against a raw EVALSHA of the
 // same script, lua/countkeys.lua, which does not touch its keys.
 func BenchmarkKeysPerCall(b *testing.B) {
-	_, c := standalone(b, 0)
+	srv, c := standalone(b, 0)
+	info := newClient(b, srv.Addr, 1)
 	ctx := context.Background()
 	s := script("countkeys")
 	if err := s.Load(ctx, c); err != nil {
@@ -93,19 +101,25 @@ func BenchmarkKeysPerCall(b *testing.B) {
 		keys := sameSlotKeys(n)
 		b.Run(fmt.Sprintf("keys=%d/impl=raw-evalsha", n), func(b *testing.B) {
 			b.ReportAllocs()
+			m, n := startCPU(b, info), 0
 			for b.Loop() {
 				if err := c.EvalSha(ctx, s.SHA(), keys).Err(); err != nil {
 					b.Fatal(err)
 				}
+				n++
 			}
+			m.report(b, n, 0)
 		})
 		b.Run(fmt.Sprintf("keys=%d/impl=redislua-run", n), func(b *testing.B) {
 			b.ReportAllocs()
+			m, n := startCPU(b, info), 0
 			for b.Loop() {
 				if err := s.Run(ctx, c, keys).Err(); err != nil {
 					b.Fatal(err)
 				}
+				n++
 			}
+			m.report(b, n, 0)
 		})
 	}
 }

@@ -128,17 +128,21 @@ func (r *signalBackoff) NextBackoff() time.Duration {
 // with a new lock object per cycle as each library's examples do: from
 // one goroutine, and from 64 goroutines each on its own key.
 func BenchmarkLock(b *testing.B) {
-	_, c := standalone(b, goroutines)
+	srv, c := standalone(b, goroutines)
+	info := newClient(b, srv.Addr, 1)
 	ctx := context.Background()
 	for _, impl := range lockImpls(c) {
 		b.Run("goroutines=1/impl="+impl.name, func(b *testing.B) {
 			b.ReportAllocs()
 			key := "bench:lock:" + impl.name + ":{single}"
+			m, n := startCPU(b, info), 0
 			for b.Loop() {
 				if err := impl.cycle(ctx, key); err != nil {
 					b.Fatal(err)
 				}
+				n++
 			}
+			m.report(b, n, 0)
 		})
 	}
 	for _, impl := range lockImpls(c) {
@@ -146,6 +150,7 @@ func BenchmarkLock(b *testing.B) {
 			b.ReportAllocs()
 			setGoroutines(b, goroutines)
 			var n atomic.Int64
+			m := startCPU(b, info)
 			b.RunParallel(func(pb *testing.PB) {
 				key := "bench:lock:" + impl.name + ":{" + strconv.FormatInt(n.Add(1), 10) + "}"
 				for pb.Next() {
@@ -155,6 +160,7 @@ func BenchmarkLock(b *testing.B) {
 					}
 				}
 			})
+			m.report(b, b.N, 0)
 		})
 	}
 }

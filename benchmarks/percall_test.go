@@ -48,10 +48,12 @@ func BenchmarkPerCall(b *testing.B) {
 	if err := script("incr").Load(ctx, c); err != nil {
 		b.Fatal(err)
 	}
+	info := newClient(b, srv.Addr, 1)
 	for _, v := range perCallVariants(c) {
 		b.Run("impl="+v.name, func(b *testing.B) {
 			b.ReportAllocs()
 			setGoroutines(b, goroutines)
+			m := startCPU(b, info)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if err := v.op(ctx); err != nil {
@@ -60,6 +62,7 @@ func BenchmarkPerCall(b *testing.B) {
 					}
 				}
 			})
+			m.report(b, b.N, 0)
 		})
 	}
 	b.Run("impl=redis-benchmark", func(b *testing.B) {

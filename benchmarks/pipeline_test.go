@@ -116,7 +116,7 @@ func BenchmarkPipeline(b *testing.B) {
 		if err := redislua.OptimizePipelines(optimized); err != nil {
 			b.Fatal(err)
 		}
-		benchPipelines(ctx, b, pipelineClients{plain, optimized})
+		benchPipelines(ctx, b, pipelineClients{plain, optimized}, newClient(b, srv.Addr, 1))
 		b.Run("impl=redis-benchmark", func(b *testing.B) {
 			s := script("quota")
 			if err := s.Load(ctx, plain); err != nil {
@@ -133,11 +133,13 @@ func BenchmarkPipeline(b *testing.B) {
 		if err := redislua.OptimizePipelines(optimized); err != nil {
 			b.Fatal(err)
 		}
-		benchPipelines(ctx, b, pipelineClients{plain, optimized})
+		benchPipelines(ctx, b, pipelineClients{plain, optimized}, masterClients(b, plain)...)
 	})
 }
 
-func benchPipelines(ctx context.Context, b *testing.B, c pipelineClients) {
+// benchPipelines runs every pipeline variant on c; servers are clients of
+// the servers, for the CPU they use.
+func benchPipelines(ctx context.Context, b *testing.B, c pipelineClients, servers ...*redis.Client) {
 	for _, v := range pipelineVariants(c) {
 		b.Run("impl="+v.name, func(b *testing.B) {
 			v.prepare(ctx, b)
@@ -145,6 +147,7 @@ func benchPipelines(ctx context.Context, b *testing.B, c pipelineClients) {
 			b.ReportAllocs()
 			b.SetParallelism(pipelineGoroutines / min(pipelineGoroutines, runtime.GOMAXPROCS(0)))
 			b.ResetTimer()
+			m := startCPU(b, servers...)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					n, err := v.runPipeline(ctx)
@@ -155,6 +158,7 @@ func benchPipelines(ctx context.Context, b *testing.B, c pipelineClients) {
 					}
 				}
 			})
+			m.report(b, b.N, 0)
 			b.ReportMetric(float64(noscript.Load())/float64(b.N), "noscript/op")
 		})
 	}

@@ -88,7 +88,8 @@ func rateImpls(tb testing.TB, c *redis.Client, r rateRegime) []rateImpl {
 // the log holds one member per call in its window (so its size follows
 // the throughput), the counter and redis_rate a fixed-size value.
 func BenchmarkRateLimiter(b *testing.B) {
-	_, c := standalone(b, goroutines)
+	srv, c := standalone(b, goroutines)
+	info := newClient(b, srv.Addr, 1)
 	ctx := context.Background()
 	for _, r := range rateRegimes {
 		for _, impl := range rateImpls(b, c, r) {
@@ -100,6 +101,7 @@ func BenchmarkRateLimiter(b *testing.B) {
 				b.ReportAllocs()
 				setGoroutines(b, goroutines)
 				b.ResetTimer()
+				m := startCPU(b, info)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						ok, err := impl.allow(ctx, rateKeys[next.Add(1)%int64(len(rateKeys))])
@@ -113,6 +115,7 @@ func BenchmarkRateLimiter(b *testing.B) {
 					}
 				})
 				b.StopTimer()
+				m.report(b, b.N, 0)
 				b.ReportMetric(100*float64(allowed.Load())/float64(b.N), "allowed-%")
 				b.ReportMetric(meanMemory(ctx, b, c, impl), "bytes/key")
 			})
