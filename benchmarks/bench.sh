@@ -24,13 +24,15 @@ mkdir -p "$OUT"
 
 # name | benchmark regexp | -benchtime | benchstat column spec
 groups=(
-  "PerCall|^BenchmarkPerCall$|0.5s|/impl@(raw-evalsha redislua-run goredis-script-run redis-benchmark)"
-  "Pipeline|^BenchmarkPipeline$|0.5s|/impl@(ideal-evalsha-preloaded optimized optimized-flush-each plain-eval redis-benchmark)"
-  "Lock|^BenchmarkLock$|0.5s|/impl@(redislock redislua)"
+  "Targets|^BenchmarkTargets$|30x|"
+  "ClientOnly|^BenchmarkClientOnly$|0.2s|/impl"
+  "PerCall|^BenchmarkPerCall$|0.3s|/impl@(raw-evalsha redislua-run goredis-script-run redis-benchmark)"
+  "Pipeline|^BenchmarkPipeline$|0.3s|/impl@(ideal-evalsha-preloaded optimized optimized-flush-each plain-eval redis-benchmark)"
+  "Lock|^BenchmarkLock$|0.3s|/impl@(redislock redislua)"
   "LockHandOff|^BenchmarkLockHandOff$|200x|/impl@(redislock redislua)"
-  "RateLimiter|^BenchmarkRateLimiter$|0.5s|/impl@(redis_rate redislua-log redislua-counter)"
-  "ScriptSize|^BenchmarkScriptSize$|0.5s|/impl@(raw-eval redislua-run)"
-  "KeysPerCall|^BenchmarkKeysPerCall$|0.5s|/impl@(raw-evalsha redislua-run)"
+  "RateLimiter|^BenchmarkRateLimiter$|0.3s|/impl@(redis_rate redislua-log redislua-counter)"
+  "ScriptSize|^BenchmarkScriptSize$|0.3s|/impl@(raw-eval redislua-run)"
+  "KeysPerCall|^BenchmarkKeysPerCall$|0.3s|/impl@(raw-evalsha redislua-run)"
   "CheckSlots|^BenchmarkCheckSlots$|0.2s|"
   "NewRegistry|^BenchmarkNewRegistry$|0.5s|"
 )

@@ -23,9 +23,14 @@ import (
 // CPU time per operation hardly depends on that load, and as the client
 // and the server share the two cores, a variant that costs x% more CPU
 // per call has about x% less throughput when the cores are saturated.
+//
+// It also reports the time the servers spent running scripts (INFO
+// commandstats of the EVAL family, which includes the commands the
+// scripts call, and nothing of reading or writing the connections): what
+// a script itself costs the server.
 type cpuMeter struct {
-	servers        []*redis.Client
-	client, server time.Duration
+	servers              []*redis.Client
+	client, server, exec time.Duration
 }
 
 // startCPU starts measuring; servers are clients of every server the
@@ -34,22 +39,26 @@ func startCPU(tb testing.TB, servers ...*redis.Client) *cpuMeter {
 	tb.Helper()
 	m := &cpuMeter{servers: servers}
 	m.client = processCPU(tb)
-	m.server = serversCPU(tb, servers)
+	m.server, m.exec = serversCPU(tb, servers)
 	return m
 }
 
 // report reports the CPU time per operation since start, for ops
 // operations, in µs: client-cpu-µs/op, server-cpu-µs/op and their sum
-// cpu-µs/op. extra is CPU time spent outside this process for the client
-// (a child process's).
+// cpu-µs/op, and script-µs/op, the part of the server's spent running
+// scripts. extra is CPU time spent outside this process for
+// the client (a child process's).
 func (m *cpuMeter) report(b *testing.B, ops int, extra time.Duration) {
 	b.Helper()
 	client := processCPU(b) - m.client + extra
-	server := serversCPU(b, m.servers) - m.server
+	server, exec := serversCPU(b, m.servers)
+	server -= m.server
+	exec -= m.exec
 	perOp := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(ops) }
 	b.ReportMetric(perOp(client), "client-cpu-µs/op")
 	b.ReportMetric(perOp(server), "server-cpu-µs/op")
 	b.ReportMetric(perOp(client+server), "cpu-µs/op")
+	b.ReportMetric(perOp(exec), "script-µs/op")
 }
 
 // processCPU is this process's user and system CPU time.
@@ -62,12 +71,12 @@ func processCPU(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// serversCPU is the sum of the servers' used_cpu_user and used_cpu_sys.
-func serversCPU(tb testing.TB, servers []*redis.Client) time.Duration {
+// serversCPU returns the sum of the servers' used_cpu_user and
+// used_cpu_sys, and of the time they spent running scripts.
+func serversCPU(tb testing.TB, servers []*redis.Client) (cpu, exec time.Duration) {
 	tb.Helper()
-	var total time.Duration
 	for _, s := range servers {
-		info, err := s.Info(context.Background(), "cpu").Result()
+		info, err := s.Info(context.Background(), "cpu", "commandstats").Result()
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -75,7 +84,34 @@ func serversCPU(tb testing.TB, servers []*redis.Client) time.Duration {
 		if err != nil {
 			tb.Fatalf("%s: %v", s.Options().Addr, err)
 		}
-		total += d
+		cpu += d
+		exec += parseExecTime(info)
+	}
+	return cpu, exec
+}
+
+// parseExecTime sums the usec fields of the EVAL family in INFO
+// commandstats. Commands called by scripts have lines of their own, whose
+// time their script's already includes: they are left out.
+func parseExecTime(info string) time.Duration {
+	var total time.Duration
+	for line := range strings.Lines(info) {
+		name, stats, ok := strings.Cut(strings.TrimSpace(line), ":")
+		switch name {
+		case "cmdstat_eval", "cmdstat_evalsha", "cmdstat_eval_ro", "cmdstat_evalsha_ro":
+		default:
+			continue
+		}
+		if !ok {
+			continue
+		}
+		for field := range strings.SplitSeq(stats, ",") {
+			if v, ok := strings.CutPrefix(field, "usec="); ok {
+				if us, err := strconv.ParseInt(v, 10, 64); err == nil {
+					total += time.Duration(us) * time.Microsecond
+				}
+			}
+		}
 	}
 	return total
 }
@@ -135,5 +171,13 @@ func TestParseServerCPU(t *testing.T) {
 	}
 	if _, err := parseServerCPU("# CPU\r\nused_cpu_sys:1.5\r\n"); err == nil {
 		t.Error("parseServerCPU without used_cpu_user: no error")
+	}
+}
+
+func TestParseExecTime(t *testing.T) {
+	info := "# Commandstats\r\ncmdstat_evalsha:calls=10,usec=120,usec_per_call=12.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_info:calls=2,usec=500,usec_per_call=250.00\r\ncmdstat_incrby:calls=10,usec=30,usec_per_call=3.00\r\n"
+	if got, want := parseExecTime(info), 120*time.Microsecond; got != want {
+		t.Errorf("parseExecTime = %v, want %v", got, want)
 	}
 }
