@@ -78,10 +78,10 @@ func clientOnly(tb testing.TB) (recording, stubbed *redis.Client) {
 
 // BenchmarkClientOnly measures what each variant costs the client alone,
 // with the network and the server replaced by a stub that replays
-// recorded replies (pure CPU, one goroutine). On this shared machine it
-// is the steadiest measure of a library's own cost: the difference
-// between two variants here is CPU that a real call spends on top of the
-// same round trip.
+// recorded replies: pure CPU, one goroutine, as a paired benchmark (see
+// runPaired) whose first variant is the base. The difference between two
+// variants here is CPU that a real call spends on top of the same round
+// trip and the same server work.
 func BenchmarkClientOnly(b *testing.B) {
 	ctx := context.Background()
 	recording, stubbed := clientOnly(b)
@@ -96,7 +96,8 @@ func BenchmarkClientOnly(b *testing.B) {
 		{"per-call", perCallVariants},
 		{"lock", func(c *redis.Client) []variant {
 			var vs []variant
-			for _, impl := range lockImpls(c) {
+			impls := lockImpls(c)
+			for _, impl := range []lockImpl{impls[1], impls[0]} { // redislock: the base
 				vs = append(vs, variant{impl.name, func(ctx context.Context) error {
 					return impl.cycle(ctx, "bench:client-only:"+impl.name)
 				}})
@@ -105,9 +106,10 @@ func BenchmarkClientOnly(b *testing.B) {
 		}},
 	}
 	for _, r := range rateRegimes {
-		groups = append(groups, group{"ratelimit-" + r.name, func(c *redis.Client) []variant {
+		groups = append(groups, group{"ratelimit/regime=" + r.name, func(c *redis.Client) []variant {
 			var vs []variant
-			for _, impl := range rateImpls(b, c, r) {
+			impls := rateImpls(b, c, r)
+			for _, impl := range []rateImpl{impls[2], impls[0], impls[1]} { // redis_rate: the base
 				vs = append(vs, variant{impl.name, func(ctx context.Context) error {
 					_, err := impl.allow(ctx, rateKeys[0])
 					return err
@@ -118,21 +120,14 @@ func BenchmarkClientOnly(b *testing.B) {
 	}
 	for _, g := range groups {
 		for _, v := range g.variants(recording) {
-			for range 20 { // the refusing regime's reply after its first calls
+			for range 20 { // past the refusing regime's first admitted calls
 				if err := v.op(ctx); err != nil {
 					b.Fatalf("%s/%s on the server: %v", g.name, v.name, err)
 				}
 			}
 		}
-		for _, v := range g.variants(stubbed) {
-			b.Run("op="+g.name+"/impl="+v.name, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := v.op(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+		b.Run("op="+g.name, func(b *testing.B) {
+			runPaired(b, 1, 2000, asPaired(g.variants(stubbed)))
+		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // A paired benchmark measures the throughput ratio of variants under the
@@ -35,19 +37,30 @@ type pairedVariant struct {
 // first, its throughput as a multiple of the first's ("x-NAME", higher is
 // better): the median over the rounds of the ratio of the two variants'
 // slice times, which a burst of load during a few slices does not move.
-// It also reports each variant's mean time per operation ("µs/op-NAME").
-func runPaired(b *testing.B, workers, ops int, variants []pairedVariant) {
+// It also reports each variant's mean time per operation ("µs/op-NAME")
+// and, given the servers, the median time per operation the servers
+// spent running scripts ("script-µs/op-NAME", see cpuMeter).
+func runPaired(b *testing.B, workers, ops int, variants []pairedVariant, servers ...*redis.Client) {
 	ctx := context.Background()
 	times := make([][]time.Duration, len(variants)) // [variant][round]
+	scripts := make([][]float64, len(variants))     // [variant][round], µs/op
 	rounds := 0
 	for b.Loop() {
 		for i := range variants {
 			j := (i + rounds) % len(variants)
+			var before time.Duration
+			if len(servers) > 0 {
+				_, before = serversCPU(b, servers)
+			}
 			d, err := variants[j].run(ctx, b, workers, ops)
 			if err != nil {
 				b.Fatalf("%s: %v", variants[j].name, err)
 			}
 			times[j] = append(times[j], d)
+			if len(servers) > 0 {
+				_, after := serversCPU(b, servers)
+				scripts[j] = append(scripts[j], float64((after-before).Nanoseconds())/1e3/float64(ops))
+			}
 		}
 		rounds++
 	}
@@ -57,6 +70,9 @@ func runPaired(b *testing.B, workers, ops int, variants []pairedVariant) {
 			total += d
 		}
 		b.ReportMetric(float64(total.Nanoseconds())/1e3/float64(rounds*ops), "µs/op-"+v.name)
+		if len(servers) > 0 {
+			b.ReportMetric(median(scripts[i]), "script-µs/op-"+v.name)
+		}
 		if i > 0 {
 			ratios := make([]float64, rounds)
 			for r := range ratios {
