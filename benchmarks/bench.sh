@@ -2,7 +2,7 @@
 # Runs every benchmark of this module COUNT times (default 10), in rounds,
 # and prints a benchstat table per group, the variants of a group side by side as
 # columns (the first column is the base the others are compared with).
-# Raw results go to OUT (default benchmarks/out/). About 10 minutes on a
+# Raw results go to OUT (default benchmarks/out/). About 8-12 minutes on a
 # 2-core machine with COUNT=10.
 #
 #   ./benchmarks/bench.sh            # or: make bench

@@ -13,10 +13,10 @@ import (
 
 // A paired benchmark measures the throughput ratio of variants under the
 // same conditions: it alternates short slices of each variant (about
-// 0.1 s: ops operations over a fixed number of goroutines), rotating the
-// order every round, so that a burst of load from other work on this
+// 10-30 ms: ops operations over a fixed number of goroutines), rotating
+// the order every round, so that a burst of load from other work on this
 // shared machine falls on every variant alike. Sub-benchmarks run one
-// after another and each sees its own second of that load; their ratios
+// after another and each sees its own part of that load; their ratios
 // swing by tens of percent, the paired ones by a few.
 //
 // One benchmark iteration is one round: one slice of every variant.
