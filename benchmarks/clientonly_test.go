@@ -1,0 +1,133 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// replies is a go-redis hook that records the reply of every EVALSHA a
+// client sends to a real server, by SHA1, so that a stub client can give
+// the same replies without a server.
+type replies struct {
+	mu    sync.Mutex
+	bySHA map[string]any
+}
+
+func (r *replies) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *replies) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (r *replies) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if c, ok := cmd.(*redis.Cmd); ok && err == nil && cmdName(cmd) == "evalsha" {
+			r.mu.Lock()
+			r.bySHA[fmt.Sprint(cmd.Args()[1])] = c.Val()
+			r.mu.Unlock()
+		}
+		return err
+	}
+}
+
+// stub is a go-redis hook that answers every EVALSHA with the reply
+// recorded for its SHA1, and sends nothing: with it, a client costs only
+// its own CPU (building the command, hooks, reading the reply), which is
+// what the libraries compared here add to the network and the server.
+type stub struct{ r *replies }
+
+func (s stub) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (s stub) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (s stub) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c, ok := cmd.(*redis.Cmd)
+		if !ok || cmdName(cmd) != "evalsha" {
+			cmd.SetErr(fmt.Errorf("stub: unexpected %v", cmd.Args()))
+			return cmd.Err()
+		}
+		v, ok := s.r.bySHA[fmt.Sprint(cmd.Args()[1])]
+		if !ok {
+			cmd.SetErr(fmt.Errorf("stub: no reply recorded for %v", cmd.Args()))
+			return cmd.Err()
+		}
+		c.SetVal(v)
+		return nil
+	}
+}
+
+// clientOnly returns a client that talks to a real server and records its
+// replies, and a stub client (on no server) that replays them; run the
+// variants on the first once before timing them on the second.
+func clientOnly(tb testing.TB) (recording, stubbed *redis.Client) {
+	tb.Helper()
+	_, recording = standalone(tb, 0)
+	r := &replies{bySHA: map[string]any{}}
+	recording.AddHook(r)
+	stubbed = redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	tb.Cleanup(func() { _ = stubbed.Close() })
+	stubbed.AddHook(stub{r})
+	return recording, stubbed
+}
+
+// BenchmarkClientOnly measures what each variant costs the client alone,
+// with the network and the server replaced by a stub that replays
+// recorded replies: pure CPU, one goroutine, as a paired benchmark (see
+// runPaired) whose first variant is the base. The difference between two
+// variants here is CPU that a real call spends on top of the same round
+// trip and the same server work.
+func BenchmarkClientOnly(b *testing.B) {
+	ctx := context.Background()
+	recording, stubbed := clientOnly(b)
+	if err := script("incr").Load(ctx, recording); err != nil {
+		b.Fatal(err)
+	}
+	type group struct {
+		name     string
+		variants func(c *redis.Client) []variant
+	}
+	groups := []group{
+		{"per-call", perCallVariants},
+		{"lock", func(c *redis.Client) []variant {
+			var vs []variant
+			impls := lockImpls(c)
+			for _, impl := range []lockImpl{impls[1], impls[0]} { // redislock: the base
+				vs = append(vs, variant{impl.name, func(ctx context.Context) error {
+					return impl.cycle(ctx, "bench:client-only:"+impl.name)
+				}})
+			}
+			return vs
+		}},
+	}
+	for _, r := range rateRegimes {
+		groups = append(groups, group{"ratelimit/regime=" + r.name, func(c *redis.Client) []variant {
+			var vs []variant
+			impls := rateImpls(b, c, r)
+			for _, impl := range []rateImpl{impls[2], impls[0], impls[1]} { // redis_rate: the base
+				vs = append(vs, variant{impl.name, func(ctx context.Context) error {
+					_, err := impl.allow(ctx, rateKeys[0])
+					return err
+				}})
+			}
+			return vs
+		}})
+	}
+	for _, g := range groups {
+		for _, v := range g.variants(recording) {
+			for range 20 { // past the refusing regime's first admitted calls
+				if err := v.op(ctx); err != nil {
+					b.Fatalf("%s/%s on the server: %v", g.name, v.name, err)
+				}
+			}
+		}
+		b.Run("op="+g.name, func(b *testing.B) {
+			runPaired(b, 1, 2000, asPaired(g.variants(stubbed)))
+		})
+	}
+}
