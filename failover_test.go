@@ -926,22 +926,13 @@ func TestRunIsSentOnceWhenTheReplyTimesOut(t *testing.T) {
 		},
 	})
 	t.Cleanup(func() { _ = c.Close() })
-	// Counts its run, then keeps the server busy for 400ms: past the read
-	// timeout, and short enough for a retry's handshake to be answered
-	// within it.
-	slow := MustNewScript("slow", `-- @key runs
-redis.call('INCR', KEYS[1])
-local t0 = redis.call('TIME')
-local start = t0[1] * 1000000 + t0[2]
-while true do
-  local t = redis.call('TIME')
-  if t[1] * 1000000 + t[2] - start > 400000 then break end
-end
-return 1`)
+	// Busy for 400ms: past the read timeout, and short enough for a retry's
+	// handshake to be answered within it.
+	slow := countThenSpin
 	if err := slow.Load(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	err := slow.Run(ctx, c, []string{"runs"}).Err()
+	err := slow.Run(ctx, c, []string{"runs"}, 400000).Err()
 	var netErr net.Error
 	if !errors.As(err, &netErr) || !netErr.Timeout() {
 		t.Fatalf("Run = %v, want a read timeout", err)

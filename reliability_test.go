@@ -14,6 +14,19 @@ import (
 	"github.com/redislua/redislua/internal/redistest"
 )
 
+// countThenSpin counts its run in its key, then keeps the server busy for
+// ARGV[1] microseconds.
+var countThenSpin = MustNewScript("slow", `-- @key runs
+-- @arg micros
+redis.call('INCR', KEYS[1])
+local t0 = redis.call('TIME')
+local start = t0[1] * 1000000 + t0[2]
+while true do
+  local t = redis.call('TIME')
+  if t[1] * 1000000 + t[2] - start > tonumber(ARGV[1]) then break end
+end
+return 1`)
+
 // spinScript runs until killed; with write set, it writes first, which
 // makes it unkillable.
 func spinScript(t *testing.T, write bool) *Script {
@@ -172,16 +185,7 @@ func TestContextDeadlineWhileScriptRunsSendsItOnce(t *testing.T) {
 		c := redis.NewClient(&redis.Options{Addr: b.client.Options().Addr, ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = c.Close() })
 		c.AddHook(b.sent)
-		// Busy for about 300 ms after counting its run.
-		slow := MustNewScript("slow", `-- @key runs
-redis.call('INCR', KEYS[1])
-local t0 = redis.call('TIME')
-local start = t0[1] * 1000000 + t0[2]
-while true do
-  local t = redis.call('TIME')
-  if t[1] * 1000000 + t[2] - start > 300000 then break end
-end
-return 1`)
+		slow := countThenSpin
 		if err := slow.Load(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +193,7 @@ return 1`)
 		tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		err := slow.Run(tctx, c, []string{"runs"}).Err()
+		err := slow.Run(tctx, c, []string{"runs"}, 300000).Err() // busy for 300 ms
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 250*time.Millisecond {
 			t.Fatalf("err = %v after %v, want context.DeadlineExceeded at the deadline", err, time.Since(start))
 		}
