@@ -22,8 +22,10 @@ import (
 //
 // Inside a pipeline or transaction (c is a redis.Pipeliner), Run queues a
 // plain EVAL (EVAL_RO), because a NOSCRIPT error inside a pipeline cannot
-// be recovered without running commands out of order. The queued command's
-// error, after Exec, is the server's raw error: pass it through MapError.
+// be recovered without running commands out of order; OptimizePipelines
+// turns repeated calls into EVALSHA. The queued command's error, after
+// Exec, is the server's raw error unless the client has OptimizePipelines,
+// which maps it: otherwise pass it through MapError.
 //
 // Errors are set on the returned command (so cmd.Err() is already mapped):
 // a *ScriptError naming the script, file and line for errors raised while
@@ -92,8 +94,10 @@ func (s *Script) checkCall(c redis.Scripter, keys []string, args []any) error {
 	if !within(len(keys), s.keyMin, s.keyMax) {
 		return s.countError("keys", len(keys), s.keyMin, s.keyMax)
 	}
-	if n, known := argCount(args); known && !within(n, s.argMin, s.argMax) {
-		return s.countError("args", n, s.argMin, s.argMax)
+	if s.argMin > 0 || s.argMax >= 0 { // the header declares ARGV
+		if flat, known := flatArgs(args); known && !within(len(flat), s.argMin, s.argMax) {
+			return s.countError("args", len(flat), s.argMin, s.argMax)
+		}
 	}
 	for i, k := range keys {
 		if k == "" {
@@ -221,26 +225,4 @@ func (s *Script) countError(what string, got, min, max int) error {
 		}
 	}
 	return &CountError{Script: s.name, What: what, Got: got, Want: strings.Join(names, " "), Min: min, Max: max}
-}
-
-// argCount returns how many ARGV go-redis will send for args, which
-// flattens a lone slice or map argument; known is false for a lone struct,
-// whose field count the check leaves to the script.
-func argCount(args []any) (n int, known bool) {
-	if plainArgs(args) {
-		return len(args), true
-	}
-	switch a := args[0].(type) {
-	case []string:
-		return len(a), true
-	case []any:
-		return len(a), true
-	case map[string]any:
-		return 2 * len(a), true
-	case map[string]string:
-		return 2 * len(a), true
-	case nil:
-		return 0, true
-	}
-	return 0, false
 }
