@@ -90,6 +90,21 @@ func (b *scriptBody) MarshalBinary() ([]byte, error) { return b.text, nil }
 // String names the script, for logs and traces.
 func (b *scriptBody) String() string { return "<script " + b.script.name + ">" }
 
+// scriptSHA is the SHA1 argument of an EVALSHA that OptimizePipelines's
+// hook rewrote from an EVAL: it writes the SHA1, and, unlike a plain
+// string, lets the hook recognise the command again, should go-redis pass
+// it through the hook a second time (a cluster redirection).
+type scriptSHA struct {
+	script *Script
+	sha    []byte
+}
+
+// MarshalBinary returns the SHA1 in hex, as go-redis sends it.
+func (r *scriptSHA) MarshalBinary() ([]byte, error) { return r.sha, nil }
+
+// String is the SHA1, for logs and traces.
+func (r *scriptSHA) String() string { return r.script.sha }
+
 // plainArgs reports whether go-redis sends args as they are: anything but
 // a lone argument of a kind it flattens.
 func plainArgs(args []any) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 
@@ -12,61 +13,72 @@ import (
 
 // OptimizePipelines installs a go-redis hook on c (a *redis.Client,
 // *redis.ClusterClient or *redis.Ring) so that a pipeline or transaction
-// sends each script's source at most once, and maps the errors of queued
-// script commands as Run does outside pipelines. Call it once, when the
-// client is created.
+// sends each script's source at most once per node, and maps the errors of
+// queued script commands as Run does outside pipelines. Call it once, when
+// the client is created and before its first command.
 //
 // Without the hook, Run queues a plain EVAL per call in a pipeline: always
 // safe, but every call carries the whole source. With it, the first call of
-// each script in a pipeline stays EVAL, which caches the script, and the
-// later calls become EVALSHA, which the server runs after the EVAL on the
-// same connection. No command is added, removed, re-sent or reordered, and a
-// script cache flushed before or between pipelines cannot cause NOSCRIPT.
-// On a ClusterClient "first" is per hash slot, and on a Ring per shard key,
-// since go-redis splits those pipelines by node.
+// each script that a pipeline sends to a node stays EVAL, which caches the
+// script there, and the later calls to that node become EVALSHA, which the
+// node runs after the EVAL on the same connection. No command is added,
+// removed, re-sent or reordered, and a script cache flushed before or
+// between pipelines cannot cause NOSCRIPT.
+//
+// On a ClusterClient the rewrite runs in a hook on each node's client
+// (ClusterClient.OnNewNode), on the commands go-redis has already routed
+// to that node: "first" is per node whatever the keys' slots, and it always
+// matches where the commands go, including reads that a ReadOnly client
+// spreads over replicas, scripts without keys that go-redis spreads over
+// masters, and commands redirected by MOVED or ASK. Nodes the client
+// created before OptimizePipelines was called have no such hook and keep
+// sending EVAL each time (safe, but slower). On a Ring "first" is per
+// hashed key, since go-redis routes a pipeline by key there.
 //
 // What it cannot exclude: in a plain (non-transaction) pipeline, another
-// client flushing the script cache (SCRIPT FLUSH) in the middle of it, or a
-// cluster slot migrating to another node while it runs, can leave a later
-// EVALSHA without its script. That command then fails with ErrNoScript
-// and is not retried, since running it after the commands queued behind it
-// would break the pipeline's order. A TxPipeline runs atomically, so there
-// this cannot happen.
+// client flushing the script cache (SCRIPT FLUSH) in the middle of it can
+// leave a later EVALSHA without its script. That command then fails with
+// ErrNoScript and is not retried, since running it after the commands
+// queued behind it would break the pipeline's order. A TxPipeline runs
+// atomically, so there this cannot happen.
 func OptimizePipelines(c interface{ AddHook(redis.Hook) }) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: OptimizePipelines", ErrNilClient)
 	}
-	hook := pipelineHook{scope: wholePipeline}
-	switch c.(type) {
+	switch c := c.(type) {
 	case *redis.ClusterClient:
-		hook.scope = bySlot
+		c.OnNewNode(func(node *redis.Client) {
+			node.AddHook(pipelineHook{scope: wholePipeline})
+		})
+		c.AddHook(pipelineHook{scope: noRewrite, mapErrors: true})
 	case *redis.Ring:
-		hook.scope = byHashedPart
+		c.AddHook(pipelineHook{scope: byHashedKey, mapErrors: true})
+	default:
+		c.AddHook(pipelineHook{scope: wholePipeline, mapErrors: true})
 	}
-	c.AddHook(hook)
 	return nil
 }
 
-// scope says which calls of one script share a node in a pipeline.
+// scope says which script commands of a pipeline reach the same server.
 type scope int
 
 const (
-	wholePipeline scope = iota // one server
-	bySlot                     // Redis Cluster: one node per slot
-	byHashedPart               // Ring: one shard per hashed key part
+	noRewrite     scope = iota // rewrite nothing (a cluster client's own hook)
+	wholePipeline              // one server: a client, or a cluster node's client
+	byHashedKey                // Ring: one shard per hashed part of the first key
 )
 
 // pipelineHook rewrites repeated EVALs of a script in a pipeline to
 // EVALSHA, and maps script errors after the pipeline ran.
 type pipelineHook struct {
-	scope scope
+	scope     scope
+	mapErrors bool
 }
 
-// sent is a script whose source a pipeline already carries to a node.
+// sent is a script whose source a pipeline already carries to a server.
 type sent struct {
 	script *Script
-	slot   int
-	part   string
+	part   string // the first key's hashed part, on a Ring
 }
 
 func (h pipelineHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
@@ -74,90 +86,79 @@ func (h pipelineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { re
 
 func (h pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		var buf [16]sent
-		seen := h.rewrite(cmds, buf[:0])
+		if h.scope != noRewrite {
+			var buf [16]sent
+			h.rewrite(cmds, buf[:0])
+		}
 		err := next(ctx, cmds)
-		if len(seen) > 0 {
-			mapPipelineErrors(cmds, seen)
+		if h.mapErrors {
+			mapPipelineErrors(cmds)
 		}
 		return err
 	}
 }
 
-// rewrite turns every EVAL of a script already sent in the same scope into
-// EVALSHA, in place, and returns the scripts sent.
-func (h pipelineHook) rewrite(cmds []redis.Cmder, seen []sent) []sent {
+// rewrite makes the first command of each script in the scope an EVAL and
+// every later one an EVALSHA, in place. It may see a command twice (go-redis
+// sends commands redirected by MOVED or ASK through a node's hooks again,
+// with the commands redirected with them), so it sets both forms.
+func (h pipelineHook) rewrite(cmds []redis.Cmder, seen []sent) {
 	for _, cmd := range cmds {
 		args := cmd.Args()
-		if len(args) < 3 {
+		s := scriptOf(args)
+		if s == nil {
 			continue
 		}
-		body, ok := args[1].(*scriptBody)
-		if !ok {
-			continue
-		}
-		key := sent{script: body.script}
-		if h.scope != wholePipeline && len(args) > 3 {
+		key := sent{script: s}
+		if h.scope == byHashedKey && len(args) > 3 {
+			// Without keys, part stays "": the Ring sends all of a
+			// pipeline's commands without keys to one shard.
 			first, _ := args[3].(string)
-			if h.scope == bySlot {
-				key.slot = hashslot.Of(first)
-			} else {
-				key.part = hashslot.HashedPart(first)
-			}
+			key.part = hashslot.HashedPart(first)
 		}
-		if !contains(seen, key) {
+		readOnly := args[0] == cmdEvalRO || args[0] == cmdEvalShaRO
+		if !slices.Contains(seen, key) {
 			seen = append(seen, key)
+			args[0], args[1] = cmdEval, s.bodyArg
+			if readOnly {
+				args[0] = cmdEvalRO
+			}
 			continue
 		}
-		if args[0] == cmdEvalRO {
+		args[0], args[1] = cmdEvalSha, s.shaRefArg
+		if readOnly {
 			args[0] = cmdEvalShaRO
-		} else {
-			args[0] = cmdEvalSha
-		}
-		args[1] = body.script.shaArg
-	}
-	return seen
-}
-
-func contains(seen []sent, key sent) bool {
-	for _, s := range seen {
-		if s == key {
-			return true
 		}
 	}
-	return false
 }
 
 // mapPipelineErrors gives the failed script commands of a pipeline the
 // errors Run gives outside pipelines.
-func mapPipelineErrors(cmds []redis.Cmder, seen []sent) {
+func mapPipelineErrors(cmds []redis.Cmder) {
 	for _, cmd := range cmds {
 		err := cmd.Err()
 		var rerr redis.Error
 		if err == nil || !errors.As(err, &rerr) {
 			continue
 		}
-		if s := scriptOf(cmd.Args(), seen); s != nil {
+		if s := scriptOf(cmd.Args()); s != nil {
 			cmd.SetErr(s.mapError(err))
 		}
 	}
 }
 
-// scriptOf finds the script of a command the hook saw: by its source
-// argument, or by the SHA1 it was rewritten to.
-func scriptOf(args []any, seen []sent) *Script {
-	if len(args) < 2 {
+// scriptOf returns the script of a command that Run queued in a pipeline,
+// recognised by its source argument or by the SHA1 the hook put in its
+// place; nil for any other command.
+func scriptOf(args []any) *Script {
+	if len(args) < 3 {
 		return nil
 	}
 	switch p := args[1].(type) {
 	case *scriptBody:
 		return p.script
-	case string:
-		for _, s := range seen {
-			if s.script.sha == p {
-				return s.script
-			}
-		}
+	case *scriptSHA:
+		return p.script
 	}
 	return nil
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/redistest"
 )
 
 // countNames counts the commands of cmds by their (possibly rewritten)
@@ -105,8 +108,9 @@ func TestOptimizePipelinesRejectsNil(t *testing.T) {
 	}
 }
 
-// On a cluster, go-redis splits a pipeline by node: the source goes once
-// per slot, and a flush on every node before the pipeline costs nothing.
+// On a cluster, go-redis splits a pipeline by node and the hook rewrites
+// each node's part: the source goes once per node whatever the keys'
+// slots, and a flush on every node before the pipeline costs nothing.
 func TestOptimizePipelinesOnCluster(t *testing.T) {
 	cc := sharedCluster(t)
 	ctx := context.Background()
@@ -115,12 +119,16 @@ func TestOptimizePipelinesOnCluster(t *testing.T) {
 	}
 	s := uniqueRegistry(t, 1).MustScript("s0")
 	keys := keysAcrossSlots(t.Name(), 50)
-	for round := 0; round < 3; round++ {
-		if err := cc.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
-			return n.ScriptFlush(ctx).Err()
-		}); err != nil {
+	masters := map[string]bool{}
+	for _, k := range keys {
+		m, err := cc.MasterForKey(ctx, k)
+		if err != nil {
 			t.Fatal(err)
 		}
+		masters[m.Options().Addr] = true
+	}
+	for round := 0; round < 3; round++ {
+		flushEveryNode(t, cc)
 		pipe := cc.Pipeline()
 		var cmds []*redis.Cmd
 		for i := 0; i < 200; i++ {
@@ -135,9 +143,134 @@ func TestOptimizePipelinesOnCluster(t *testing.T) {
 				t.Fatalf("round %d call %d = %d, %v; want %d", round, i, got, err, want)
 			}
 		}
-		if n := countNames(cmds)["eval"]; n != len(keys) {
-			t.Fatalf("round %d: %d EVAL, want one per slot (%d)", round, n, len(keys))
+		if n := countNames(cmds)["eval"]; n != len(masters) {
+			t.Fatalf("round %d: %d EVAL for keys of %d slots, want one per master (%d)", round, n, len(keys), len(masters))
 		}
+	}
+}
+
+// A transaction on a cluster (one slot) goes to one node, wrapped in
+// MULTI and EXEC: the source goes once.
+func TestOptimizePipelinesOnClusterTransaction(t *testing.T) {
+	cc := sharedCluster(t)
+	ctx := context.Background()
+	if err := OptimizePipelines(cc); err != nil {
+		t.Fatal(err)
+	}
+	s := MustNewScript("incr", incrSrc)
+	key := "{" + t.Name() + "}:n"
+	for round := 0; round < 2; round++ {
+		flushEveryNode(t, cc)
+		pipe := cc.TxPipeline()
+		var cmds []*redis.Cmd
+		for i := 0; i < 50; i++ {
+			cmds = append(cmds, s.Run(ctx, pipe, []string{key}, 1))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i, cmd := range cmds {
+			if got, err := cmd.Int64(); err != nil || got != int64(round*50+i+1) {
+				t.Fatalf("round %d call %d = %d, %v", round, i, got, err)
+			}
+		}
+		if got := countNames(cmds); got["eval"] != 1 || got["evalsha"] != 49 {
+			t.Fatalf("round %d: sent as %v, want one eval and 49 evalsha", round, got)
+		}
+	}
+}
+
+// On a cluster the errors are mapped once go-redis has run every node's
+// part, the rewritten EVALSHAs' too.
+func TestOptimizePipelinesOnClusterMapsErrors(t *testing.T) {
+	cc := sharedCluster(t)
+	ctx := context.Background()
+	if err := OptimizePipelines(cc); err != nil {
+		t.Fatal(err)
+	}
+	s := MustNewScript("check", "local n = tonumber(ARGV[1])\nif n < 0 then error('negative') end\nreturn n")
+	keys := keysAcrossSlots(t.Name(), 12)
+	pipe := cc.Pipeline()
+	var cmds []*redis.Cmd
+	for _, k := range keys {
+		cmds = append(cmds, s.Run(ctx, pipe, []string{k}, -1))
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, cmd := range cmds {
+		var se *ScriptError
+		if !errors.As(cmd.Err(), &se) || se.Line != 2 || se.Message != "negative" {
+			t.Fatalf("call %d (%v): %v, want a mapped error on line 2", i, cmd.Args()[0], cmd.Err())
+		}
+	}
+	if n := countNames(cmds)["evalsha"]; n == 0 {
+		t.Fatal("no call was rewritten to EVALSHA")
+	}
+}
+
+// go-redis picks the node of some script commands per command, not per
+// slot: a ReadOnly client with RouteRandomly sends each read to a random
+// master or replica of its slot, and a script without keys goes to the
+// masters in turn. The rewrite follows those choices, since it runs on each
+// node's part of the pipeline: no EVALSHA reaches a node without its EVAL.
+// (Rewriting per slot before go-redis routed the pipeline failed both with
+// NOSCRIPT.)
+func TestOptimizePipelinesOnClusterFollowsRouting(t *testing.T) {
+	cl := redistest.SharedCluster(t)
+	ctx := context.Background()
+	t.Run("reads on random replicas", func(t *testing.T) {
+		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), ReadOnly: true, RouteRandomly: true})
+		t.Cleanup(func() { _ = cc.Close() })
+		if err := OptimizePipelines(cc); err != nil {
+			t.Fatal(err)
+		}
+		get := MustNewScript("get", "#!lua flags=no-writes\nreturn redis.call('EXISTS', KEYS[1])")
+		// Few slots: each slot's reads spread over its master and replica.
+		keys := keysAcrossSlots(t.Name(), 3)
+		for round := 0; round < 3; round++ {
+			flushEveryNode(t, cc)
+			pipe := cc.Pipeline()
+			var cmds []*redis.Cmd
+			for i := 0; i < 100; i++ {
+				cmds = append(cmds, get.Run(ctx, pipe, []string{keys[i%len(keys)]}))
+			}
+			_, _ = pipe.Exec(ctx)
+			for i, cmd := range cmds {
+				if got, err := cmd.Int64(); err != nil || got != 0 {
+					t.Fatalf("round %d call %d (%v) = %d, %v; want 0", round, i, cmd.Args()[0], got, err)
+				}
+			}
+		}
+	})
+	t.Run("scripts without keys", func(t *testing.T) {
+		cc := cl.Client(t)
+		if err := OptimizePipelines(cc); err != nil {
+			t.Fatal(err)
+		}
+		echo := MustNewScript("echo", "return ARGV[1]")
+		for round := 0; round < 3; round++ {
+			flushEveryNode(t, cc)
+			pipe := cc.Pipeline()
+			var cmds []*redis.Cmd
+			for i := 0; i < 30; i++ {
+				cmds = append(cmds, echo.Run(ctx, pipe, nil, i))
+			}
+			_, _ = pipe.Exec(ctx)
+			for i, cmd := range cmds {
+				if got, err := cmd.Int64(); err != nil || got != int64(i) {
+					t.Fatalf("round %d call %d (%v) = %d, %v; want %d", round, i, cmd.Args()[0], got, err, i)
+				}
+			}
+		}
+	})
+}
+
+// flushEveryNode empties the script cache of every master and replica.
+func flushEveryNode(t *testing.T, cc *redis.ClusterClient) {
+	t.Helper()
+	if err := cc.ForEachShard(context.Background(), func(ctx context.Context, n *redis.Client) error {
+		return n.ScriptFlush(ctx).Err()
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -166,4 +299,136 @@ func TestOptimizePipelinesOnRing(t *testing.T) {
 			t.Fatalf("call %d = %d, %v", i, got, err)
 		}
 	}
+}
+
+// A Ring sends a pipeline's commands without keys to one shard, picked at
+// random for each pipeline: the source goes once for all of them.
+func TestOptimizePipelinesOnRingScriptsWithoutKeys(t *testing.T) {
+	a, b := realRedis(t), realRedis(t)
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{
+		"a": a.client.Options().Addr, "b": b.client.Options().Addr,
+	}})
+	t.Cleanup(func() { _ = ring.Close() })
+	ctx := context.Background()
+	if err := OptimizePipelines(ring); err != nil {
+		t.Fatal(err)
+	}
+	echo := MustNewScript("echo", "return ARGV[1]")
+	for round := 0; round < 3; round++ {
+		a.client.ScriptFlush(ctx)
+		b.client.ScriptFlush(ctx)
+		pipe := ring.Pipeline()
+		var cmds []*redis.Cmd
+		for i := 0; i < 30; i++ {
+			cmds = append(cmds, echo.Run(ctx, pipe, nil, i))
+		}
+		_, _ = pipe.Exec(ctx)
+		for i, cmd := range cmds {
+			if got, err := cmd.Int64(); err != nil || got != int64(i) {
+				t.Fatalf("round %d call %d (%v) = %d, %v; want %d", round, i, cmd.Args()[0], got, err, i)
+			}
+		}
+		if n := countNames(cmds)["eval"]; n != 1 {
+			t.Fatalf("round %d: %d EVAL, want 1", round, n)
+		}
+	}
+}
+
+// When a slot has moved since the client read the slot map, the old node
+// answers MOVED and go-redis sends the redirected commands to the new node
+// through that node's hooks: the first of them becomes an EVAL again there,
+// though the old node's part had rewritten it to EVALSHA. Run on a cluster
+// of its own, since it moves a slot.
+func TestOptimizePipelinesAfterASlotMoved(t *testing.T) {
+	cl := redistest.StartCluster(t, nil)
+	cc := cl.Client(t)
+	ctx := context.Background()
+	if err := OptimizePipelines(cc); err != nil {
+		t.Fatal(err)
+	}
+	s := MustNewScript("incr", incrSrc)
+	// Two keys of the first master (slots 0-5460), in different slots.
+	var stay, move string
+	for i := 0; move == ""; i++ {
+		k := fmt.Sprintf("moved:%d", i)
+		switch {
+		case Slot(k) > 5460:
+		case stay == "":
+			stay = k
+		case Slot(k) != Slot(stay):
+			move = k
+		}
+	}
+	if err := s.Run(ctx, cc, []string{stay}, 1).Err(); err != nil { // loads the slot map
+		t.Fatal(err)
+	}
+
+	// Move move's slot (it holds no key) from the first master to the
+	// second, as a resharding does, behind the client's back.
+	from, to := cl.Masters[0].Client(t), cl.Masters[1].Client(t)
+	fromID, toID := from.ClusterMyID(ctx).Val(), to.ClusterMyID(ctx).Val()
+	slot := Slot(move)
+	for _, step := range []struct {
+		c    *redis.Client
+		args []any
+	}{
+		{to, []any{"cluster", "setslot", slot, "importing", fromID}},
+		{from, []any{"cluster", "setslot", slot, "migrating", toID}},
+		{to, []any{"cluster", "setslot", slot, "node", toID}},
+		{from, []any{"cluster", "setslot", slot, "node", toID}},
+		{cl.Masters[2].Client(t), []any{"cluster", "setslot", slot, "node", toID}},
+	} {
+		if err := step.c.Do(ctx, step.args...).Err(); err != nil {
+			t.Fatalf("%v: %v", step.args, err)
+		}
+	}
+	if err := to.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	movedBefore := movedReplies(t, from)
+
+	pipe := cc.Pipeline()
+	first := s.Run(ctx, pipe, []string{stay}, 1)
+	var moved []*redis.Cmd
+	for i := 0; i < 5; i++ {
+		moved = append(moved, s.Run(ctx, pipe, []string{move}, 1))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := first.Int64(); err != nil || got != 2 {
+		t.Fatalf("call on the unmoved slot = %d, %v; want 2", got, err)
+	}
+	for i, cmd := range moved {
+		if got, err := cmd.Int64(); err != nil || got != int64(i+1) {
+			t.Fatalf("call %d on the moved slot (%v) = %d, %v; want %d", i, cmd.Args()[0], got, err, i+1)
+		}
+	}
+	if got := countNames(moved); got["eval"] != 1 || got["evalsha"] != 4 {
+		t.Fatalf("moved calls were sent as %v, want one eval then evalsha", got)
+	}
+	if n := to.Exists(ctx, move).Val(); n != 1 {
+		t.Fatalf("key %q not on the slot's new master", move)
+	}
+	if n := movedReplies(t, from) - movedBefore; n != 5 {
+		t.Fatalf("the old master answered MOVED %d times, want 5 (the test must exercise redirection)", n)
+	}
+}
+
+// movedReplies is the number of MOVED errors a node has replied.
+func movedReplies(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "errorstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(info, "errorstat_MOVED:count=")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0]))
+	if err != nil {
+		t.Fatalf("errorstats: %v", err)
+	}
+	return n
 }

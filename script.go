@@ -33,8 +33,9 @@ type Script struct {
 	// the check off.
 	checkSlots, crossSlotOK bool
 
-	// The SHA1 and source boxed once, as command arguments.
-	shaArg, bodyArg any
+	// The SHA1 and source boxed once, as command arguments; shaRefArg is
+	// the SHA1 as the pipeline hook writes it (see scriptSHA).
+	shaArg, bodyArg, shaRefArg any
 }
 
 // MaxScriptSize is the largest script source, after @include expansion,
@@ -146,6 +147,7 @@ func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error)
 		shaArg: sha,
 	}
 	s.bodyArg = &scriptBody{script: s, text: []byte(src.Text)}
+	s.shaRefArg = &scriptSHA{script: s, sha: []byte(sha)}
 	if header.Declared() {
 		s.keyMin, s.keyMax = luasrc.Range(header.Keys)
 		s.argMin, s.argMax = luasrc.Range(header.Args)
