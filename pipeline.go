@@ -30,10 +30,10 @@ import (
 // to that node: "first" is per node whatever the keys' slots, and it always
 // matches where the commands go, including reads that a ReadOnly client
 // spreads over replicas, scripts without keys that go-redis spreads over
-// masters, and commands redirected by MOVED or ASK. Nodes the client
-// created before OptimizePipelines was called have no such hook and keep
-// sending EVAL each time (safe, but slower). On a Ring "first" is per
-// hashed key, since go-redis routes a pipeline by key there.
+// masters, and commands redirected by MOVED or ASK. The client's first
+// pipeline also asks the cluster for its nodes (one CLUSTER SLOTS), to hook
+// those the client created before OptimizePipelines. On a Ring "first"
+// is per hashed key, since go-redis routes a pipeline by key there.
 //
 // What it cannot exclude: in a plain (non-transaction) pipeline, another
 // client flushing the script cache (SCRIPT FLUSH) in the middle of it can
@@ -47,10 +47,7 @@ func OptimizePipelines(c interface{ AddHook(redis.Hook) }) error {
 	}
 	switch c := c.(type) {
 	case *redis.ClusterClient:
-		c.OnNewNode(func(node *redis.Client) {
-			node.AddHook(pipelineHook{scope: wholePipeline})
-		})
-		c.AddHook(pipelineHook{scope: noRewrite, mapErrors: true})
+		installClusterHooks(c)
 	case *redis.Ring:
 		c.AddHook(pipelineHook{scope: byHashedKey, mapErrors: true})
 	default:
@@ -86,10 +83,8 @@ func (h pipelineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { re
 
 func (h pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if h.scope != noRewrite {
-			var buf [16]sent
-			h.rewrite(cmds, buf[:0])
-		}
+		var buf [16]sent
+		h.rewrite(cmds, buf[:0])
 		err := next(ctx, cmds)
 		if h.mapErrors {
 			mapPipelineErrors(cmds)

@@ -149,6 +149,36 @@ func TestOptimizePipelinesOnCluster(t *testing.T) {
 	}
 }
 
+// A ClusterClient that ran commands before OptimizePipelines already has
+// its nodes, which OnNewNode does not reach: the first pipeline hooks them.
+func TestOptimizePipelinesOnClusterAfterUse(t *testing.T) {
+	cc := sharedCluster(t)
+	ctx := context.Background()
+	if err := cc.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
+		return n.Ping(ctx).Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := OptimizePipelines(cc); err != nil {
+		t.Fatal(err)
+	}
+	s := MustNewScript("incr", incrSrc)
+	keys := keysAcrossSlots(t.Name(), 30)
+	for round := 0; round < 2; round++ {
+		pipe := cc.Pipeline()
+		var cmds []*redis.Cmd
+		for _, k := range keys {
+			cmds = append(cmds, s.Run(ctx, pipe, []string{k}, 1))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := countNames(cmds)["eval"]; n > 3 {
+			t.Fatalf("round %d: %d EVAL for 30 calls on 3 masters, want at most 3", round, n)
+		}
+	}
+}
+
 // A transaction on a cluster (one slot) goes to one node, wrapped in
 // MULTI and EXEC: the source goes once.
 func TestOptimizePipelinesOnClusterTransaction(t *testing.T) {
@@ -359,7 +389,10 @@ func TestOptimizePipelinesAfterASlotMoved(t *testing.T) {
 			move = k
 		}
 	}
-	if err := s.Run(ctx, cc, []string{stay}, 1).Err(); err != nil { // loads the slot map
+	// A first pipeline: the client reads the slot map (and hooks the nodes).
+	warm := cc.Pipeline()
+	s.Run(ctx, warm, []string{stay}, 1)
+	if _, err := warm.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 
