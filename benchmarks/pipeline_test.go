@@ -20,8 +20,8 @@ const (
 
 // pipelineKeys are the keys of the calls of one pipeline, in order: call i
 // uses hash tag i mod 10, so that on a cluster a pipeline reaches all three
-// masters and holds 10 slots (10 EVALs and 90 EVALSHAs with
-// OptimizePipelines, whose "first call" is per slot). On one server the
+// masters and holds 10 slots (3 EVALs and 97 EVALSHAs with
+// OptimizePipelines, whose "first call" is per node). On one server the
 // hook sends 1 EVAL and 99 EVALSHAs.
 var pipelineKeys = func() [][]string {
 	keys := make([][]string, pipelineCalls)
