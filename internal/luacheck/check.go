@@ -105,8 +105,8 @@ func Check(src string, cfg Config) (findings []Finding, err error) {
 // check is Check without the panic guard, so tests see panics.
 func check(src string, cfg Config) ([]Finding, error) {
 	src = blankShebang(src)
-	toks := scanTokens(src)
-	pos := newPositions(toks)
+	code, comments := scanTokens(src)
+	pos := newPositions(code)
 	chunk, err := parse.Parse(strings.NewReader(src), "user_script")
 	if err != nil {
 		return nil, syntaxError(err, src, pos)
@@ -120,7 +120,7 @@ func check(src string, cfg Config) ([]Finding, error) {
 	if c.syntax != nil {
 		return nil, c.syntax
 	}
-	return c.result(parseSuppressions(toks, pos)), nil
+	return c.result(parseSuppressions(comments, pos)), nil
 }
 
 // blankShebang empties a "#!" first line, keeping the line break so line

@@ -22,16 +22,16 @@ type suppressions map[int]map[string]bool
 // an ID ends the list, so a reason may follow. The directive and the IDs
 // are matched case-insensitively. A directive without IDs
 // silences every finding on its line.
-func parseSuppressions(toks []token, pos *positions) suppressions {
+func parseSuppressions(comments []token, pos *positions) suppressions {
 	commentOnly := make(map[int]bool)
-	for _, t := range toks {
-		if t.kind == tokComment && !pos.hasCode(t.line) {
+	for _, t := range comments {
+		if !pos.hasCode(t.line) {
 			commentOnly[t.line] = true
 		}
 	}
 	s := make(suppressions)
-	for _, t := range toks {
-		if t.kind != tokComment || t.long {
+	for _, t := range comments {
+		if t.long {
 			continue
 		}
 		ids, ok := parseDirective(t.text)

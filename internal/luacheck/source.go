@@ -43,17 +43,19 @@ type scanner struct {
 	i         int
 	line      int
 	lineStart int
-	toks      []token
+	code      []token // tokens other than comments
+	comments  []token
 }
 
-// scanTokens splits src into tokens. It never fails: an unterminated string
-// or comment runs to the end of its line or of the source.
-func scanTokens(src string) []token {
+// scanTokens splits src into tokens, comments apart. It never fails: an
+// unterminated string or comment runs to the end of its line or of the
+// source.
+func scanTokens(src string) (code, comments []token) {
 	s := &scanner{src: src, line: 1}
 	for s.i < len(s.src) {
 		s.next()
 	}
-	return s.toks
+	return s.code, s.comments
 }
 
 func (s *scanner) col() int { return s.i - s.lineStart + 1 }
@@ -77,10 +79,15 @@ func (s *scanner) newline() {
 }
 
 func (s *scanner) emit(kind tokenKind, line, col int, text string, long bool) {
-	s.toks = append(s.toks, token{
+	t := token{
 		kind: kind, line: line, col: col, endLine: s.line, endCol: s.col(),
 		text: text, long: long,
-	})
+	}
+	if kind == tokComment {
+		s.comments = append(s.comments, t)
+	} else {
+		s.code = append(s.code, t)
+	}
 }
 
 func (s *scanner) next() {
