@@ -37,7 +37,7 @@ const anyString = "\x00string"
 func newPositions(code []token) *positions {
 	lines, strs := 0, 0
 	if len(code) > 0 {
-		lines = code[len(code)-1].line
+		lines = int(code[len(code)-1].line)
 	}
 	for _, t := range code {
 		if t.kind == tokString {
@@ -52,7 +52,7 @@ func newPositions(code []token) *positions {
 	}
 	l := 0
 	for i, t := range code {
-		for l < t.line {
+		for l < int(t.line) {
 			l++
 			p.lineStart[l] = int32(len(p.byText))
 		}
@@ -126,11 +126,11 @@ func (p *positions) take(line int, text string, ok func(i int) bool) int {
 			start++
 		}
 		p.next[lo] = int32(start)
-		return p.code[i].col
+		return int(p.code[i].col)
 	}
 	for _, e := range list {
 		if i := int(index(e)); ok(i) {
-			return p.code[i].col
+			return int(p.code[i].col)
 		}
 	}
 	return 0
@@ -219,8 +219,8 @@ func (p *positions) hasCode(line int) bool {
 // offending token; it returns col itself when no token ends there.
 func (p *positions) startOfTokenEndingAt(line, col int) int {
 	for _, t := range p.code {
-		if t.endLine == line && t.endCol-1 == col {
-			return t.col
+		if int(t.endLine) == line && int(t.endCol)-1 == col {
+			return int(t.col)
 		}
 	}
 	return col

@@ -25,8 +25,8 @@ type suppressions map[int]map[string]bool
 func parseSuppressions(comments []token, pos *positions) suppressions {
 	commentOnly := make(map[int]bool)
 	for _, t := range comments {
-		if !pos.hasCode(t.line) {
-			commentOnly[t.line] = true
+		if !pos.hasCode(int(t.line)) {
+			commentOnly[int(t.line)] = true
 		}
 	}
 	s := make(suppressions)
@@ -38,7 +38,7 @@ func parseSuppressions(comments []token, pos *positions) suppressions {
 		if !ok {
 			continue
 		}
-		line := t.line
+		line := int(t.line)
 		if commentOnly[line] {
 			line++
 			for commentOnly[line] {

@@ -18,14 +18,16 @@ const (
 
 // token is one lexical element. line and col are 1-based and give the first
 // byte; endCol is the column of the byte after the token on its last line.
+// (int32 keeps a token at 40 bytes, and is enough: Redis refuses a script
+// of more than 512 MB.)
 type token struct {
-	kind    tokenKind
-	line    int
-	col     int
-	endLine int
-	endCol  int
 	text    string // name, keyword or operator; string contents; comment body after "--"
-	long    bool   // long-bracket string or comment
+	line    int32
+	col     int32
+	endLine int32
+	endCol  int32
+	kind    tokenKind
+	long    bool // long-bracket string or comment
 }
 
 var keywords = map[string]bool{
@@ -45,17 +47,31 @@ type scanner struct {
 	lineStart int
 	code      []token // tokens other than comments
 	comments  []token
+	// counting makes emit count tokens in nCode and nComments instead of
+	// keeping them.
+	counting  bool
+	nCode     int
+	nComments int
 }
 
 // scanTokens splits src into tokens, comments apart. It never fails: an
 // unterminated string or comment runs to the end of its line or of the
-// source.
+// source. It scans twice, first to count the tokens, so that each slice
+// is allocated once at its size: growing them by append cost more than
+// the second pass.
 func scanTokens(src string) (code, comments []token) {
-	s := &scanner{src: src, line: 1}
+	n := &scanner{src: src, line: 1, counting: true}
+	n.run()
+	s := &scanner{src: src, line: 1,
+		code: make([]token, 0, n.nCode), comments: make([]token, 0, n.nComments)}
+	s.run()
+	return s.code, s.comments
+}
+
+func (s *scanner) run() {
 	for s.i < len(s.src) {
 		s.next()
 	}
-	return s.code, s.comments
 }
 
 func (s *scanner) col() int { return s.i - s.lineStart + 1 }
@@ -79,8 +95,16 @@ func (s *scanner) newline() {
 }
 
 func (s *scanner) emit(kind tokenKind, line, col int, text string, long bool) {
+	switch {
+	case s.counting && kind == tokComment:
+		s.nComments++
+		return
+	case s.counting:
+		s.nCode++
+		return
+	}
 	t := token{
-		kind: kind, line: line, col: col, endLine: s.line, endCol: s.col(),
+		kind: kind, line: int32(line), col: int32(col), endLine: int32(s.line), endCol: int32(s.col()),
 		text: text, long: long,
 	}
 	if kind == tokComment {
