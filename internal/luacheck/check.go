@@ -192,7 +192,7 @@ func newChecker(cfg Config, pos *positions) *checker {
 		pos:     pos,
 		extra:   make(map[string]bool, len(cfg.Globals)),
 		scope:   &scope{},
-		cols:    make(map[ast.Expr]int),
+		cols:    make(map[ast.Expr]int, pos.namesAndStrings),
 		written: make(map[string]bool),
 	}
 	for _, g := range cfg.Globals {

@@ -28,6 +28,9 @@ type positions struct {
 	// run are known to be used.
 	next []int32
 	used []bool
+	// namesAndStrings counts the name and string tokens: about as many
+	// syntax-tree nodes will want a column.
+	namesAndStrings int
 }
 
 // anyString lists every string of a line in byText.
@@ -39,9 +42,13 @@ func newPositions(code []token) *positions {
 	if len(code) > 0 {
 		lines = int(code[len(code)-1].line)
 	}
+	names := 0
 	for _, t := range code {
-		if t.kind == tokString {
+		switch t.kind {
+		case tokString:
 			strs++
+		case tokName:
+			names++
 		}
 	}
 	p := &positions{
@@ -49,6 +56,8 @@ func newPositions(code []token) *positions {
 		byText:    make([]int32, 0, len(code)+strs),
 		lineStart: make([]int32, lines+2),
 		used:      make([]bool, len(code)),
+
+		namesAndStrings: names + strs,
 	}
 	l := 0
 	for i, t := range code {
