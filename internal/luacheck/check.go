@@ -105,8 +105,8 @@ func Check(src string, cfg Config) (findings []Finding, err error) {
 // check is Check without the panic guard, so tests see panics.
 func check(src string, cfg Config) ([]Finding, error) {
 	src = blankShebang(src)
-	toks := scanTokens(src)
-	pos := newPositions(toks)
+	code, comments := scanTokens(src)
+	pos := newPositions(code)
 	chunk, err := parse.Parse(strings.NewReader(src), "user_script")
 	if err != nil {
 		return nil, syntaxError(err, src, pos)
@@ -120,7 +120,7 @@ func check(src string, cfg Config) ([]Finding, error) {
 	if c.syntax != nil {
 		return nil, c.syntax
 	}
-	return c.result(parseSuppressions(toks, pos)), nil
+	return c.result(parseSuppressions(comments, pos)), nil
 }
 
 // blankShebang empties a "#!" first line, keeping the line break so line
@@ -192,7 +192,7 @@ func newChecker(cfg Config, pos *positions) *checker {
 		pos:     pos,
 		extra:   make(map[string]bool, len(cfg.Globals)),
 		scope:   &scope{},
-		cols:    make(map[ast.Expr]int),
+		cols:    make(map[ast.Expr]int, pos.namesAndStrings),
 		written: make(map[string]bool),
 	}
 	for _, g := range cfg.Globals {

@@ -1,5 +1,12 @@
 package luacheck
 
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"strings"
+)
+
 // positions recovers columns for syntax-tree nodes, which only know their
 // line, by matching them with the tokens of that line. The walker visits
 // nodes in source order and each match marks its token used, so the second
@@ -7,73 +14,132 @@ package luacheck
 // position that cannot be matched falls back to the first matching token,
 // or to 0 for the caller to replace.
 type positions struct {
-	code     []token          // tokens without comments, in source order
-	byText   map[posKey][]int // indices into code by line and text, in order
-	next     map[posKey]int   // per key, the first entry of byText that may be unused
-	used     []bool
-	lines    map[int]bool    // lines where a token other than a comment starts
-	localFns map[posKey]bool // "local function name" by line and name
+	code []token // tokens without comments, in source order, so by line
+	// byText lists the tokens of each line, sorted by text and then by
+	// index, as entries: i >= 0 for code[i] under its text, -i-1 for the
+	// string code[i] under anyString. The tokens with a given text on a
+	// given line are a run of byText. (int32 is enough: Redis refuses a
+	// script of more than 512 MB.)
+	byText []int32
+	// lineStart[l] is the index in byText of the first entry of line l or
+	// later; the entries of line l are byText[lineStart[l]:lineStart[l+1]].
+	lineStart []int32
+	// next holds, at the first entry of each run, how many entries of the
+	// run are known to be used.
+	next []int32
+	used []bool
+	// namesAndStrings counts the name and string tokens: about as many
+	// syntax-tree nodes will want a column.
+	namesAndStrings int
 }
 
-// posKey names the tokens with a given text on a given line. Strings are
-// also listed under anyString.
-type posKey struct {
-	line int
-	text string
-}
-
+// anyString lists every string of a line in byText.
 const anyString = "\x00string"
 
-func newPositions(toks []token) *positions {
+// newPositions indexes code, the tokens of a script without its comments.
+func newPositions(code []token) *positions {
+	lines, strs := 0, 0
+	if len(code) > 0 {
+		lines = int(code[len(code)-1].line)
+	}
+	names := 0
+	for _, t := range code {
+		switch t.kind {
+		case tokString:
+			strs++
+		case tokName:
+			names++
+		}
+	}
 	p := &positions{
-		byText:   make(map[posKey][]int, len(toks)),
-		next:     make(map[posKey]int),
-		lines:    make(map[int]bool),
-		localFns: make(map[posKey]bool),
+		code:      code,
+		byText:    make([]int32, 0, len(code)+strs),
+		lineStart: make([]int32, lines+2),
+		used:      make([]bool, len(code)),
+
+		namesAndStrings: names + strs,
 	}
-	for _, t := range toks {
-		if t.kind == tokComment {
-			continue
+	l := 0
+	for i, t := range code {
+		for l < int(t.line) {
+			l++
+			p.lineStart[l] = int32(len(p.byText))
 		}
-		i := len(p.code)
-		p.code = append(p.code, t)
-		p.lines[t.line] = true
-		k := posKey{t.line, t.text}
-		p.byText[k] = append(p.byText[k], i)
+		p.byText = append(p.byText, int32(i))
 		if t.kind == tokString {
-			k := posKey{t.line, anyString}
-			p.byText[k] = append(p.byText[k], i)
-		}
-		if i >= 2 && t.kind == tokName && p.is(i-1, tokKeyword, "function") && p.is(i-2, tokKeyword, "local") {
-			p.localFns[k] = true
+			p.byText = append(p.byText, int32(-i-1))
 		}
 	}
-	p.used = make([]bool, len(p.code))
+	for l++; l < len(p.lineStart); l++ {
+		p.lineStart[l] = int32(len(p.byText))
+	}
+	for l := 1; l+1 < len(p.lineStart); l++ {
+		slices.SortFunc(p.byText[p.lineStart[l]:p.lineStart[l+1]], p.compare)
+	}
+	p.next = make([]int32, len(p.byText))
 	return p
+}
+
+// key returns the text a byText entry is listed under.
+func (p *positions) key(e int32) string {
+	if e < 0 {
+		return anyString
+	}
+	return p.code[e].text
+}
+
+// index returns the index in code of a byText entry.
+func index(e int32) int32 {
+	if e < 0 {
+		return -e - 1
+	}
+	return e
+}
+
+func (p *positions) compare(a, b int32) int {
+	return cmp.Or(strings.Compare(p.key(a), p.key(b)), cmp.Compare(index(a), index(b)))
+}
+
+// run returns the bounds in byText of the entries listed under text on
+// line; they are empty if there is none.
+func (p *positions) run(line int, text string) (lo, hi int) {
+	if line < 1 || line+1 >= len(p.lineStart) {
+		return 0, 0
+	}
+	a, b := int(p.lineStart[line]), int(p.lineStart[line+1])
+	lo = a + sort.Search(b-a, func(j int) bool { return p.key(p.byText[a+j]) >= text })
+	hi = lo
+	for hi < b && p.key(p.byText[hi]) == text {
+		hi++
+	}
+	return lo, hi
 }
 
 // take returns the column of the first unused token with the given text on
 // line for which ok holds, and marks it used. If every such token is used
 // already it returns the column of the first one, and 0 if there is none.
 func (p *positions) take(line int, text string, ok func(i int) bool) int {
-	k := posKey{line, text}
-	list := p.byText[k]
-	start := p.next[k]
+	lo, hi := p.run(line, text)
+	list := p.byText[lo:hi]
+	if len(list) == 0 {
+		return 0
+	}
+	start := int(p.next[lo])
 	for j := start; j < len(list); j++ {
-		i := list[j]
+		i := int(index(list[j]))
 		if p.used[i] || !ok(i) {
 			continue
 		}
 		p.used[i] = true
-		for start < len(list) && p.used[list[start]] {
+		for start < len(list) && p.used[index(list[start])] {
 			start++
 		}
-		p.next[k] = start
-		return p.code[i].col
+		p.next[lo] = int32(start)
+		return int(p.code[i].col)
 	}
-	for _, i := range list {
-		if ok(i) {
-			return p.code[i].col
+	for _, e := range list {
+		if i := int(index(e)); ok(i) {
+			return int(p.code[i].col)
 		}
 	}
 	return 0
@@ -142,19 +208,28 @@ func (p *positions) keyword(line int, kw string) int {
 // localFunction reports whether line declares "local function name", whose
 // name is in scope inside its own body (unlike local name = function).
 func (p *positions) localFunction(line int, name string) bool {
-	return p.localFns[posKey{line, name}]
+	lo, hi := p.run(line, name)
+	for _, e := range p.byText[lo:hi] {
+		i := int(index(e))
+		if e >= 0 && p.code[i].kind == tokName && i >= 2 && p.is(i-1, tokKeyword, "function") && p.is(i-2, tokKeyword, "local") {
+			return true
+		}
+	}
+	return false
 }
 
 // hasCode reports whether a token other than a comment starts on line.
-func (p *positions) hasCode(line int) bool { return p.lines[line] }
+func (p *positions) hasCode(line int) bool {
+	return line >= 1 && line+1 < len(p.lineStart) && p.lineStart[line] < p.lineStart[line+1]
+}
 
 // startOfTokenEndingAt returns the start column of the token on line whose
 // last byte is at col, as gopher-lua reports syntax errors at the end of the
 // offending token; it returns col itself when no token ends there.
 func (p *positions) startOfTokenEndingAt(line, col int) int {
 	for _, t := range p.code {
-		if t.endLine == line && t.endCol-1 == col {
-			return t.col
+		if int(t.endLine) == line && int(t.endCol)-1 == col {
+			return int(t.col)
 		}
 	}
 	return col

@@ -22,26 +22,25 @@ type suppressions map[int]map[string]bool
 // an ID ends the list, so a reason may follow. The directive and the IDs
 // are matched case-insensitively. A directive without IDs
 // silences every finding on its line.
-func parseSuppressions(toks []token, pos *positions) suppressions {
-	commentOnly := make(map[int]bool)
-	for _, t := range toks {
-		if t.kind == tokComment && !pos.hasCode(t.line) {
-			commentOnly[t.line] = true
-		}
-	}
-	s := make(suppressions)
-	for _, t := range toks {
-		if t.kind != tokComment || t.long {
+func parseSuppressions(comments []token, pos *positions) suppressions {
+	var s suppressions     // made at the first directive: most scripts have none
+	var commentOnly []bool // by line, made at the first directive too
+	for _, t := range comments {
+		if t.long {
 			continue
 		}
 		ids, ok := parseDirective(t.text)
 		if !ok {
 			continue
 		}
-		line := t.line
+		if s == nil {
+			s = make(suppressions)
+			commentOnly = commentOnlyLines(comments, pos)
+		}
+		line := int(t.line)
 		if commentOnly[line] {
 			line++
-			for commentOnly[line] {
+			for line < len(commentOnly) && commentOnly[line] {
 				line++
 			}
 		}
@@ -53,6 +52,18 @@ func parseSuppressions(toks []token, pos *positions) suppressions {
 		}
 	}
 	return s
+}
+
+// commentOnlyLines reports, by line, whether a line holds comments and no
+// code. comments are in source order.
+func commentOnlyLines(comments []token, pos *positions) []bool {
+	only := make([]bool, int(comments[len(comments)-1].line)+1)
+	for _, t := range comments {
+		if !pos.hasCode(int(t.line)) {
+			only[t.line] = true
+		}
+	}
+	return only
 }
 
 // parseDirective parses the body of a line comment (the text after "--").
@@ -80,7 +91,7 @@ func parseDirective(body string) (ids []string, ok bool) {
 	return ids, true
 }
 
-// covers reports whether a directive silences id on line.
+// covers reports whether a directive silences id on line. s may be nil.
 func (s suppressions) covers(line int, id string) bool {
 	return s[line][id] || s[line][allIDs]
 }

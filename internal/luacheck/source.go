@@ -18,14 +18,16 @@ const (
 
 // token is one lexical element. line and col are 1-based and give the first
 // byte; endCol is the column of the byte after the token on its last line.
+// (int32 keeps a token at 40 bytes, and is enough: Redis refuses a script
+// of more than 512 MB.)
 type token struct {
-	kind    tokenKind
-	line    int
-	col     int
-	endLine int
-	endCol  int
 	text    string // name, keyword or operator; string contents; comment body after "--"
-	long    bool   // long-bracket string or comment
+	line    int32
+	col     int32
+	endLine int32
+	endCol  int32
+	kind    tokenKind
+	long    bool // long-bracket string or comment
 }
 
 var keywords = map[string]bool{
@@ -43,17 +45,33 @@ type scanner struct {
 	i         int
 	line      int
 	lineStart int
-	toks      []token
+	code      []token // tokens other than comments
+	comments  []token
+	// counting makes emit count tokens in nCode and nComments instead of
+	// keeping them.
+	counting  bool
+	nCode     int
+	nComments int
 }
 
-// scanTokens splits src into tokens. It never fails: an unterminated string
-// or comment runs to the end of its line or of the source.
-func scanTokens(src string) []token {
-	s := &scanner{src: src, line: 1}
+// scanTokens splits src into tokens, comments apart. It never fails: an
+// unterminated string or comment runs to the end of its line or of the
+// source. It scans twice, first to count the tokens, so that each slice
+// is allocated once at its size: growing them by append cost more than
+// the second pass.
+func scanTokens(src string) (code, comments []token) {
+	n := &scanner{src: src, line: 1, counting: true}
+	n.run()
+	s := &scanner{src: src, line: 1,
+		code: make([]token, 0, n.nCode), comments: make([]token, 0, n.nComments)}
+	s.run()
+	return s.code, s.comments
+}
+
+func (s *scanner) run() {
 	for s.i < len(s.src) {
 		s.next()
 	}
-	return s.toks
 }
 
 func (s *scanner) col() int { return s.i - s.lineStart + 1 }
@@ -77,10 +95,23 @@ func (s *scanner) newline() {
 }
 
 func (s *scanner) emit(kind tokenKind, line, col int, text string, long bool) {
-	s.toks = append(s.toks, token{
-		kind: kind, line: line, col: col, endLine: s.line, endCol: s.col(),
+	switch {
+	case s.counting && kind == tokComment:
+		s.nComments++
+		return
+	case s.counting:
+		s.nCode++
+		return
+	}
+	t := token{
+		kind: kind, line: int32(line), col: int32(col), endLine: int32(s.line), endCol: int32(s.col()),
 		text: text, long: long,
-	})
+	}
+	if kind == tokComment {
+		s.comments = append(s.comments, t)
+	} else {
+		s.code = append(s.code, t)
+	}
 }
 
 func (s *scanner) next() {
