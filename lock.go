@@ -267,10 +267,11 @@ func (l *Lock) Token() string {
 }
 
 // Fence returns the fencing token of the current acquisition, 0 when the
-// Lock does not hold its key or was made with LockOptions.NoFence. Fences of one key increase strictly with
-// each acquisition, across all holders, as long as the Redis master keeps
-// its writes: the fences of acquisitions lost in a failover (replication
-// is asynchronous) are issued again to later holders.
+// Lock does not hold its key or was made with LockOptions.NoFence. Fences
+// of one key increase strictly with each acquisition, across all holders,
+// as long as the Redis master keeps its writes: the fences of acquisitions
+// lost in a failover (replication is asynchronous) are issued again to
+// later holders.
 func (l *Lock) Fence() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
