@@ -144,14 +144,12 @@ type LockOptions struct {
 type Lock struct {
 	client   LockClient
 	key      string
-	fenceKey string
+	fenceKey string // "" with NoFence
 	channel  string
 	ttl      time.Duration
 	retry    RetryStrategy
 	refresh  time.Duration // the watchdog's interval; 0 means no watchdog
 	onLost   func(error)
-	// acquireScript is lockAcquire, or lockAcquireUnfenced with NoFence.
-	acquireScript *Script
 	// err is a problem with NewLock's arguments, returned by every call.
 	err error
 	// keys and ttlArg are the acquire script's KEYS (the lock key, and the
@@ -188,7 +186,7 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 	if opts != nil {
 		o = *opts
 	}
-	l := &Lock{client: c, key: key, ttl: o.TTL, retry: o.Retry, onLost: o.OnLost, acquireScript: lockAcquire}
+	l := &Lock{client: c, key: key, ttl: o.TTL, retry: o.Retry, onLost: o.OnLost}
 	if l.ttl == 0 {
 		l.ttl = DefaultLockTTL
 	}
@@ -208,7 +206,7 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 	l.ttlArg = strconv.FormatInt(l.ttl.Milliseconds(), 10)
 	l.keys = []string{l.key, l.fenceKey}
 	if o.NoFence {
-		l.acquireScript, l.keys = lockAcquireUnfenced, l.keys[:1]
+		l.keys = l.keys[:1]
 	}
 	return l
 }
