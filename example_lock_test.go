@@ -123,6 +123,28 @@ func ExampleLock_Fence() {
 	// Output: 1 2 3 3
 }
 
+// With NoFence a lock leaves nothing in Redis once released, where a
+// fenced lock keeps its fence counter forever: the choice for locks on
+// many short-lived names, such as one per order.
+func ExampleLockOptions_noFence() {
+	ctx := context.Background()
+	rdb, done := newClient()
+	defer done()
+
+	lock := redislua.NewLock(rdb, "order:{8812}", &redislua.LockOptions{NoFence: true})
+	if err := lock.Acquire(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("holding", lock.Key(), "with fence", lock.Fence())
+	fmt.Println(lock.Release(ctx))
+	fmt.Println(rdb.DBSize(ctx).Val(), "keys left")
+	// Output:
+	// holding order:{8812} with fence 0
+	// <nil>
+	// 0 keys left
+}
+
 // With AutoRefresh a watchdog keeps the lock alive while it is held, and
 // reports a lost lock through Lost and OnLost.
 func ExampleLock_Lost() {

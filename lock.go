@@ -42,10 +42,11 @@ const abandonTimeout = time.Second
 
 // The lock's scripts, resolved once.
 var (
-	lockAcquire = prebuilt.MustScript("lock/acquire")
-	lockRelease = prebuilt.MustScript("lock/release")
-	lockRefresh = prebuilt.MustScript("lock/refresh")
-	lockPTTL    = prebuilt.MustScript("lock/pttl")
+	lockAcquire         = prebuilt.MustScript("lock/acquire")
+	lockAcquireUnfenced = prebuilt.MustScript("lock/acquire_unfenced")
+	lockRelease         = prebuilt.MustScript("lock/release")
+	lockRefresh         = prebuilt.MustScript("lock/refresh")
+	lockPTTL            = prebuilt.MustScript("lock/pttl")
 )
 
 // LockClient is what a Lock needs of a client: running scripts, and
@@ -97,6 +98,14 @@ type LockOptions struct {
 	// long.
 	// It returns before Lost is closed, so it must not wait on Lost.
 	OnLost func(err error)
+
+	// NoFence leaves out the fencing token: Fence returns 0, and no fence
+	// key is created or read, so the lock keeps nothing in Redis once it
+	// is released or expires. Use it for locks on many short-lived names
+	// (a lock per order ID, whose fence keys would otherwise accumulate,
+	// as they never expire), or when the storage the lock protects cannot
+	// check fences. An acquisition is also one command cheaper.
+	NoFence bool
 }
 
 // Lock is a distributed mutual-exclusion lock on one Redis key, in the
@@ -114,6 +123,7 @@ type LockOptions struct {
 //     cluster slot ("{job}:fence" for a key "job" without a hash tag,
 //     "{u1}:job:fence" for a key "{u1}:job" with one). It never expires,
 //     since fences must never repeat; deleting it restarts the fences at 1.
+//     LockOptions.NoFence leaves it out.
 //   - Release publishes on a channel named the same way ("{job}:released",
 //     "{u1}:job:released"), in the same script
 //     that deletes it, and waiting Acquire calls subscribe to it, so a
@@ -134,7 +144,7 @@ type LockOptions struct {
 type Lock struct {
 	client   LockClient
 	key      string
-	fenceKey string
+	fenceKey string // "" with NoFence
 	channel  string
 	ttl      time.Duration
 	retry    RetryStrategy
@@ -142,7 +152,8 @@ type Lock struct {
 	onLost   func(error)
 	// err is a problem with NewLock's arguments, returned by every call.
 	err error
-	// keys and ttlArg are the scripts' KEYS and the TTL, built once.
+	// keys and ttlArg are the acquire script's KEYS (the lock key, and the
+	// fence key unless NoFence) and the TTL, built once.
 	keys   []string
 	ttlArg string
 
@@ -194,6 +205,9 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 	}
 	l.ttlArg = strconv.FormatInt(l.ttl.Milliseconds(), 10)
 	l.keys = []string{l.key, l.fenceKey}
+	if o.NoFence {
+		l.keys = l.keys[:1]
+	}
 	return l
 }
 
@@ -215,8 +229,10 @@ func (l *Lock) check(o LockOptions) error {
 		}
 	}
 	var err error
-	if l.fenceKey, err = sameSlotKey(l.key, ":fence"); err != nil {
-		return err // wraps ErrCrossSlot
+	if !o.NoFence {
+		if l.fenceKey, err = sameSlotKey(l.key, ":fence"); err != nil {
+			return err // wraps ErrCrossSlot
+		}
 	}
 	if l.channel, err = sameSlotKey(l.key, ":released"); err != nil {
 		return err
@@ -249,10 +265,11 @@ func (l *Lock) Token() string {
 }
 
 // Fence returns the fencing token of the current acquisition, 0 when the
-// Lock does not hold its key. Fences of one key increase strictly with
-// each acquisition, across all holders, as long as the Redis master keeps
-// its writes: the fences of acquisitions lost in a failover (replication
-// is asynchronous) are issued again to later holders.
+// Lock does not hold its key or was made with LockOptions.NoFence. Fences
+// of one key increase strictly with each acquisition, across all holders,
+// as long as the Redis master keeps its writes: the fences of acquisitions
+// lost in a failover (replication is asynchronous) are issued again to
+// later holders.
 func (l *Lock) Fence() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()

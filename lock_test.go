@@ -307,20 +307,28 @@ func TestLockExpiredHolderCannotTouchTheNextHoldersLock(t *testing.T) {
 // A release wakes a waiter at once, not after its retry interval.
 func TestLockHandOffWakesWaiter(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		testHandOff(t, b.client, "lock-test:{handoff}")
+		testHandOff(t, b.client, "lock-test:{handoff}", nil)
 	})
 }
 
-func testHandOff(t *testing.T, c redis.UniversalClient, key string) {
+// testHandOff hands key over from a holder to a waiter, both made with
+// opts (nil, or a NoFence option) and a 30s TTL, so that only the release
+// can end the wait.
+func testHandOff(t *testing.T, c redis.UniversalClient, key string, opts *LockOptions) {
 	ctx := context.Background()
-	holder := NewLock(c, key, nil) // a 30s TTL: only the release can end the wait
+	var o LockOptions
+	if opts != nil {
+		o = *opts
+	}
+	holder := NewLock(c, key, &o)
 	if err := holder.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// The waiter's second attempt comes right after its subscription is
 	// confirmed; once it failed, the waiter settles into a 5s wait.
 	settled := make(chan struct{})
-	waiter := NewLock(c, key, &LockOptions{Retry: notifyRetry{LinearRetry(5 * time.Second), 2, settled}})
+	o.Retry = notifyRetry{LinearRetry(5 * time.Second), 2, settled}
+	waiter := NewLock(c, key, &o)
 	acquired := make(chan error, 1)
 	go func() { acquired <- waiter.Acquire(ctx) }()
 	select {
@@ -349,7 +357,11 @@ func testHandOff(t *testing.T, c redis.UniversalClient, key string) {
 		t.Errorf("waiter acquired %v after Release, want well under its 5s retry interval", d)
 	}
 	t.Logf("hand-off took %v", d)
-	if waiter.Fence() <= holder.last.fence {
+	if o.NoFence {
+		if waiter.Fence() != 0 || holder.last.fence != 0 {
+			t.Errorf("fences %d (holder), %d (waiter) without fencing, want 0", holder.last.fence, waiter.Fence())
+		}
+	} else if waiter.Fence() <= holder.last.fence {
 		t.Errorf("waiter's fence %d not above the holder's %d", waiter.Fence(), holder.last.fence)
 	}
 	waitFor(t, 5*time.Second, "the waiter to unsubscribe", func() bool { return numSub(t, c, holder.channel) == 0 })
@@ -693,14 +705,17 @@ func TestLockConcurrentCallsOnOneLock(t *testing.T) {
 func TestLockMutualExclusion(t *testing.T) {
 	t.Run("redis", func(t *testing.T) {
 		b := realRedis(t)
-		testMutualExclusion(t, b.client, "lock-test:{mutex}", 16, 200)
+		testMutualExclusion(t, b.client, "lock-test:{mutex}", nil, 16, 200)
 	})
 	t.Run("cluster", func(t *testing.T) {
-		testMutualExclusion(t, sharedCluster(t), uniqueKey("lock-test:mutex:"), 8, 50)
+		testMutualExclusion(t, sharedCluster(t), uniqueKey("lock-test:mutex:"), nil, 8, 50)
 	})
 }
 
-func testMutualExclusion(t *testing.T, c redis.UniversalClient, key string, workers, each int) {
+// testMutualExclusion has workers goroutines, each with its own Lock made
+// with opts, increment a counter `each` times with GET and SET under the
+// lock, and checks the count and the fences (all 0 with NoFence).
+func testMutualExclusion(t *testing.T, c redis.UniversalClient, key string, opts *LockOptions, workers, each int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	counter, err := sameSlotKey(key, ":counter")
@@ -717,7 +732,7 @@ func testMutualExclusion(t *testing.T, c redis.UniversalClient, key string, work
 	)
 	for range workers {
 		wg.Go(func() {
-			l := NewLock(c, key, nil)
+			l := NewLock(c, key, opts)
 			for range each {
 				if err := l.Acquire(ctx); err != nil {
 					t.Errorf("Acquire: %v", err)
@@ -747,6 +762,14 @@ func testMutualExclusion(t *testing.T, c redis.UniversalClient, key string, work
 	}
 	if len(fences) != want {
 		t.Fatalf("recorded %d fences, want %d", len(fences), want)
+	}
+	if opts != nil && opts.NoFence {
+		for i, f := range fences {
+			if f != 0 {
+				t.Fatalf("fence %d is %d without fencing, want 0", i, f)
+			}
+		}
+		return
 	}
 	for i := 1; i < len(fences); i++ {
 		if fences[i] <= fences[i-1] {
@@ -785,7 +808,7 @@ func TestLockOnCluster(t *testing.T) {
 			if err := l.Release(ctx); err != nil {
 				t.Fatal(err)
 			}
-			testHandOff(t, c, key)
+			testHandOff(t, c, key, nil)
 		})
 	}
 }
@@ -804,7 +827,7 @@ func TestLockOnRing(t *testing.T) {
 		if i%2 == 1 {
 			key = "lock-test:{ring-" + strconv.Itoa(i) + "}"
 		}
-		t.Run(key, func(t *testing.T) { testHandOff(t, ring, key) })
+		t.Run(key, func(t *testing.T) { testHandOff(t, ring, key, nil) })
 	}
 }
 

@@ -85,10 +85,15 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 }
 
 // attempt sends the acquire script once. It returns true and the fence
-// when the lock is now held with token, false and the holder's remaining
-// TTL in milliseconds (-1 for none) when another holder has it.
+// (0 with NoFence) when the lock is now held with token, false and the
+// holder's remaining TTL in milliseconds (-1 for none) when another holder
+// has it.
 func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
-	reply, err := lockAcquire.Run(ctx, l.client, l.keys, token, l.ttlArg).Slice()
+	script := lockAcquire
+	if l.fenceKey == "" { // NoFence
+		script = lockAcquireUnfenced
+	}
+	reply, err := script.Run(ctx, l.client, l.keys, token, l.ttlArg).Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("redislua: acquiring lock %q: %w", l.key, err)
 	}

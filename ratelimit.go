@@ -43,7 +43,12 @@ const (
 // the given length. Time is the Redis server's clock, read with TIME inside
 // the scripts, so clients whose clocks disagree still share one limit (Redis
 // 5 and later replicate a script's writes rather than the script, which is
-// what makes reading the clock in it safe). It is safe for concurrent use.
+// what makes reading the clock in it safe). Should that clock step back (or
+// a failover bring a master whose clock is behind), no recorded call leaves
+// the window early: with the log, calls recorded at a later time keep
+// counting, and the key keeps living, until the clock has passed their
+// window; the counter holds time at its newest window. It is safe for
+// concurrent use.
 //
 // By default it keeps a sliding-window log, which is exact: a sorted set
 // per key holding one member per admitted call of the last window, so

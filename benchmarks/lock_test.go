@@ -36,35 +36,12 @@ type lockImpl struct {
 	waiter func(ctx context.Context, key string, waiting chan<- struct{}) (release func(context.Context) error, err error)
 }
 
+// lockImpls returns redislua's lock, redislock's, and redislua's without
+// fencing tokens (LockOptions.NoFence), in that order.
 func lockImpls(c *redis.Client) []lockImpl {
 	rl := redislock.New(c)
 	return []lockImpl{
-		{
-			name: "redislua",
-			cycle: func(ctx context.Context, key string) error {
-				l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL})
-				if err := l.Acquire(ctx); err != nil {
-					return err
-				}
-				return l.Release(ctx)
-			},
-			holder: func(ctx context.Context, key string) (func(context.Context) error, error) {
-				l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL})
-				ok, err := l.TryAcquire(ctx)
-				if err == nil && !ok {
-					err = redislua.ErrNotAcquired
-				}
-				return l.Release, err
-			},
-			waiter: func(ctx context.Context, key string, waiting chan<- struct{}) (func(context.Context) error, error) {
-				// Acquire asks for a backoff after its first failed attempt,
-				// subscribes, retries at once and asks again (attempt 2):
-				// from then on a release wakes it.
-				retry := &signalRetry{RetryStrategy: redislua.LinearRetry(lockRetry), at: 2, waiting: waiting}
-				l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, Retry: retry})
-				return l.Release, l.Acquire(ctx)
-			},
-		},
+		redisluaLock(c, "redislua", false),
 		{
 			name: "redislock",
 			cycle: func(ctx context.Context, key string) error {
@@ -89,6 +66,37 @@ func lockImpls(c *redis.Client) []lockImpl {
 				}
 				return l.Release, nil
 			},
+		},
+		redisluaLock(c, "redislua-nofence", true),
+	}
+}
+
+// redisluaLock is redislua's lock, with or without fencing tokens.
+func redisluaLock(c *redis.Client, name string, noFence bool) lockImpl {
+	return lockImpl{
+		name: name,
+		cycle: func(ctx context.Context, key string) error {
+			l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, NoFence: noFence})
+			if err := l.Acquire(ctx); err != nil {
+				return err
+			}
+			return l.Release(ctx)
+		},
+		holder: func(ctx context.Context, key string) (func(context.Context) error, error) {
+			l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, NoFence: noFence})
+			ok, err := l.TryAcquire(ctx)
+			if err == nil && !ok {
+				err = redislua.ErrNotAcquired
+			}
+			return l.Release, err
+		},
+		waiter: func(ctx context.Context, key string, waiting chan<- struct{}) (func(context.Context) error, error) {
+			// Acquire asks for a backoff after its first failed attempt,
+			// subscribes, retries at once and asks again (attempt 2):
+			// from then on a release wakes it.
+			retry := &signalRetry{RetryStrategy: redislua.LinearRetry(lockRetry), at: 2, waiting: waiting}
+			l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, Retry: retry, NoFence: noFence})
+			return l.Release, l.Acquire(ctx)
 		},
 	}
 }
@@ -124,7 +132,8 @@ func (r *signalBackoff) NextBackoff() time.Duration {
 }
 
 // BenchmarkLock measures an uncontended acquire+release (two round trips
-// in both libraries) against bsm/redislock's Obtain+Release (target 4),
+// in both libraries), with and without fencing tokens, against
+// bsm/redislock's Obtain+Release (target 4),
 // with a new lock object per cycle as each library's examples do: from
 // one goroutine, and from 64 goroutines each on its own key.
 func BenchmarkLock(b *testing.B) {

@@ -103,13 +103,13 @@ func benchTargetPipeline(b *testing.B, clustered bool) {
 	runPaired(b, pipelineGoroutines, 25, variants)
 }
 
-// Target 4: a lock's acquire+release against redislock's, 64 goroutines
-// each on its own key.
+// Target 4: a lock's acquire+release, with and without fencing tokens,
+// against redislock's, 64 goroutines each on its own key.
 func benchTargetLock(b *testing.B) {
 	srv, c := standalone(b, goroutines)
 	var variants []pairedVariant
 	impls := lockImpls(c)
-	for _, impl := range []lockImpl{impls[1], impls[0]} { // redislock first: the base
+	for _, impl := range []lockImpl{impls[1], impls[0], impls[2]} { // redislock first: the base
 		keys := make([]string, goroutines)
 		for w := range keys {
 			keys[w] = "bench:target-lock:" + impl.name + ":{" + strconv.Itoa(w) + "}"

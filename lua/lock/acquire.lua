@@ -10,13 +10,12 @@
 -- @return {1, fence} when the caller now holds the lock (fence is the
 --         counter after INCR); {0, pttl} when another token holds it (pttl
 --         is the lock's remaining time to live in ms, -1 when it has none)
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('INCR', KEYS[2])}
+end
+-- Held: SET NX failed, so the key exists until this script ends.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return {1, tonumber(redis.call('GET', KEYS[2]) or '0')}
 end
-if holder then
-  return {0, redis.call('PTTL', KEYS[1])}
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return {1, redis.call('INCR', KEYS[2])}
+return {0, redis.call('PTTL', KEYS[1])}

@@ -12,7 +12,7 @@
 -- only 14 significant digits.
 -- @key log      a sorted set with one member per admitted call, scored by
 --               the call's time in microseconds; it expires one window
---               after the newest call, so an idle key costs nothing
+--               after its newest call, so an idle key costs nothing
 -- @arg limit    calls admitted per window (1 <= limit < 2^53)
 -- @arg window   the window, in microseconds (>= 1000)
 -- @arg n        calls this request counts for (1 <= n <= limit)
@@ -22,7 +22,9 @@
 --         calls that would be admitted now; retry_after is 0 if allowed,
 --         else the time until the oldest calls have left the window and n
 --         calls fit; reset_after is the time until every recorded call has
---         left the window
+--         left the window (when calls recorded at a later server time than
+--         now are kept, see below, it comes from the key's TTL: rounded up
+--         to the millisecond)
 
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
@@ -32,19 +34,13 @@ local n = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
--- If the server's clock is behind the newest recorded call (a clock
--- stepped back, a failover to a node whose clock differs), hold time at
--- that call: for one key time never runs backwards, so no call leaves the
--- window early and the members below stay unique.
-local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2]
-if newest then
-  newest = tonumber(newest)
-  if newest > now then
-    now = newest
-  end
-end
-
--- A call made at now - window or earlier has left the window.
+-- The server's clock may be behind calls already recorded (a clock stepped
+-- back, a failover to a node whose clock differs). Such calls stay in the
+-- set, scored later than now: the trim below keeps them, since it removes
+-- only calls made at now - window or earlier, and ZCARD counts them, so
+-- they count against the limit until the clock has passed their window. No
+-- call leaves the window early; what could shorten their life is the
+-- PEXPIRE at the end, which is why it only ever extends the key's TTL.
 redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%d', now - window))
 local count = redis.call('ZCARD', key)
 
@@ -52,6 +48,7 @@ if count + n > limit then
   -- n calls fit once the k oldest have left; k <= count because n <= limit.
   local k = count + n - limit
   local kth = tonumber(redis.call('ZRANGE', key, k - 1, k - 1, 'WITHSCORES')[2])
+  local newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
   local remaining = limit - count
   if remaining < 0 then -- the limit was lowered while calls were recorded
     remaining = 0
@@ -63,9 +60,9 @@ end
 -- request that sees the same time trims at the same bound, so after the
 -- first of them nothing more leaves and count grows by each request's n:
 -- their members differ. ZADD NX never overwrites a member; should one
--- exist anyway (two limiters with different windows sharing a key), it is
--- not counted and the loop adds the next sequence number, so exactly n
--- members are added.
+-- exist anyway (two limiters with different windows sharing a key, or a
+-- time seen again after the clock stepped back), it is not counted and the
+-- loop adds the next sequence number, so exactly n members are added.
 local stamp = string.format('%d', now)
 local prefix = stamp .. ':'
 local seq = count
@@ -80,6 +77,26 @@ while missing > 0 do
   end
   missing = missing - redis.call('ZADD', key, 'NX', unpack(args))
 end
-redis.call('PEXPIRE', key, math.ceil(window / 1000))
 
-return {1, limit - count - n, 0, window}
+-- The key must live until its newest call has left the window. A later
+-- expiry than one window from now was set for calls recorded at a later
+-- server time: GT keeps it. GT counts a key without a TTL as expiring
+-- never, so a key this call created (count was 0: the trim left no member,
+-- or there was none, and Redis deletes an empty set) gets a plain PEXPIRE.
+local ttl = math.ceil(window / 1000)
+if count == 0 then
+  redis.call('PEXPIRE', key, ttl)
+  return {1, limit - n, 0, window}
+end
+if redis.call('PEXPIRE', key, ttl, 'GT') == 1 then
+  return {1, limit - count - n, 0, window}
+end
+-- The expiry was kept: set by a call in the same millisecond (the same
+-- expiry, not a later one), or later than this call's. reset_after is then
+-- the key's remaining life, at least one window.
+local pttl = redis.call('PTTL', key)
+if pttl < 0 then -- no TTL: something outside this script removed it
+  redis.call('PEXPIRE', key, ttl)
+  pttl = 0
+end
+return {1, limit - count - n, 0, math.max(window, pttl * 1000)}
