@@ -25,13 +25,20 @@ func (r *replies) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 func (r *replies) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if c, ok := cmd.(*redis.Cmd); ok && err == nil && cmdName(cmd) == "evalsha" {
+		if c, ok := cmd.(valueCmd); ok && err == nil && cmdName(cmd) == "evalsha" {
 			r.mu.Lock()
 			r.bySHA[fmt.Sprint(cmd.Args()[1])] = c.Val()
 			r.mu.Unlock()
 		}
 		return err
 	}
+}
+
+// valueCmd is a command with a generic reply: a *redis.Cmd, or a type that
+// embeds one (redislua marks its commands NoRetry that way).
+type valueCmd interface {
+	Val() any
+	SetVal(any)
 }
 
 // stub is a go-redis hook that answers every EVALSHA with the reply
@@ -47,7 +54,7 @@ func (s stub) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessP
 
 func (s stub) ProcessHook(redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		c, ok := cmd.(*redis.Cmd)
+		c, ok := cmd.(valueCmd)
 		if !ok || cmdName(cmd) != "evalsha" {
 			cmd.SetErr(fmt.Errorf("stub: unexpected %v", cmd.Args()))
 			return cmd.Err()
