@@ -1,6 +1,6 @@
 # The library's checks are `go test ./...` (see .ci/run). The benchmarks are
-# a separate module, never run by CI: they compare timings, which assert
-# nothing on a shared machine.
+# a separate module; CI runs each of them once as a smoke test, never for
+# timings, which assert nothing on a shared machine.
 
 COUNT ?= 10
 
