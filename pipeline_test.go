@@ -112,11 +112,8 @@ func TestOptimizePipelinesRejectsNil(t *testing.T) {
 // each node's part: the source goes once per node whatever the keys'
 // slots, and a flush on every node before the pipeline costs nothing.
 func TestOptimizePipelinesOnCluster(t *testing.T) {
-	cc := sharedCluster(t)
+	cc := optimizedCluster(t)
 	ctx := context.Background()
-	if err := OptimizePipelines(cc); err != nil {
-		t.Fatal(err)
-	}
 	s := uniqueRegistry(t, 1).MustScript("s0")
 	keys := keysAcrossSlots(t.Name(), 50)
 	masters := map[string]bool{}
@@ -182,11 +179,8 @@ func TestOptimizePipelinesOnClusterAfterUse(t *testing.T) {
 // A transaction on a cluster (one slot) goes to one node, wrapped in
 // MULTI and EXEC: the source goes once.
 func TestOptimizePipelinesOnClusterTransaction(t *testing.T) {
-	cc := sharedCluster(t)
+	cc := optimizedCluster(t)
 	ctx := context.Background()
-	if err := OptimizePipelines(cc); err != nil {
-		t.Fatal(err)
-	}
 	s := MustNewScript("incr", incrSrc)
 	key := "{" + t.Name() + "}:n"
 	for round := 0; round < 2; round++ {
@@ -213,11 +207,8 @@ func TestOptimizePipelinesOnClusterTransaction(t *testing.T) {
 // On a cluster the errors are mapped once go-redis has run every node's
 // part, the rewritten EVALSHAs' too.
 func TestOptimizePipelinesOnClusterMapsErrors(t *testing.T) {
-	cc := sharedCluster(t)
+	cc := optimizedCluster(t)
 	ctx := context.Background()
-	if err := OptimizePipelines(cc); err != nil {
-		t.Fatal(err)
-	}
 	s := MustNewScript("check", "local n = tonumber(ARGV[1])\nif n < 0 then error('negative') end\nreturn n")
 	keys := keysAcrossSlots(t.Name(), 12)
 	pipe := cc.Pipeline()
@@ -276,22 +267,42 @@ func TestOptimizePipelinesOnClusterFollowsRouting(t *testing.T) {
 		if err := OptimizePipelines(cc); err != nil {
 			t.Fatal(err)
 		}
-		echo := MustNewScript("echo", "return ARGV[1]")
 		for round := 0; round < 3; round++ {
 			flushEveryNode(t, cc)
-			pipe := cc.Pipeline()
-			var cmds []*redis.Cmd
-			for i := 0; i < 30; i++ {
-				cmds = append(cmds, echo.Run(ctx, pipe, nil, i))
-			}
-			_, _ = pipe.Exec(ctx)
-			for i, cmd := range cmds {
-				if got, err := cmd.Int64(); err != nil || got != int64(i) {
-					t.Fatalf("round %d call %d (%v) = %d, %v; want %d", round, i, cmd.Args()[0], got, err, i)
-				}
-			}
+			echoes(t, cc, round)
 		}
 	})
+}
+
+// echoes runs a pipeline of 30 calls of a script without keys that returns
+// its argument, checks every reply, and returns the commands.
+func echoes(t *testing.T, c interface{ Pipeline() redis.Pipeliner }, round int) []*redis.Cmd {
+	t.Helper()
+	ctx := context.Background()
+	echo := MustNewScript("echo", "return ARGV[1]")
+	pipe := c.Pipeline()
+	var cmds []*redis.Cmd
+	for i := 0; i < 30; i++ {
+		cmds = append(cmds, echo.Run(ctx, pipe, nil, i))
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, cmd := range cmds {
+		if got, err := cmd.Int64(); err != nil || got != int64(i) {
+			t.Fatalf("round %d call %d (%v) = %d, %v; want %d", round, i, cmd.Args()[0], got, err, i)
+		}
+	}
+	return cmds
+}
+
+// optimizedCluster returns a new client of the shared cluster, with
+// OptimizePipelines.
+func optimizedCluster(t *testing.T) *redis.ClusterClient {
+	t.Helper()
+	cc := sharedCluster(t)
+	if err := OptimizePipelines(cc); err != nil {
+		t.Fatal(err)
+	}
+	return cc
 }
 
 // flushEveryNode empties the script cache of every master and replica.
@@ -304,16 +315,23 @@ func flushEveryNode(t *testing.T, cc *redis.ClusterClient) {
 	}
 }
 
-func TestOptimizePipelinesOnRing(t *testing.T) {
-	a, b := realRedis(t), realRedis(t)
+// optimizedRing returns a Ring of two servers, with OptimizePipelines.
+func optimizedRing(t *testing.T, a, b backend) *redis.Ring {
+	t.Helper()
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{
 		"a": a.client.Options().Addr, "b": b.client.Options().Addr,
 	}})
 	t.Cleanup(func() { _ = ring.Close() })
-	ctx := context.Background()
 	if err := OptimizePipelines(ring); err != nil {
 		t.Fatal(err)
 	}
+	return ring
+}
+
+func TestOptimizePipelinesOnRing(t *testing.T) {
+	a, b := realRedis(t), realRedis(t)
+	ring := optimizedRing(t, a, b)
+	ctx := context.Background()
 	s := MustNewScript("incr", incrSrc)
 	keys := keysAcrossSlots(t.Name(), 20)
 	pipe := ring.Pipeline()
@@ -335,29 +353,12 @@ func TestOptimizePipelinesOnRing(t *testing.T) {
 // random for each pipeline: the source goes once for all of them.
 func TestOptimizePipelinesOnRingScriptsWithoutKeys(t *testing.T) {
 	a, b := realRedis(t), realRedis(t)
-	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{
-		"a": a.client.Options().Addr, "b": b.client.Options().Addr,
-	}})
-	t.Cleanup(func() { _ = ring.Close() })
+	ring := optimizedRing(t, a, b)
 	ctx := context.Background()
-	if err := OptimizePipelines(ring); err != nil {
-		t.Fatal(err)
-	}
-	echo := MustNewScript("echo", "return ARGV[1]")
 	for round := 0; round < 3; round++ {
 		a.client.ScriptFlush(ctx)
 		b.client.ScriptFlush(ctx)
-		pipe := ring.Pipeline()
-		var cmds []*redis.Cmd
-		for i := 0; i < 30; i++ {
-			cmds = append(cmds, echo.Run(ctx, pipe, nil, i))
-		}
-		_, _ = pipe.Exec(ctx)
-		for i, cmd := range cmds {
-			if got, err := cmd.Int64(); err != nil || got != int64(i) {
-				t.Fatalf("round %d call %d (%v) = %d, %v; want %d", round, i, cmd.Args()[0], got, err, i)
-			}
-		}
+		cmds := echoes(t, ring, round)
 		if n := countNames(cmds)["eval"]; n != 1 {
 			t.Fatalf("round %d: %d EVAL, want 1", round, n)
 		}
