@@ -161,6 +161,10 @@ type Lock struct {
 	acquiring bool
 	cur       *holding // nil when not held
 	last      *holding // the current or most recent acquisition
+	// unreleased is the token of an acquisition whose Release failed with
+	// an error, so that it may still hold the key: Release (when nothing
+	// is held) and Acquire send its release again. "" when none.
+	unreleased string
 }
 
 // holding is one acquisition of a Lock.
@@ -311,7 +315,8 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 // both ErrNotAcquired and ctx.Err(); when the strategy gives up, it
 // matches ErrNotAcquired. A Redis error is returned as it is, wrapped;
 // if the attempt it ended may have taken the lock, Acquire first sends a
-// release for it, so that it is not left to expire.
+// release for it, so that it is not left to expire. If this Lock's last
+// Release failed with an error, Acquire first sends that release again.
 func (l *Lock) Acquire(ctx context.Context) error {
 	return l.acquire(ctx, true)
 }
@@ -319,8 +324,14 @@ func (l *Lock) Acquire(ctx context.Context) error {
 // Release gives the lock up and wakes its waiters. It stops the watchdog
 // first. It returns ErrNotHeld when the lock expired or another holder has
 // it since (that holder's lock is left alone), or when this Lock did not
-// hold it. Release ends this Lock's acquisition whatever it returns: after
-// a Redis error the lock may still be held in Redis until its TTL ends.
+// hold it. Release ends this Lock's acquisition whatever it returns.
+//
+// After any other error the release may not have reached Redis, and the
+// key may still hold this Lock's token: calling Release again sends the
+// release again, with the same token, and returns nil if it released the
+// key, ErrNotHeld if the key no longer held the token (the first release
+// did reach Redis, or the lock expired). Acquire sends it again too,
+// before its first attempt. Otherwise the lock expires with its TTL.
 func (l *Lock) Release(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
@@ -328,19 +339,40 @@ func (l *Lock) Release(ctx context.Context) error {
 	l.mu.Lock()
 	h := l.cur
 	l.cur = nil
+	token := l.unreleased
 	l.mu.Unlock()
-	if h == nil {
+	if h != nil {
+		h.stopWatchdog()
+		token = h.token
+	}
+	if token == "" {
 		return fmt.Errorf("%w: lock %q: this Lock does not hold it", ErrNotHeld, l.key)
 	}
-	h.stopWatchdog()
-	n, err := lockRelease.Run(ctx, l.client, l.keys[:1], h.token, l.channel).Int64()
+	released, err := l.releaseToken(ctx, token)
 	if err != nil {
-		return fmt.Errorf("redislua: releasing lock %q: %w", l.key, err)
+		return err
 	}
-	if n != 1 {
+	if !released {
 		return fmt.Errorf("%w: lock %q expired or was taken by another holder", ErrNotHeld, l.key)
 	}
 	return nil
+}
+
+// releaseToken sends the release script for token: true when the key held
+// token and is deleted, false when it did not hold it. After an error it
+// records token as unreleased; after a reply it forgets it.
+func (l *Lock) releaseToken(ctx context.Context, token string) (bool, error) {
+	n, err := lockRelease.Run(ctx, l.client, l.keys[:1], token, l.channel).Int64()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.unreleased = token
+		return false, fmt.Errorf("redislua: releasing lock %q (Release again retries): %w", l.key, err)
+	}
+	if l.unreleased == token {
+		l.unreleased = ""
+	}
+	return n == 1, nil
 }
 
 // Refresh sets the lock's TTL to ttl (zero means the Lock's TTL) if this

@@ -32,12 +32,19 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 		return fmt.Errorf("%w: lock %q", ErrAlreadyHeld, l.key)
 	}
 	l.acquiring = true
+	unreleased := l.unreleased
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
 		l.acquiring = false
 		l.mu.Unlock()
 	}()
+	if unreleased != "" {
+		// An earlier Release failed: the key may still hold its token.
+		// Should this fail too, the first attempt finds the key held,
+		// and waits for its TTL as it would for any holder.
+		_, _ = l.releaseToken(ctx, unreleased)
+	}
 
 	// One token for every attempt of this call: an attempt resent after a
 	// lost reply finds its own token and is told it holds the lock.
@@ -117,6 +124,7 @@ func (l *Lock) hold(token string, fence int64, sent time.Time) {
 	}
 	l.mu.Lock()
 	l.cur, l.last = h, h
+	l.unreleased = "" // the key holds token: no earlier token can be in it
 	l.mu.Unlock()
 }
 
