@@ -14,7 +14,8 @@ import (
 // OptimizePipelines installs a go-redis hook on c (a *redis.Client,
 // *redis.ClusterClient or *redis.Ring) so that a pipeline or transaction
 // sends each script's source at most once per node, and maps the errors of
-// queued script commands as Run does outside pipelines. Call it once, when
+// queued script commands (and Exec's, which is the first of them) as Run
+// does outside pipelines. Call it once, when
 // the client is created and before its first command.
 //
 // Without the hook, Run queues a plain EVAL per call in a pipeline: always
@@ -87,7 +88,7 @@ func (h pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 		h.rewrite(cmds, buf[:0])
 		err := next(ctx, cmds)
 		if h.mapErrors {
-			mapPipelineErrors(cmds)
+			err = mapPipelineErrors(cmds, err)
 		}
 		return err
 	}
@@ -128,18 +129,28 @@ func (h pipelineHook) rewrite(cmds []redis.Cmder, seen []sent) {
 }
 
 // mapPipelineErrors gives the failed script commands of a pipeline the
-// errors Run gives outside pipelines.
-func mapPipelineErrors(cmds []redis.Cmder) {
+// errors Run gives outside pipelines, and returns execErr, the pipeline's
+// error (go-redis's is its first failed command's), mapped the same way
+// when it is one of them, so that Exec's error matches cmd.Err().
+func mapPipelineErrors(cmds []redis.Cmder, execErr error) error {
+	replaced := false
 	for _, cmd := range cmds {
 		err := cmd.Err()
 		var rerr redis.Error
 		if err == nil || !errors.As(err, &rerr) {
 			continue
 		}
-		if s := scriptOf(cmd.Args()); s != nil {
-			cmd.SetErr(s.mapError(err))
+		s := scriptOf(cmd.Args())
+		if s == nil {
+			continue
+		}
+		mapped := s.mapError(err)
+		cmd.SetErr(mapped)
+		if !replaced && execErr != nil && errors.Is(execErr, err) {
+			execErr, replaced = mapped, true
 		}
 	}
+	return execErr
 }
 
 // scriptOf returns the script of a command that Run queued in a pipeline,

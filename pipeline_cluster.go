@@ -67,8 +67,6 @@ func (c clusterPipelineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHo
 func (c clusterPipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.h.sweep(ctx)
-		err := next(ctx, cmds)
-		mapPipelineErrors(cmds)
-		return err
+		return mapPipelineErrors(cmds, next(ctx, cmds))
 	}
 }

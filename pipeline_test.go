@@ -88,9 +88,12 @@ func TestOptimizePipelinesMapsErrors(t *testing.T) {
 		pipe := b.client.Pipeline()
 		ok := s.Run(ctx, pipe, nil, 1)
 		bad := s.Run(ctx, pipe, nil, -1)
-		_, _ = pipe.Exec(ctx)
+		_, execErr := pipe.Exec(ctx)
 		if ok.Err() != nil {
 			t.Fatal(ok.Err())
+		}
+		if execErr != bad.Err() {
+			t.Errorf("Exec returned %v, want the failed command's mapped error", execErr)
 		}
 		var se *ScriptError
 		if !errors.As(bad.Err(), &se) || se.Line != 2 || se.Message != "negative" || bad.Args()[0] != "evalsha" {
@@ -216,9 +219,12 @@ func TestOptimizePipelinesOnClusterMapsErrors(t *testing.T) {
 	for _, k := range keys {
 		cmds = append(cmds, s.Run(ctx, pipe, []string{k}, -1))
 	}
-	_, _ = pipe.Exec(ctx)
+	_, execErr := pipe.Exec(ctx)
+	var se *ScriptError
+	if !errors.As(execErr, &se) {
+		t.Errorf("Exec returned %v, want a *ScriptError", execErr)
+	}
 	for i, cmd := range cmds {
-		var se *ScriptError
 		if !errors.As(cmd.Err(), &se) || se.Line != 2 || se.Message != "negative" {
 			t.Fatalf("call %d (%v): %v, want a mapped error on line 2", i, cmd.Args()[0], cmd.Err())
 		}
