@@ -163,21 +163,32 @@ func (w *worker) stillHeld(l *redislua.Lock, deadline time.Time) (bool, error) {
 }
 
 // release gives the lock up. A Release that finds the lock gone within
-// its TTL is a violation. Release forgets the acquisition whatever it
-// returns, so after an unknown outcome a second Release would only say
-// ErrNotHeld without sending anything: the lock is then left to expire,
-// and other workers wait for it (see the report's outcomes).
+// its TTL is a violation. After an error (the release may not have
+// reached Redis) the Lock keeps the token and a second Release sends it
+// again; if that fails too, the lock is left to its TTL (or to this
+// worker's next Acquire, which sends it once more), and other workers
+// wait for it (see the report's outcomes).
 func (w *worker) release(ls *lockState, l *redislua.Lock, acquired time.Time) {
 	s := w.s
 	err := s.timed(opRelease, func(ctx context.Context) error { return l.Release(ctx) })
 	switch {
 	case err == nil:
+		return
 	case errors.Is(err, redislua.ErrNotHeld):
 		if age := time.Since(acquired); age < lockTTL {
 			s.v.fail(checkNotLostEarly, "%s: not held %v after acquisition (TTL %v)", ls.key, age.Round(time.Millisecond), lockTTL)
 		}
+		return
+	}
+	err = s.timed(opRelease, func(ctx context.Context) error { return l.Release(ctx) })
+	switch {
+	case err == nil:
+		s.outcomes.add("lock: release failed, released by a second Release", 1)
+	case errors.Is(err, redislua.ErrNotHeld):
+		// The first release reached Redis, or the lock expired.
+		s.outcomes.add("lock: release failed, a second Release found it gone", 1)
 	default:
-		s.outcomes.add("lock: release failed, left to expire", 1)
+		s.outcomes.add("lock: release failed twice, left to expire", 1)
 	}
 }
 
