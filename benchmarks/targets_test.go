@@ -21,8 +21,9 @@ import (
 // time of the same variants.
 func BenchmarkTargets(b *testing.B) {
 	b.Run("target=1-per-call", benchTargetPerCall)
-	b.Run("target=2-pipeline/topology=standalone", func(b *testing.B) { benchTargetPipeline(b, false) })
-	b.Run("target=2-pipeline/topology=cluster", func(b *testing.B) { benchTargetPipeline(b, true) })
+	b.Run("target=2-pipeline/topology=standalone", func(b *testing.B) { benchTargetPipeline(b, false, pipelineKeys) })
+	b.Run("target=2-pipeline/topology=cluster", func(b *testing.B) { benchTargetPipeline(b, true, pipelineKeys) })
+	b.Run("target=2-pipeline/topology=cluster-untagged", func(b *testing.B) { benchTargetPipeline(b, true, untaggedPipelineKeys) })
 	b.Run("target=4-lock", benchTargetLock)
 	for _, r := range rateRegimes {
 		b.Run("target=4-ratelimit/regime="+r.name, func(b *testing.B) { benchTargetRateLimiter(b, r) })
@@ -50,7 +51,7 @@ func benchTargetPerCall(b *testing.B) {
 
 // Target 2 (and 5 on one server): 100-call pipelines from 8 goroutines,
 // against the ideal EVALSHA pipeline and redis-benchmark's.
-func benchTargetPipeline(b *testing.B, clustered bool) {
+func benchTargetPipeline(b *testing.B, clustered bool, keys [][]string) {
 	ctx := context.Background()
 	var (
 		c   pipelineClients
@@ -79,7 +80,7 @@ func benchTargetPipeline(b *testing.B, clustered bool) {
 		b.Fatal(err)
 	}
 	var variants []pairedVariant
-	all := pipelineVariants(c)
+	all := pipelineVariants(c, keys)
 	ideal := all[3]
 	for _, v := range append([]pipelineVariant{ideal}, all[:3]...) {
 		variants = append(variants, pairedVariant{name: v.name, op: func(ctx context.Context, _ int) error {
