@@ -15,8 +15,7 @@ import (
 // *redis.ClusterClient or *redis.Ring) so that a pipeline or transaction
 // sends each script's source at most once per node, and maps the errors of
 // queued script commands (and Exec's, which is the first of them) as Run
-// does outside pipelines. Call it once, when
-// the client is created and before its first command.
+// does outside pipelines. Call it once, when the client is created.
 //
 // Without the hook, Run queues a plain EVAL per call in a pipeline: always
 // safe, but every call carries the whole source. With it, the first call of
@@ -61,8 +60,7 @@ func OptimizePipelines(c interface{ AddHook(redis.Hook) }) error {
 type scope int
 
 const (
-	noRewrite     scope = iota // rewrite nothing (a cluster client's own hook)
-	wholePipeline              // one server: a client, or a cluster node's client
+	wholePipeline scope = iota // one server: a client, or a cluster node's client
 	byHashedKey                // Ring: one shard per hashed part of the first key
 )
 
