@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/keyspace"
 )
 
 // The compare-and-swap scripts, resolved once.
@@ -17,11 +18,6 @@ var (
 	casSwapManyScript  = prebuilt.MustScript("cas/swap_many")
 	casFencedSetScript = prebuilt.MustScript("cas/fenced_set")
 )
-
-// fenceSuffix names the key in which FencedSet keeps the highest fence
-// accepted for a key. It differs from a lock's fence counter (":fence"),
-// so a lock and the data it guards may share a name.
-const fenceSuffix = ":fenced-max"
 
 // ErrNotInteger means a key that must hold a decimal integer (a balance, a
 // fence record) holds something else.
@@ -59,8 +55,8 @@ func CompareAndSwap(ctx context.Context, c redis.Scripter, key, expected, desire
 	if err := checkDirectClient(c, "CompareAndSwap"); err != nil {
 		return false, err
 	}
-	if key == "" {
-		return false, fmt.Errorf("%w: CompareAndSwap", ErrEmptyKey)
+	if err := checkUserKey(key, "CompareAndSwap key"); err != nil {
+		return false, err
 	}
 	ttl, err := opts.ttlArg()
 	if err != nil {
@@ -77,8 +73,8 @@ func CompareAndDelete(ctx context.Context, c redis.Scripter, key, expected strin
 	if err := checkDirectClient(c, "CompareAndDelete"); err != nil {
 		return false, err
 	}
-	if key == "" {
-		return false, fmt.Errorf("%w: CompareAndDelete", ErrEmptyKey)
+	if err := checkUserKey(key, "CompareAndDelete key"); err != nil {
+		return false, err
 	}
 	n, err := casDeleteScript.Run(ctx, c, []string{key}, expected).Int64()
 	return n == 1, err
@@ -100,8 +96,8 @@ func SwapMany(ctx context.Context, c redis.Scripter, keys []string, expected, de
 		return 0, err
 	}
 	for i, k := range keys {
-		if k == "" {
-			return 0, fmt.Errorf("%w: SwapMany keys[%d]", ErrEmptyKey, i)
+		if err := checkUserKey(k, "SwapMany keys["+strconv.Itoa(i)+"]"); err != nil {
+			return 0, err
 		}
 	}
 	ttl, err := opts.ttlArg()
@@ -123,24 +119,25 @@ func SwapMany(ctx context.Context, c redis.Scripter, keys []string, expected, de
 // An equal fence is accepted, so one holder may write several times.
 // Fences are compared exactly over the whole int64 range.
 //
-// The highest fence lives in a second key in key's hash slot: key plus
-// ":fenced-max" ("{u1}:doc" gives "{u1}:doc:fenced-max", and "doc" gives
-// "{doc}:fenced-max"). It never expires by itself; delete it with the data
+// The highest fence lives in a second key in key's hash slot,
+// FenceRecordKey(key). It never expires by itself; delete it with the data
 // once no stale writer can remain. Both keys keep their TTL, if any. If
-// that key holds something else than an integer, FencedSet writes nothing
-// and returns an error wrapping ErrNotInteger. c must not be a pipeline;
-// an empty key is ErrEmptyKey.
+// key holds another type than a string, FencedSet fails with a
+// *ScriptError matching ErrWrongType; if the record holds something else
+// than an integer, with ErrNotInteger; either way it writes nothing. c
+// must not be a pipeline; an empty key is ErrEmptyKey, a reserved one
+// ErrReservedKey.
+//
+// The data key must not be a Lock's key: the lock keeps its token there,
+// and FencedSet would overwrite it. Lock "lock:doc" and write "doc".
 func FencedSet(ctx context.Context, c redis.Scripter, key, value string, fence int64) (bool, error) {
 	if err := checkDirectClient(c, "FencedSet"); err != nil {
 		return false, err
 	}
-	if key == "" {
-		return false, fmt.Errorf("%w: FencedSet", ErrEmptyKey)
-	}
-	fenceKey, err := sameSlotKey(key, fenceSuffix)
-	if err != nil {
+	if err := checkUserKey(key, "FencedSet key"); err != nil {
 		return false, err
 	}
+	fenceKey := keyspace.Derive(key, kindFenced)
 	n, err := casFencedSetScript.Run(ctx, c, []string{key, fenceKey}, value, strconv.FormatInt(fence, 10)).Int64()
 	if err != nil {
 		return false, err
@@ -150,6 +147,11 @@ func FencedSet(ctx context.Context, c redis.Scripter, key, value string, fence i
 	}
 	return n == 1, nil
 }
+
+// FenceRecordKey returns the key in which FencedSet keeps the highest
+// fence accepted for key: "doc{doc}redislua:fenced" for "doc",
+// "{u1}:doc{}redislua:fenced" for "{u1}:doc" (see docs/keys.md).
+func FenceRecordKey(key string) string { return keyspace.Derive(key, kindFenced) }
 
 // checkDirectClient refuses a nil client and a pipeline, for calls that need an
 // answer before they return.

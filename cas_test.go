@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/keyspace"
 )
 
 // value returns key's string value, or ok false when it is missing.
@@ -286,7 +287,7 @@ func TestFencedSet(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		key := "{doc}:body"
-		fenceKey := key + fenceSuffix
+		fenceKey := keyspace.Derive(key, kindFenced)
 		for i, s := range steps {
 			got, err := FencedSet(ctx, b.client, key, s.value, s.fence)
 			if got != s.want || err != nil {
@@ -317,12 +318,48 @@ func TestFencedSetKeepsTTL(t *testing.T) {
 	})
 }
 
+// A data key or record of another type fails with ErrWrongType and nothing
+// changes: FencedSet used to replace a hash or a list with a string.
+func TestFencedSetWrongTypeChangesNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		key := "{doc}:typed"
+		record := FenceRecordKey(key)
+		kinds := map[string]func(k string){
+			"hash": func(k string) { b.client.HSet(ctx, k, "f", "v") },
+			"list": func(k string) { b.client.RPush(ctx, k, "v") },
+			"set":  func(k string) { b.client.SAdd(ctx, k, "v") },
+			"zset": func(k string) { b.client.ZAdd(ctx, k, redis.Z{Score: 1, Member: "v"}) },
+		}
+		for kind, make := range kinds {
+			for _, target := range []string{key, record} {
+				b.client.Del(ctx, key, record)
+				make(target)
+				before := b.client.Dump(ctx, target).Val()
+				ok, err := FencedSet(ctx, b.client, key, "new", 7)
+				if ok || !errors.Is(err, ErrWrongType) {
+					t.Errorf("%s at %q: FencedSet = %v, %v; want false, ErrWrongType", kind, target, ok, err)
+				}
+				if got := b.client.Type(ctx, target).Val(); got != kind {
+					t.Errorf("%s at %q: type is now %s", kind, target, got)
+				}
+				if after := b.client.Dump(ctx, target).Val(); after != before {
+					t.Errorf("%s at %q: value changed", kind, target)
+				}
+				if n := b.client.Exists(ctx, key, record).Val(); n != 1 {
+					t.Errorf("%s at %q: %d of the two keys exist, want only the one set up", kind, target, n)
+				}
+			}
+		}
+	})
+}
+
 func TestFencedSetCorruptRecordWritesNothing(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		for _, bad := range []string{"", "x", "007", "-0", "1.5", "9223372036854775808", " 1"} {
 			b.client.Set(ctx, "{doc}:c", "old", 0)
-			b.client.Set(ctx, "{doc}:c"+fenceSuffix, bad, 0)
+			b.client.Set(ctx, keyspace.Derive("{doc}:c", kindFenced), bad, 0)
 			ok, err := FencedSet(ctx, b.client, "{doc}:c", "new", math.MaxInt64)
 			if ok || !errors.Is(err, ErrNotInteger) {
 				t.Errorf("record %q: FencedSet = %v, %v; want false, ErrNotInteger", bad, ok, err)
@@ -330,30 +367,6 @@ func TestFencedSetCorruptRecordWritesNothing(t *testing.T) {
 			wantValue(t, b.client, "{doc}:c", str("old"))
 		}
 	})
-}
-
-func TestFenceRecordKey(t *testing.T) {
-	for key, want := range map[string]string{
-		"doc":          "{doc}:fenced-max",
-		"{u1}:doc":     "{u1}:doc:fenced-max",
-		"a{b}c":        "a{b}c:fenced-max",
-		"{u1}:lock":    "{u1}:lock:fenced-max", // a lock's counter is "{u1}:lock:fence"
-		"cas:{x}:{y}z": "cas:{x}:{y}z:fenced-max",
-	} {
-		got, err := sameSlotKey(key, fenceSuffix)
-		if got != want || err != nil {
-			t.Errorf("fence record of %q = %q, %v; want %q", key, got, err, want)
-		}
-		if Slot(got) != Slot(key) {
-			t.Errorf("fence record %q is in slot %d, %q in %d", got, Slot(got), key, Slot(key))
-		}
-	}
-	// The record is where the doc comment says.
-	b := forMiniredis(t)
-	if _, err := FencedSet(context.Background(), b.client, "doc", "v", 3); err != nil {
-		t.Fatal(err)
-	}
-	wantValue(t, b.client, "{doc}:fenced-max", str("3"))
 }
 
 func TestCASMisuseSendsNothing(t *testing.T) {
@@ -453,7 +466,7 @@ func TestCASOnCluster(t *testing.T) {
 	}
 
 	doc := "cas-test:{c1}:doc"
-	cc.Del(ctx, doc, doc+fenceSuffix)
+	cc.Del(ctx, doc, keyspace.Derive(doc, kindFenced))
 	for _, s := range []struct {
 		fence int64
 		want  bool
@@ -463,7 +476,7 @@ func TestCASOnCluster(t *testing.T) {
 		}
 	}
 	// A key without a hash tag gets a record in its own slot.
-	cc.Del(ctx, "cas-test-untagged", "{cas-test-untagged}:fenced-max")
+	cc.Del(ctx, "cas-test-untagged", keyspace.Derive("cas-test-untagged", kindFenced))
 	if ok, err := FencedSet(ctx, cc, "cas-test-untagged", "v", 1); !ok || err != nil {
 		t.Errorf("FencedSet of an untagged key = %v, %v; want true, nil", ok, err)
 	}

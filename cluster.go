@@ -111,21 +111,3 @@ func eachNode(ctx context.Context, cc *redis.ClusterClient, fn func(ctx context.
 	}
 	return errors.Join(errs...)
 }
-
-// sameSlotKey returns a key derived from key (key plus suffix) that hashes
-// to key's slot, whether or not key carries a hash tag: "{u1}:lock" gives
-// "{u1}:lock:fence", and "lock" gives "{lock}:fence". A key with a '}' but
-// no hash tag cannot be wrapped; the error wraps ErrCrossSlot.
-func sameSlotKey(key, suffix string) (string, error) {
-	if part := hashslot.HashedPart(key); part != key {
-		return key + suffix, nil // the tag stays the first one
-	}
-	derived := "{" + key + "}" + suffix
-	if !strings.Contains(key, "}") {
-		return derived, nil // the new tag is the whole key: same slot
-	}
-	if Slot(derived) != Slot(key) { // key holds a '}' that ends the new tag early
-		return "", fmt.Errorf("%w: cannot derive a key in the slot of %q: give it a hash tag such as {name}", ErrCrossSlot, key)
-	}
-	return derived, nil
-}

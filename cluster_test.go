@@ -90,21 +90,6 @@ func TestCheckSlotsAllocatesNothingWhenKeysAgree(t *testing.T) {
 	}
 }
 
-func TestSameSlotKey(t *testing.T) {
-	for _, key := range []string{"lock", "{u1}:lock", "a{", "k{t}", "ключ"} {
-		derived, err := sameSlotKey(key, ":fence")
-		if err != nil || Slot(derived) != Slot(key) || !strings.Contains(derived, key) {
-			t.Errorf("sameSlotKey(%q) = %q (slot %d), %v; want a key in slot %d", key, derived, Slot(derived), err, Slot(key))
-		}
-	}
-	// A '}' in a key without a hash tag would end the new tag early.
-	for _, key := range []string{"a}b", "a{}b", "}x", "{}"} {
-		if derived, err := sameSlotKey(key, ":fence"); !errors.Is(err, ErrCrossSlot) {
-			t.Errorf("sameSlotKey(%q) = %q, %v; want ErrCrossSlot", key, derived, err)
-		}
-	}
-}
-
 // On a cluster client, cross-slot keys are refused before anything is sent;
 // the same keys with a shared hash tag run.
 func TestClusterRefusesCrossSlotBeforeSending(t *testing.T) {

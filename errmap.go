@@ -62,6 +62,8 @@ func kindSentinel(k rediserr.Kind) error {
 		return ErrReadOnly
 	case rediserr.KindCrossSlot:
 		return ErrCrossSlot
+	case rediserr.KindWrongType:
+		return ErrWrongType
 	}
 	return nil
 }

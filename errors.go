@@ -49,6 +49,9 @@ var (
 	// ErrKeyCount means a call passed a number of keys the script's header
 	// ("-- @key") does not declare; see *CountError.
 	ErrKeyCount = errors.New("redislua: wrong number of keys")
+	// ErrWrongType means a command the script called found a key of
+	// another type (WRONGTYPE), such as a hash where a string was expected.
+	ErrWrongType = errors.New("redislua: key holds the wrong kind of value (WRONGTYPE)")
 	// ErrArgCount means a call passed a number of arguments the script's
 	// header ("-- @arg") does not declare; see *CountError.
 	ErrArgCount = errors.New("redislua: wrong number of arguments")
@@ -98,7 +101,8 @@ func (e *CountError) Is(target error) bool {
 //	redislua: lua/transfer.lua:3: attempted to access nonexistent global variable 'x'
 //
 // errors.Is matches the sentinel for its kind (ErrOOM, ErrBusy, ErrReadOnly,
-// ErrNoPerm, ErrNoScript), and Unwrap returns the server's original error.
+// ErrNoPerm, ErrNoScript, ErrCrossSlot, ErrWrongType), and Unwrap returns
+// the server's original error.
 type ScriptError struct {
 	// Script is the script's name (its registry name).
 	Script string

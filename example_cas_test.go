@@ -82,7 +82,7 @@ func ExampleFencedSet() {
 	fmt.Println(ok)
 	ok, _ = redislua.FencedSet(ctx, rdb, "{doc}:7", "late write by 34", 34)
 	fmt.Println(ok, rdb.Get(ctx, "{doc}:7").Val())
-	fmt.Println(rdb.Get(ctx, "{doc}:7:fenced-max").Val())
+	fmt.Println(rdb.Get(ctx, "{doc}:7{}redislua:fenced").Val())
 	// Output:
 	// true
 	// true

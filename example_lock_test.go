@@ -119,7 +119,7 @@ func ExampleLock_Fence() {
 		fmt.Print(lock.Fence(), " ")
 		lock.Release(ctx)
 	}
-	fmt.Println(rdb.Get(ctx, "{invoice-42}:fence").Val())
+	fmt.Println(rdb.Get(ctx, "{invoice-42}{}redislua:fence").Val())
 	// Output: 1 2 3 3
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/redislua/redislua/internal/keyspace"
 	"github.com/redislua/redislua/internal/redistest"
 )
 
@@ -385,10 +386,7 @@ func TestSentinelFailoverTransferOnceAndLock(t *testing.T) {
 	pipe := direct.Pipeline()
 	exists := make([]*redis.IntCmd, len(all))
 	for i, r := range all {
-		record, err := sameSlotKey(keys[r.from], ":transfer:"+r.id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		record := keyspace.DeriveWith(keys[r.from], kindTransferID, r.id)
 		exists[i] = pipe.Exists(ctx, record)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/keyspace"
 )
 
 // Lock errors. Compare with errors.Is.
@@ -120,15 +121,15 @@ type LockOptions struct {
 //     storage the lock protects and have that refuse writes with a smaller
 //     fence than one it has seen: that stops a holder who was paused past
 //     its TTL. The counter is one small key next to the lock key, in its
-//     cluster slot ("{job}:fence" for a key "job" without a hash tag,
-//     "{u1}:job:fence" for a key "{u1}:job" with one). It never expires,
-//     since fences must never repeat; deleting it restarts the fences at 1.
-//     LockOptions.NoFence leaves it out.
-//   - Release publishes on a channel named the same way ("{job}:released",
-//     "{u1}:job:released"), in the same script
-//     that deletes it, and waiting Acquire calls subscribe to it, so a
-//     release hands the lock over at once. A RetryStrategy polls as a
-//     fallback for a missed message or an expired lock.
+//     cluster slot (FenceKey: "job{job}redislua:fence" for a key "job",
+//     "{u1}:job{}redislua:fence" for "{u1}:job"; see docs/keys.md). It
+//     never expires, since fences must never repeat; deleting it restarts
+//     the fences at 1. LockOptions.NoFence leaves it out.
+//   - Release publishes on a channel named the same way
+//     ("job{job}redislua:released"), in the same script that deletes the
+//     key, and waiting Acquire calls subscribe to it, so a release hands
+//     the lock over at once. A RetryStrategy polls as a fallback for a
+//     missed message or an expired lock.
 //
 // The lock lives on one Redis master. Replication is asynchronous: if the
 // master dies before an acquisition reaches the replica that replaces it,
@@ -221,8 +222,8 @@ func (l *Lock) check(o LockOptions) error {
 	if isNilClient(l.client) {
 		return fmt.Errorf("%w: lock %q", ErrNilClient, l.key)
 	}
-	if l.key == "" {
-		return fmt.Errorf("%w: lock key", ErrEmptyKey)
+	if err := checkUserKey(l.key, "lock key"); err != nil {
+		return err
 	}
 	if err := checkTTL(l.ttl); err != nil {
 		return fmt.Errorf("%w: lock %q", err, l.key)
@@ -232,15 +233,10 @@ func (l *Lock) check(o LockOptions) error {
 			return fmt.Errorf("%w: lock %q: RefreshInterval must be at least 1ms and shorter than TTL", ErrInvalidTTL, l.key)
 		}
 	}
-	var err error
 	if !o.NoFence {
-		if l.fenceKey, err = sameSlotKey(l.key, ":fence"); err != nil {
-			return err // wraps ErrCrossSlot
-		}
+		l.fenceKey = keyspace.Derive(l.key, kindFence)
 	}
-	if l.channel, err = sameSlotKey(l.key, ":released"); err != nil {
-		return err
-	}
+	l.channel = keyspace.Derive(l.key, kindReleased)
 	return nil
 }
 
@@ -255,6 +251,11 @@ func checkTTL(ttl time.Duration) error {
 
 // Key returns the lock's key.
 func (l *Lock) Key() string { return l.key }
+
+// FenceKey returns the key of the lock's fence counter, "" with
+// LockOptions.NoFence. Delete it only when no holder of an older fence can
+// remain: fences then start again at 1.
+func (l *Lock) FenceKey() string { return l.fenceKey }
 
 // Token returns the random token of the current acquisition, "" when the
 // Lock does not hold its key (as far as it knows: an expired lock keeps

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/redislua/redislua/internal/keyspace"
 )
 
 // Without fencing, a lock creates and reads no fence key: nothing is left
@@ -109,7 +111,7 @@ func TestLockNoFenceMutualExclusionAndHandOff(t *testing.T) {
 	t.Run("handoff", func(t *testing.T) {
 		testHandOff(t, b.client, "lock-test:{nofence-handoff}", opts)
 	})
-	if n, err := b.client.Exists(context.Background(), "lock-test:{nofence-mutex}:fence", "lock-test:{nofence-handoff}:fence").Result(); err != nil || n != 0 {
+	if n, err := b.client.Exists(context.Background(), keyspace.Derive("lock-test:{nofence-mutex}", kindFence), keyspace.Derive("lock-test:{nofence-handoff}", kindFence)).Result(); err != nil || n != 0 {
 		t.Errorf("EXISTS of the fence keys = %d, %v; want 0", n, err)
 	}
 }

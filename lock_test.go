@@ -13,6 +13,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/keyspace"
 )
 
 // waitFor polls cond every few milliseconds until it holds, and fails the
@@ -80,7 +81,7 @@ func TestLockRefusesBadArgumentsBeforeSending(t *testing.T) {
 		{"refresh interval as long as TTL", b.client, "k", &LockOptions{TTL: time.Second, AutoRefresh: true, RefreshInterval: time.Second}, ErrInvalidTTL},
 		{"negative refresh interval", b.client, "k", &LockOptions{AutoRefresh: true, RefreshInterval: -1}, ErrInvalidTTL},
 		{"sub-millisecond refresh interval", b.client, "k", &LockOptions{AutoRefresh: true, RefreshInterval: time.Microsecond}, ErrInvalidTTL},
-		{"key that cannot carry a hash tag", b.client, "a}b", nil, ErrCrossSlot},
+		{"reserved key (another lock's fence counter)", b.client, "job{job}redislua:fence", nil, ErrReservedKey},
 	}
 	ctx := context.Background()
 	for _, tc := range cases {
@@ -158,10 +159,10 @@ func TestLockLifecycle(t *testing.T) {
 		if got := a.Fence(); got != 1 {
 			t.Errorf("first Fence = %d, want 1", got)
 		}
-		if got := b.client.Get(ctx, "lock-test:{life}:fence").Val(); got != "1" {
+		if got := b.client.Get(ctx, keyspace.Derive("lock-test:{life}", kindFence)).Val(); got != "1" {
 			t.Errorf("fence key holds %q, want 1", got)
 		}
-		if ttl, err := b.client.PTTL(ctx, "lock-test:{life}:fence").Result(); err != nil || ttl != -1 {
+		if ttl, err := b.client.PTTL(ctx, keyspace.Derive("lock-test:{life}", kindFence)).Result(); err != nil || ttl != -1 {
 			t.Errorf("fence key PTTL = %v, %v; want no expiry (-1)", ttl, err)
 		}
 
@@ -233,11 +234,11 @@ func TestLockKeysForKeyWithoutHashTag(t *testing.T) {
 	if err := l.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.client.Get(ctx, "{lock-test-plain}:fence").Val(); got != "1" {
-		t.Errorf("fence key {lock-test-plain}:fence holds %q, want 1", got)
+	if got := b.client.Get(ctx, "lock-test-plain{lock-test-plain}redislua:fence").Val(); got != "1" {
+		t.Errorf("fence key lock-test-plain{lock-test-plain}redislua:fence holds %q, want 1", got)
 	}
-	if l.channel != "{lock-test-plain}:released" {
-		t.Errorf("channel = %q, want {lock-test-plain}:released", l.channel)
+	if want := "lock-test-plain{lock-test-plain}redislua:released"; l.channel != want {
+		t.Errorf("channel = %q, want %q", l.channel, want)
 	}
 }
 
@@ -498,7 +499,7 @@ func TestLockAcquireReleasesAfterALostReply(t *testing.T) {
 		if n := b.client.Exists(ctx, key).Val(); n != 0 {
 			t.Errorf("the lock key exists after a failed Acquire: the attempt's lock was not released")
 		}
-		if got := b.client.Get(ctx, "lock-test:{lost-reply}:fence").Val(); got != "1" {
+		if got := b.client.Get(ctx, keyspace.Derive("lock-test:{lost-reply}", kindFence)).Val(); got != "1" {
 			t.Errorf("fence = %q, want 1: the script did run", got)
 		}
 	})
@@ -534,7 +535,7 @@ func (failAfterSending) ProcessPipelineHook(next redis.ProcessPipelineHook) redi
 func TestLockAcquireScriptIsIdempotentForOneToken(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		keys := []string{"lock-test:{resend}", "lock-test:{resend}:fence"}
+		keys := []string{"lock-test:{resend}", keyspace.Derive("lock-test:{resend}", kindFence)}
 		for i := range 2 {
 			got, err := lockAcquire.Run(ctx, b.client, keys, "tok", "60000").Slice()
 			if err != nil {
@@ -718,10 +719,7 @@ func TestLockMutualExclusion(t *testing.T) {
 func testMutualExclusion(t *testing.T, c redis.UniversalClient, key string, opts *LockOptions, workers, each int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	counter, err := sameSlotKey(key, ":counter")
-	if err != nil {
-		t.Fatal(err)
-	}
+	counter := keyspace.Derive(key, "test-counter")
 	var (
 		wg sync.WaitGroup
 		// fences are appended while holding the distributed lock, so in

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/keyspace"
 )
 
 // Errors of RateLimiter's arguments, returned before anything is sent.
@@ -33,12 +34,6 @@ var (
 	rateResetScript   = prebuilt.MustScript("ratelimit/reset")
 )
 
-// Suffixes of the Redis keys a RateLimiter derives from a limited key.
-const (
-	rateLogSuffix     = ":ratelimit:log"
-	rateCounterSuffix = ":ratelimit:counter"
-)
-
 // RateLimiter admits at most limit calls per key in any sliding window of
 // the given length. Time is the Redis server's clock, read with TIME inside
 // the scripts, so clients whose clocks disagree still share one limit (Redis
@@ -58,14 +53,11 @@ const (
 // zset-max-listpack-entries). WithSlidingCounter trades exactness for
 // constant memory (about 130 bytes per key).
 //
-// For a limited key K, the limiter uses the Redis keys
-//
-//	{K}:ratelimit:log      the log (a sorted set)
-//	{K}:ratelimit:counter  the counter (a hash; WithSlidingCounter)
-//
-// or, when K already has a hash tag ("api:{user1}"), K followed by the
-// suffix ("api:{user1}:ratelimit:log"). Either way the keys hash to K's
-// cluster slot. The log expires one window after its newest call and the
+// For a limited key K, the limiter keeps its state in one key that begins
+// with K and hashes to K's cluster slot: "user:42{user:42}redislua:ratelog"
+// (the log, a sorted set) or "user:42{user:42}redislua:ratecount" (the
+// counter, a hash), "api:{u1}{}redislua:ratelog" for a K with a hash tag;
+// see docs/keys.md. The log expires one window after its newest call and the
 // counter at most two windows after its last call (TTLs are whole
 // milliseconds, rounded up), so idle keys cost nothing.
 type RateLimiter struct {
@@ -73,7 +65,7 @@ type RateLimiter struct {
 	limit  int
 	window time.Duration
 	script *Script
-	suffix string
+	kind   string // of its derived key
 
 	// limit and window (in microseconds), boxed once as script arguments.
 	limitArg, windowArg any
@@ -109,12 +101,12 @@ func NewRateLimiter(c redis.Scripter, limit int, window time.Duration, opts ...R
 		limit:     limit,
 		window:    time.Duration(micros) * time.Microsecond,
 		script:    rateLogScript,
-		suffix:    rateLogSuffix,
+		kind:      kindRateLog,
 		limitArg:  strconv.Itoa(limit),
 		windowArg: strconv.FormatInt(micros, 10),
 	}
 	if cfg.counter {
-		l.script, l.suffix = rateCounterScript, rateCounterSuffix
+		l.script, l.kind = rateCounterScript, kindRateCount
 	}
 	return l, nil
 }
@@ -164,16 +156,13 @@ func (l *RateLimiter) Allow(ctx context.Context, key string) (RateResult, error)
 // With the log, AllowN records n members, so the server's work grows with
 // n; with the counter it is one increment.
 func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (RateResult, error) {
-	if key == "" {
-		return RateResult{}, fmt.Errorf("%w: rate-limited key", ErrEmptyKey)
+	if err := checkUserKey(key, "rate-limited key"); err != nil {
+		return RateResult{}, err
 	}
 	if n < 1 || n > l.limit {
 		return RateResult{}, ErrInvalidCount
 	}
-	k, err := sameSlotKey(key, l.suffix)
-	if err != nil {
-		return RateResult{}, err
-	}
+	k := keyspace.Derive(key, l.kind)
 	reply, err := l.script.Run(ctx, l.c, []string{k}, l.limitArg, l.windowArg, n).Slice()
 	if err != nil {
 		return RateResult{}, err
@@ -208,25 +197,9 @@ func rateReply(reply []any) (v [4]int64, err error) {
 // Reset forgets every call recorded for key, by either kind of limiter:
 // the next window starts empty.
 func (l *RateLimiter) Reset(ctx context.Context, key string) error {
-	if key == "" {
-		return fmt.Errorf("%w: rate-limited key", ErrEmptyKey)
-	}
-	keys, err := rateLimitKeys(key)
-	if err != nil {
+	if err := checkUserKey(key, "rate-limited key"); err != nil {
 		return err
 	}
+	keys := []string{keyspace.Derive(key, kindRateLog), keyspace.Derive(key, kindRateCount)}
 	return rateResetScript.Run(ctx, l.c, keys).Err()
-}
-
-// rateLimitKeys returns the Redis keys of both kinds of limiter for key.
-func rateLimitKeys(key string) ([]string, error) {
-	log, err := sameSlotKey(key, rateLogSuffix)
-	if err != nil {
-		return nil, err
-	}
-	counter, err := sameSlotKey(key, rateCounterSuffix)
-	if err != nil {
-		return nil, err
-	}
-	return []string{log, counter}, nil
 }

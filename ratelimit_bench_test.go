@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/redislua/redislua/internal/keyspace"
 	"github.com/redislua/redislua/internal/redistest"
 )
 
@@ -90,8 +91,8 @@ func BenchmarkRateLimiterMemory(b *testing.B) {
 		suffix string
 		opts   []RateLimitOption
 	}{
-		{"log", rateLogSuffix, nil},
-		{"counter", rateCounterSuffix, []RateLimitOption{WithSlidingCounter()}},
+		{"log", kindRateLog, nil},
+		{"counter", kindRateCount, []RateLimitOption{WithSlidingCounter()}},
 	} {
 		for _, calls := range []int{10, 100, 128, 129, 1000, 10000} {
 			b.Run(v.name+"/calls="+strconv.Itoa(calls), func(b *testing.B) {
@@ -108,10 +109,7 @@ func BenchmarkRateLimiterMemory(b *testing.B) {
 						b.Fatalf("call %d: %+v, %v", i, r, err)
 					}
 				}
-				k, err := sameSlotKey(key, v.suffix)
-				if err != nil {
-					b.Fatal(err)
-				}
+				k := keyspace.Derive(key, v.suffix)
 				bytes, err := rdb.MemoryUsage(ctx, k, 0).Result()
 				if err != nil {
 					b.Fatal(err)

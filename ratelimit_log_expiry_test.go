@@ -19,7 +19,7 @@ func TestRateLimiterLogExpiry(t *testing.T) {
 		const window = 10 * time.Second
 		l := newTestLimiter(t, b.client, 100, window)
 		key := rateKey(t, "expiry")
-		log := mustKey(t, key, rateLogSuffix)
+		log := mustKey(t, key, kindRateLog)
 		checkTTL := func(step string) {
 			t.Helper()
 			ttl, err := b.client.PTTL(ctx, log).Result()
@@ -62,7 +62,7 @@ func TestRateLimiterLogCallsAheadOfTheClock(t *testing.T) {
 		)
 		l := newTestLimiter(t, b.client, limit, window)
 		key := rateKey(t, "ahead")
-		log := mustKey(t, key, rateLogSuffix)
+		log := mustKey(t, key, kindRateLog)
 
 		now, err := b.client.Time(ctx).Result()
 		if err != nil {

@@ -1,8 +1,6 @@
 package redislua
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -128,8 +126,7 @@ func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha1.Sum([]byte(src.Text))
-	sha := hex.EncodeToString(sum[:])
+	sha := sha1Hex(src.Text)
 	s := &Script{
 		name:     name,
 		file:     file,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/keyspace"
 )
 
 // transferScript moves an amount between two balances, once per ID when
@@ -50,7 +51,7 @@ type BalanceError struct {
 }
 
 // Error reads like "redislua: insufficient funds: key "{bank}:alice"".
-func (e *BalanceError) Error() string { return e.Err.Error() + ": key " + strconv.Quote(e.Key) }
+func (e *BalanceError) Error() string { return e.Err.Error() + ": key " + quoteKey(e.Key) }
 
 // Unwrap returns Err.
 func (e *BalanceError) Unwrap() error { return e.Err }
@@ -108,12 +109,12 @@ func Transfer(ctx context.Context, c redis.Scripter, from, to string, amount int
 // (insufficient funds, overflow, a non-integer balance) records nothing,
 // so the same ID may be tried again once the balance allows it.
 //
-// An ID belongs to its from key: the record is from plus ":transfer:" and
-// the ID ("{bank}:alice:transfer:order-17"; "{alice}:transfer:order-17"
-// for an untagged "alice"), in from's hash slot. It expires after opts.RecordTTL (DefaultTransferRecordTTL,
-// 24h, by default); a retry after that moves the amount again, so choose a
-// TTL longer than any retry may come late. An empty ID is
-// ErrEmptyTransferID, with nothing sent.
+// An ID belongs to its from key: its record is TransferRecordKey(from, id)
+// ("{bank}:alice{}redislua:transfer:order-17"), in from's hash slot. It
+// expires after opts.RecordTTL (DefaultTransferRecordTTL, 24h, by
+// default); a retry after that moves the amount again, so choose a TTL
+// longer than any retry may come late. An empty ID is ErrEmptyTransferID,
+// with nothing sent.
 func TransferOnce(ctx context.Context, c redis.Scripter, from, to string, amount int64, id string, opts *TransferOptions) (TransferResult, error) {
 	if err := checkTransfer(c, "TransferOnce", from, to, amount); err != nil {
 		return TransferResult{}, err
@@ -129,11 +130,14 @@ func TransferOnce(ctx context.Context, c redis.Scripter, from, to string, amount
 	if err != nil {
 		return TransferResult{}, err
 	}
-	record, err := sameSlotKey(from, ":transfer:"+id)
-	if err != nil {
-		return TransferResult{}, err
-	}
+	record := keyspace.DeriveWith(from, kindTransferID, id)
 	return runTransfer(ctx, c, []string{from, to, record}, amount, ttlArg)
+}
+
+// TransferRecordKey returns the key in which TransferOnce records transfer
+// ID id of balance from (see docs/keys.md).
+func TransferRecordKey(from, id string) string {
+	return keyspace.DeriveWith(from, kindTransferID, id)
 }
 
 // checkTransfer catches misuse before anything is sent.
@@ -141,11 +145,15 @@ func checkTransfer(c redis.Scripter, call, from, to string, amount int64) error 
 	if err := checkDirectClient(c, call); err != nil {
 		return err
 	}
+	if err := checkUserKey(from, call+" from"); err != nil {
+		return err
+	}
+	if err := checkUserKey(to, call+" to"); err != nil {
+		return err
+	}
 	switch {
-	case from == "" || to == "":
-		return fmt.Errorf("%w: %s", ErrEmptyKey, call)
 	case from == to:
-		return fmt.Errorf("%w: key %q", ErrSameKey, from)
+		return fmt.Errorf("%w: key %s", ErrSameKey, quoteKey(from))
 	case amount <= 0:
 		return ErrInvalidAmount
 	}
@@ -183,7 +191,7 @@ func runTransfer(ctx context.Context, c redis.Scripter, keys []string, amount in
 	case "notint-to":
 		return TransferResult{}, &BalanceError{Key: to, Err: ErrNotInteger}
 	case "reused":
-		return TransferResult{}, fmt.Errorf("%w: record %q", ErrTransferIDReused, keys[2])
+		return TransferResult{}, fmt.Errorf("%w: record %s", ErrTransferIDReused, quoteKey(keys[2]))
 	default:
 		return TransferResult{}, fmt.Errorf("redislua: transfer: unexpected reply status %q", status)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/redislua/redislua/internal/keyspace"
 	"github.com/redislua/redislua/internal/redistest"
 )
 
@@ -353,7 +354,7 @@ func TestTransferOnce(t *testing.T) {
 				t.Fatalf("call %d: TransferOnce = %+v, %v; want %+v, nil", i+1, res, err, want)
 			}
 		}
-		record := from + ":transfer:order-1"
+		record := keyspace.DeriveWith(from, kindTransferID, "order-1")
 		if d := pttl(t, b.client, record); d <= DefaultTransferRecordTTL-time.Minute || d > DefaultTransferRecordTTL {
 			t.Errorf("record PTTL = %v, want about %v", d, DefaultTransferRecordTTL)
 		}
@@ -376,7 +377,7 @@ func TestTransferOnce(t *testing.T) {
 		if want := (TransferResult{From: 40, To: 60, Applied: true}); res != want || err != nil {
 			t.Fatalf("order-2: TransferOnce = %+v, %v; want %+v, nil", res, err, want)
 		}
-		if d := pttl(t, b.client, from+":transfer:order-2"); d <= 0 || d > 10*time.Second {
+		if d := pttl(t, b.client, keyspace.DeriveWith(from, kindTransferID, "order-2")); d <= 0 || d > 10*time.Second {
 			t.Errorf("order-2 record PTTL = %v, want (0, 10s]", d)
 		}
 
@@ -393,7 +394,7 @@ func TestTransferOnce(t *testing.T) {
 		if !errors.Is(err, ErrInsufficientFunds) {
 			t.Fatalf("order-3: err = %v, want ErrInsufficientFunds", err)
 		}
-		if _, ok := value(t, b.client, from+":transfer:order-3"); ok {
+		if _, ok := value(t, b.client, keyspace.DeriveWith(from, kindTransferID, "order-3")); ok {
 			t.Error("a refused transfer left a record")
 		}
 		b.client.IncrBy(ctx, from, 40)
@@ -415,7 +416,7 @@ func TestTransferOnceAfterRecordExpires(t *testing.T) {
 	if _, err := TransferOnce(ctx, b.client, from, to, 10, "x", nil); err != nil {
 		t.Fatal(err)
 	}
-	record := from + ":transfer:x"
+	record := keyspace.DeriveWith(from, kindTransferID, "x")
 	if err := b.client.PExpire(ctx, record, time.Millisecond).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -570,7 +571,7 @@ func TestTransferOnCluster(t *testing.T) {
 	ctx := context.Background()
 	from, to := "xfer-test:{c1}:alice", "xfer-test:{c1}:bob"
 	cc.Set(ctx, from, maxStr, 0)
-	cc.Del(ctx, to, from+":transfer:t1")
+	cc.Del(ctx, to, keyspace.DeriveWith(from, kindTransferID, "t1"))
 	res, err := Transfer(ctx, cc, from, to, math.MaxInt64-1)
 	if want := (TransferResult{From: 1, To: math.MaxInt64 - 1, Applied: true}); res != want || err != nil {
 		t.Fatalf("Transfer = %+v, %v; want %+v, nil", res, err, want)

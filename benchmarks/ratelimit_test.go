@@ -69,8 +69,8 @@ func rateImpls(tb testing.TB, c *redis.Client, r rateRegime) []rateImpl {
 	}
 	return []rateImpl{
 		// The key names are the ones RateLimiter documents.
-		{"redislua-log", ours(logLimiter), func(k string) string { return "{" + k + "}:ratelimit:log" }},
-		{"redislua-counter", ours(counter), func(k string) string { return "{" + k + "}:ratelimit:counter" }},
+		{"redislua-log", ours(logLimiter), func(k string) string { return k + "{" + k + "}redislua:ratelog" }},
+		{"redislua-counter", ours(counter), func(k string) string { return k + "{" + k + "}redislua:ratecount" }},
 		{"redis_rate", func(ctx context.Context, key string) (bool, error) {
 			res, err := gcra.Allow(ctx, key, r.gcra)
 			if err != nil {

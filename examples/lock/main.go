@@ -47,11 +47,9 @@ func run(ctx context.Context) error {
 		watchdogKey = "lock-example:watchdog"
 	)
 	// Fence counters never expire: start from 1 on every run.
-	clean := []string{
-		counterKey, counterKey + ":count", counterKey + ":fence",
-		handOffKey, "{" + handOffKey + "}:fence",
-		expiredKey, "{" + expiredKey + "}:fence",
-		watchdogKey, "{" + watchdogKey + "}:fence",
+	clean := []string{counterKey + ":count"}
+	for _, key := range []string{counterKey, handOffKey, expiredKey, watchdogKey} {
+		clean = append(clean, key, redislua.NewLock(rdb, key, nil).FenceKey())
 	}
 	if err := rdb.Del(ctx, clean...).Err(); err != nil {
 		return err

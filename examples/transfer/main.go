@@ -41,7 +41,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// The hash tag {demo} puts every balance in one cluster slot, which a
 	// transfer needs.
 	alice, bob := "example-transfer:{demo}:alice", "example-transfer:{demo}:bob"
-	if err := rdb.Del(ctx, alice, bob, alice+":transfer:order-17").Err(); err != nil {
+	if err := rdb.Del(ctx, alice, bob, redislua.TransferRecordKey(alice, "order-17")).Err(); err != nil {
 		return err
 	}
 	if err := rdb.Set(ctx, alice, 100, 0).Err(); err != nil {

@@ -39,6 +39,10 @@ const (
 	// KindCrossSlot is CROSSSLOT: a cluster node refused keys of several
 	// slots.
 	KindCrossSlot
+	// KindWrongType is WRONGTYPE raised by a command the script called on
+	// a key of another type. A bare WRONGTYPE reply (one a script returned
+	// with redis.error_reply) stays KindOther.
+	KindWrongType
 )
 
 // Reply is what Parse read from one error reply.
@@ -107,10 +111,7 @@ func cutScriptSuffix(msg string) (body, sha string, line int, ok bool) {
 // "ERR user_script:3: Script attempted ...", "ERR value is not an integer",
 // "OOM command not allowed ...", or the "CODE msg" of error({err=...}).
 func parseRuntime(body, sha string, suffixLine int) Reply {
-	r := Reply{Kind: classify(body), SHA: sha, Line: suffixLine}
-	if r.Kind == KindOther {
-		r.Kind = KindRuntime
-	}
+	r := Reply{Kind: classifyRuntime(body), SHA: sha, Line: suffixLine}
 	msg := body
 	if rest, ok := strings.CutPrefix(msg, "ERR "); ok {
 		msg = rest
@@ -147,9 +148,7 @@ func parseMiniredisRuntime(head, trace string) Reply {
 		line = frames[0]
 	}
 	r.Line = line
-	if k := classify(msg); k != KindOther {
-		r.Kind = k
-	}
+	r.Kind = classifyRuntime(msg)
 	r.Message = tidy(msg)
 	return r
 }
@@ -243,6 +242,18 @@ func classify(msg string) Kind {
 		return KindReadOnly
 	}
 	return KindOther
+}
+
+// classifyRuntime is classify for an error raised while a script ran:
+// also WRONGTYPE, and KindRuntime for anything else.
+func classifyRuntime(msg string) Kind {
+	if k := classify(msg); k != KindOther {
+		return k
+	}
+	if strings.HasPrefix(msg, "WRONGTYPE") {
+		return KindWrongType
+	}
+	return KindRuntime
 }
 
 // tidy trims the message and drops the "Script " that Redis puts before

@@ -11,8 +11,13 @@
 -- @arg fence     the fence, an int64 in decimal
 -- @return 1 when written, 0 when the fence is below the highest seen, -1
 --         when the highest-fence key holds something other than an integer
---         (nothing written)
+--         (nothing written); a WRONGTYPE error, and nothing written, when
+--         key holds another type than a string
 --- @include "../lib/int64"
+
+-- SET would replace a hash or a list with a string: refuse other types
+-- first. STRLEN raises WRONGTYPE for them, and costs O(1) for any string.
+redis.call('STRLEN', KEYS[1])
 
 local highest = redis.call('GET', KEYS[2])
 if highest then
