@@ -40,15 +40,18 @@ func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args 
 		return s.eval(ctx, p, keys, args)
 	}
 	cmd := s.evalSha(ctx, c, keys, args)
+	if isNoScript(cmd.Err()) {
+		cmd = s.eval(ctx, c, keys, args)
+	}
+	s.finish(ctx, cmd)
+	return cmd
+}
+
+// finish maps the error of a sent command, if any, as Run documents.
+func (s *Script) finish(ctx context.Context, cmd *redis.Cmd) {
 	err := cmd.Err()
 	if err == nil {
-		return cmd
-	}
-	if isNoScript(err) {
-		cmd = s.eval(ctx, c, keys, args)
-		if err = cmd.Err(); err == nil {
-			return cmd
-		}
+		return
 	}
 	if mapped := s.mapError(err); mapped != err {
 		cmd.SetErr(mapped)
@@ -57,7 +60,6 @@ func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args 
 		// the context's own error, which callers test for.
 		cmd.SetErr(fmt.Errorf("%w: %w", ctxErr, err))
 	}
-	return cmd
 }
 
 // contextError is ctx.Err(), or DeadlineExceeded once the deadline has

@@ -73,6 +73,17 @@ type TransferOptions struct {
 	// (ErrInvalidTTL otherwise); zero means DefaultTransferRecordTTL. A
 	// retry after the record expired moves the amount again.
 	RecordTTL time.Duration
+
+	// WaitReplicas, when not zero, makes TransferOnce wait (in the same
+	// round trip) until that many replicas have the transfer and its
+	// record. If fewer acknowledge it in time, TransferOnce returns the
+	// result with a *ReplicaError (ErrTooFewReplicas): the transfer is
+	// applied on the master, and may still be lost if the master fails
+	// before a replica gets it. Calling again with the same ID is safe
+	// either way: it moves nothing if the transfer survived (and waits for
+	// the replicas again), and moves the amount if it was lost with its
+	// record. See RunAndWait for the clients it works on.
+	WaitReplicas Replicas
 }
 
 // Transfer moves amount from the integer balance at key from to the one at
@@ -97,7 +108,7 @@ func Transfer(ctx context.Context, c redis.Scripter, from, to string, amount int
 	if err := checkTransfer(c, "Transfer", from, to, amount); err != nil {
 		return TransferResult{}, err
 	}
-	return runTransfer(ctx, c, []string{from, to}, amount, "")
+	return runTransfer(ctx, c, []string{from, to}, amount, "", Replicas{})
 }
 
 // TransferOnce is Transfer with a caller-chosen ID (an order number, a
@@ -122,16 +133,19 @@ func TransferOnce(ctx context.Context, c redis.Scripter, from, to string, amount
 	if id == "" {
 		return TransferResult{}, ErrEmptyTransferID
 	}
-	ttl := DefaultTransferRecordTTL
-	if opts != nil && opts.RecordTTL != 0 {
-		ttl = opts.RecordTTL
+	var o TransferOptions
+	if opts != nil {
+		o = *opts
 	}
-	ttlArg, err := ttlMillis(ttl)
+	if o.RecordTTL == 0 {
+		o.RecordTTL = DefaultTransferRecordTTL
+	}
+	ttlArg, err := ttlMillis(o.RecordTTL)
 	if err != nil {
 		return TransferResult{}, err
 	}
 	record := keyspace.DeriveWith(from, kindTransferID, id)
-	return runTransfer(ctx, c, []string{from, to, record}, amount, ttlArg)
+	return runTransfer(ctx, c, []string{from, to, record}, amount, ttlArg, o.WaitReplicas)
 }
 
 // TransferRecordKey returns the key in which TransferOnce records transfer
@@ -161,16 +175,21 @@ func checkTransfer(c redis.Scripter, call, from, to string, amount int64) error 
 }
 
 // runTransfer runs the transfer script on keys (from, to and maybe the ID
-// record) and reads its reply. The script gets the amount and the
-// credited balance's headroom (int64 maximum minus the amount) as decimal
-// strings, so that it needs no arithmetic of its own.
-func runTransfer(ctx context.Context, c redis.Scripter, keys []string, amount int64, recordTTL string) (TransferResult, error) {
-	args := make([]any, 2, 3)
+// record) and reads its reply, waiting for replicas as wait asks. The
+// script gets the amount and the credited balance's headroom (int64
+// maximum minus the amount) as decimal strings, so that it needs no
+// arithmetic of its own.
+func runTransfer(ctx context.Context, c redis.Scripter, keys []string, amount int64, recordTTL string, wait Replicas) (TransferResult, error) {
+	args := make([]any, 2, 4)
 	args[0], args[1] = strconv.FormatInt(amount, 10), strconv.FormatInt(math.MaxInt64-amount, 10)
 	if recordTTL != "" {
 		args = append(args, recordTTL)
+		if wait != (Replicas{}) {
+			args = append(args, "touch")
+		}
 	}
-	reply, err := transferScript.Run(ctx, c, keys, args...).Slice()
+	cmd, waitErr := transferScript.RunAndWait(ctx, c, wait, keys, args...)
+	reply, err := cmd.Slice()
 	if err != nil {
 		return TransferResult{}, err
 	}
@@ -200,7 +219,10 @@ func runTransfer(ctx context.Context, c redis.Scripter, keys []string, amount in
 		return TransferResult{}, err
 	}
 	res.Applied = status == "applied"
-	return res, refused
+	if refused != nil {
+		return res, refused
+	}
+	return res, waitErr
 }
 
 // transferBalances reads the balances of a transfer reply, exactly.

@@ -15,6 +15,9 @@
 -- @arg headroom   9223372036854775807 minus the amount, in decimal: the most
 --                 KEYS[2] may hold before the credit
 -- @arg [ttl]      with a record key: the record's time to live in ms
+-- @arg [touch]    with a record key: "touch" to write the record again when
+--                 it shows the transfer applied already, so that a WAIT
+--                 after this script covers it
 -- @return {status, from, to}: the balances after the call as decimal
 --         strings, and status one of applied, already (the record shows
 --         this transfer was applied; nothing moved), reused (the record
@@ -37,6 +40,11 @@ if KEYS[3] then
   record = amount .. ':' .. string.len(KEYS[1]) .. ':' .. KEYS[1] .. KEYS[2]
   local seen = redis.call('GET', KEYS[3])
   if seen == record then
+    if ARGV[4] == 'touch' then
+      -- Replication is in order: a replica that has this write has the
+      -- transfer's too.
+      redis.call('SET', KEYS[3], record, 'KEEPTTL')
+    end
     return {'already', from, to}
   elseif seen then
     return {'reused'}

@@ -1,0 +1,187 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/redistest"
+)
+
+// replicated starts a master with one replica and returns them with a
+// client of the master that records the commands it sends.
+func replicated(t *testing.T) (master, replica *redistest.Server, b backend) {
+	t.Helper()
+	master = redistest.Start(t)
+	replica = redistest.StartReplica(t, master)
+	return master, replica, newBackend(t, "redis", master.Addr, true)
+}
+
+var incrScript = MustNewScript("wait-incr", "-- @key counter\nreturn redis.call('INCR', KEYS[1])")
+
+func TestRunAndWait(t *testing.T) {
+	_, replica, b := replicated(t)
+	ctx := context.Background()
+	one := Replicas{N: 1, Timeout: 500 * time.Millisecond}
+	if err := incrScript.Load(ctx, b.client); err != nil {
+		t.Fatal(err)
+	}
+	b.sent.take()
+
+	cmd, err := incrScript.RunAndWait(ctx, b.client, one, []string{"wait:n"})
+	if n, cerr := cmd.Int64(); n != 1 || cerr != nil || err != nil {
+		t.Fatalf("RunAndWait = %d, %v, %v; want 1, nil, nil", n, cerr, err)
+	}
+	// One round trip: the script and the WAIT in one pipeline.
+	if sent := b.sent.take(); len(sent) != 2 || sent[0] != "evalsha" || sent[1] != "wait" {
+		t.Errorf("sent %v, want the script then wait", sent)
+	}
+	if got := replica.Client(t).Get(ctx, "wait:n").Val(); got != "1" {
+		t.Errorf("replica holds %q right after RunAndWait, want 1", got)
+	}
+
+	// A flushed script cache: the pair is sent again with EVAL.
+	b.client.ScriptFlush(ctx)
+	b.sent.take()
+	cmd, err = incrScript.RunAndWait(ctx, b.client, one, []string{"wait:n"})
+	if n, cerr := cmd.Int64(); n != 2 || cerr != nil || err != nil {
+		t.Fatalf("after SCRIPT FLUSH: RunAndWait = %d, %v, %v; want 2, nil, nil", n, cerr, err)
+	}
+	if sent := b.sent.take(); len(sent) != 4 || sent[0] != "evalsha" || sent[2] != "eval" {
+		t.Errorf("after SCRIPT FLUSH sent %v, want evalsha wait eval wait", sent)
+	}
+
+	// More replicas than there are: the write stands, the error says so.
+	cmd, err = incrScript.RunAndWait(ctx, b.client, Replicas{N: 2, Timeout: 50 * time.Millisecond}, []string{"wait:n"})
+	var re *ReplicaError
+	if !errors.As(err, &re) || !errors.Is(err, ErrTooFewReplicas) || re.Want != 2 || re.Acked != 1 {
+		t.Fatalf("N=2 with one replica: err = %v, want a *ReplicaError 1 of 2", err)
+	}
+	if n, cerr := cmd.Int64(); n != 3 || cerr != nil {
+		t.Errorf("N=2: the script's reply = %d, %v; want 3, nil (it ran)", n, cerr)
+	}
+
+	// A script error is the error, whatever the replicas.
+	b.client.HSet(ctx, "wait:h", "f", "v")
+	if _, err := incrScript.RunAndWait(ctx, b.client, one, []string{"wait:h"}); !errors.Is(err, ErrWrongType) {
+		t.Errorf("script error: err = %v, want ErrWrongType", err)
+	}
+}
+
+// A replica that stops answering (SIGSTOP) makes RunAndWait return a
+// *ReplicaError once the timeout passed, with the write applied on the
+// master.
+func TestRunAndWaitPausedReplica(t *testing.T) {
+	_, replica, b := replicated(t)
+	ctx := context.Background()
+	replica.Pause(t)
+	start := time.Now()
+	cmd, err := incrScript.RunAndWait(ctx, b.client, Replicas{N: 1, Timeout: 200 * time.Millisecond}, []string{"wait:p"})
+	var re *ReplicaError
+	if !errors.As(err, &re) || re.Acked != 0 || re.Want != 1 {
+		t.Fatalf("paused replica: err = %v, want a *ReplicaError 0 of 1", err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("returned after %v, before the 200ms timeout", d)
+	}
+	if n, cerr := cmd.Int64(); n != 1 || cerr != nil {
+		t.Errorf("reply = %d, %v; want 1: the write is on the master", n, cerr)
+	}
+	wantValue(t, b.client, "wait:p", str("1"))
+}
+
+func TestRunAndWaitRefusesBeforeSending(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	t.Cleanup(func() { _ = ring.Close() })
+	cases := []struct {
+		name string
+		c    redis.Scripter
+		r    Replicas
+		want error
+	}{
+		{"no replica", b.client, Replicas{N: 0, Timeout: time.Second}, ErrInvalidReplicas},
+		{"negative N", b.client, Replicas{N: -1, Timeout: time.Second}, ErrInvalidReplicas},
+		{"zero timeout (WAIT forever)", b.client, Replicas{N: 1}, ErrInvalidReplicas},
+		{"timeout past ReadTimeout", b.client, Replicas{N: 1, Timeout: b.client.Options().ReadTimeout}, ErrInvalidReplicas},
+		{"ring", ring, Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
+		{"pipeline", b.client.Pipeline(), Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
+	}
+	for _, tc := range cases {
+		cmd, err := incrScript.RunAndWait(ctx, tc.c, tc.r, []string{"wait:x"})
+		if !errors.Is(err, tc.want) || !errors.Is(cmd.Err(), tc.want) {
+			t.Errorf("%s: err = %v, cmd.Err() = %v; want %v", tc.name, err, cmd.Err(), tc.want)
+		}
+	}
+	if sent := b.sent.take(); len(sent) != 0 {
+		t.Errorf("sent %v, want nothing", sent)
+	}
+	// A cluster needs a key to find the master.
+	keyless := MustNewScript("wait-keyless", "return 1")
+	if _, err := keyless.RunAndWait(ctx, sharedCluster(t), Replicas{N: 1, Timeout: time.Second}, nil); !errors.Is(err, ErrWaitUnsupported) {
+		t.Errorf("keyless on a cluster: %v, want ErrWaitUnsupported", err)
+	}
+}
+
+// On a cluster, the script and the WAIT go to the master of the key's slot,
+// whose replica acknowledges.
+func TestRunAndWaitOnCluster(t *testing.T) {
+	cc := sharedCluster(t)
+	ctx := context.Background()
+	for _, key := range []string{"wait-cluster:{a}", "wait-cluster:{b}", "wait-cluster:{c}", "wait-cluster:{d}"} {
+		cc.Del(ctx, key)
+		cmd, err := incrScript.RunAndWait(ctx, cc, Replicas{N: 1, Timeout: time.Second}, []string{key})
+		if n, cerr := cmd.Int64(); n != 1 || cerr != nil || err != nil {
+			t.Errorf("%s (slot %d): RunAndWait = %d, %v, %v; want 1, nil, nil", key, Slot(key), n, cerr, err)
+		}
+	}
+}
+
+// TransferOnce with WaitReplicas: a paused replica gives the applied result
+// and a *ReplicaError; a retry with the same ID once the replica is back
+// moves nothing and confirms the replicas have it.
+func TestTransferOnceWaitReplicas(t *testing.T) {
+	_, replica, b := replicated(t)
+	ctx := context.Background()
+	from, to := "{bank}:alice", "{bank}:bob"
+	b.client.Set(ctx, from, 100, 0)
+	opts := &TransferOptions{WaitReplicas: Replicas{N: 1, Timeout: 200 * time.Millisecond}}
+
+	res, err := TransferOnce(ctx, b.client, from, to, 10, "t1", opts)
+	if want := (TransferResult{From: 90, To: 10, Applied: true}); res != want || err != nil {
+		t.Fatalf("healthy replica: %+v, %v; want %+v, nil", res, err, want)
+	}
+
+	replica.Pause(t)
+	res, err = TransferOnce(ctx, b.client, from, to, 10, "t2", opts)
+	if want := (TransferResult{From: 80, To: 20, Applied: true}); res != want || !errors.Is(err, ErrTooFewReplicas) {
+		t.Fatalf("paused replica: %+v, %v; want %+v and ErrTooFewReplicas", res, err, want)
+	}
+	// Still paused: the retry finds the record, and still cannot confirm.
+	res, err = TransferOnce(ctx, b.client, from, to, 10, "t2", opts)
+	if want := (TransferResult{From: 80, To: 20}); res != want || !errors.Is(err, ErrTooFewReplicas) {
+		t.Fatalf("retry, replica paused: %+v, %v; want %+v and ErrTooFewReplicas", res, err, want)
+	}
+	replica.Resume()
+	res, err = TransferOnce(ctx, b.client, from, to, 10, "t2", opts)
+	if want := (TransferResult{From: 80, To: 20}); res != want || err != nil {
+		t.Fatalf("retry, replica back: %+v, %v; want %+v, nil", res, err, want)
+	}
+	rc := replica.Client(t)
+	for key, want := range map[string]string{from: "80", to: "20"} {
+		if got := rc.Get(ctx, key).Val(); got != want {
+			t.Errorf("replica: %s = %q, want %q", key, got, want)
+		}
+	}
+	if n := rc.Exists(ctx, TransferRecordKey(from, "t2")).Val(); n != 1 {
+		t.Error("replica has no record of t2")
+	}
+	// A refused transfer is refused, whatever the replicas.
+	if _, err := TransferOnce(ctx, b.client, from, to, 1000, "t3", opts); !errors.Is(err, ErrInsufficientFunds) {
+		t.Errorf("insufficient funds: %v", err)
+	}
+}
