@@ -143,7 +143,7 @@ func FencedSet(ctx context.Context, c redis.Scripter, key, value string, fence i
 		return false, err
 	}
 	if n < 0 {
-		return false, fmt.Errorf("%w: fence record %q", ErrNotInteger, fenceKey)
+		return false, fmt.Errorf("%w: fence record %s", ErrNotInteger, quoteKey(fenceKey))
 	}
 	return n == 1, nil
 }

@@ -76,7 +76,7 @@ func (e *CrossSlotError) Error() string {
 	}
 	b.WriteString("keys in different cluster slots:")
 	for i, k := range e.Keys {
-		fmt.Fprintf(&b, " %q (slot %d)", k, e.Slots[i])
+		fmt.Fprintf(&b, " %s (slot %d)", quoteKey(k), e.Slots[i])
 	}
 	b.WriteString(`; give them a shared hash tag, e.g. "{user1}:from" and "{user1}:to"`)
 	return b.String()

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -654,4 +655,35 @@ func BenchmarkTransfer(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Error texts stay short whatever the caller passes: a reused 1 MiB ID
+// used to make a 1 MiB error.
+func TestTransferErrorTextsStayShort(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	from, to := "{big}:a", "{big}:b"
+	b.client.Set(ctx, from, 100, 0)
+	id := strings.Repeat("x", 1<<20)
+	if _, err := TransferOnce(ctx, b.client, from, to, 1, id, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := TransferOnce(ctx, b.client, from, to, 2, id, nil)
+	if !errors.Is(err, ErrTransferIDReused) {
+		t.Fatalf("err = %v, want ErrTransferIDReused", err)
+	}
+	if n := len(err.Error()); n > 400 {
+		t.Errorf("error text is %d bytes, want a few hundred at most", n)
+	}
+	// Two long IDs that share their first bytes still read differently.
+	other := strings.Repeat("x", 1<<20-1) + "y"
+	if quoteKey(TransferRecordKey(from, id)) == quoteKey(TransferRecordKey(from, other)) {
+		t.Error("two long keys quote alike")
+	}
+	big := "{big}:" + strings.Repeat("k", 1<<20)
+	_, err = Transfer(ctx, b.client, big, to, 1000)
+	var be *BalanceError
+	if !errors.As(err, &be) || be.Key != big || len(err.Error()) > 400 {
+		t.Errorf("BalanceError: key kept whole = %v, text %d bytes", be != nil && be.Key == big, len(err.Error()))
+	}
 }
