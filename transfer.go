@@ -92,13 +92,14 @@ type TransferOptions struct {
 // when to would exceed the int64 maximum (ErrOverflow), and when either
 // key holds anything but a decimal integer (ErrNotInteger); these arrive
 // as a *BalanceError naming the key. A key of another type (a list) fails
-// the call with a *ScriptError (WRONGTYPE), also before anything moved.
-// Every int64 is handled exactly.
+// the call with a *ScriptError matching ErrWrongType, also before anything
+// moved. Every int64 is handled exactly.
 //
 // The keys must share a hash slot (give them a hash tag, "{bank}:alice"
 // and "{bank}:bob"), on every client: otherwise the call fails with a
 // *CrossSlotError. amount must be positive (ErrInvalidAmount), the keys
-// non-empty (ErrEmptyKey) and different (ErrSameKey), and c not a pipeline
+// non-empty (ErrEmptyKey), different (ErrSameKey) and not of the library's
+// own form (ErrReservedKey, see docs/keys.md), and c not a pipeline
 // (ErrPipeline); in all these cases nothing is sent.
 //
 // Transfer is not idempotent: if the reply is lost (a timeout, a dropped
@@ -126,6 +127,12 @@ func Transfer(ctx context.Context, c redis.Scripter, from, to string, amount int
 // default); a retry after that moves the amount again, so choose a TTL
 // longer than any retry may come late. An empty ID is ErrEmptyTransferID,
 // with nothing sent.
+//
+// The move and the record are one script's writes: a failover keeps both
+// or loses both (replication is asynchronous), so a retry with the same ID
+// after a failover either finds the record or moves the amount once.
+// opts.WaitReplicas narrows the window in which an acknowledged transfer
+// can be lost that way.
 func TransferOnce(ctx context.Context, c redis.Scripter, from, to string, amount int64, id string, opts *TransferOptions) (TransferResult, error) {
 	if err := checkTransfer(c, "TransferOnce", from, to, amount); err != nil {
 		return TransferResult{}, err
