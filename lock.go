@@ -52,7 +52,9 @@ var (
 
 // LockClient is what a Lock needs of a client: running scripts, and
 // subscribing to the channel on which a release wakes waiters.
-// *redis.Client, *redis.ClusterClient and *redis.Ring satisfy it.
+// *redis.Client, *redis.ClusterClient and *redis.Ring satisfy it. The
+// waiting Acquire calls of a *redis.Client or *redis.ClusterClient share
+// one subscription; those of any other LockClient subscribe one by one.
 type LockClient interface {
 	redis.Scripter
 	Subscribe(ctx context.Context, channels ...string) *redis.PubSub
@@ -128,8 +130,11 @@ type LockOptions struct {
 //   - Release publishes on a channel named the same way
 //     ("job{job}redislua:released"), in the same script that deletes the
 //     key, and waiting Acquire calls subscribe to it, so a release hands
-//     the lock over at once. A RetryStrategy polls as a fallback for a
-//     missed message or an expired lock.
+//     the lock over at once. The calls waiting on one *redis.Client or
+//     *redis.ClusterClient share one pub/sub connection, open while any
+//     waits; on a *redis.Ring or another LockClient each call subscribes
+//     on its own. A RetryStrategy polls as a fallback for a missed
+//     message, a refused subscription or an expired lock.
 //
 // The lock lives on one Redis master. Replication is asynchronous: if the
 // master dies before an acquisition reaches the replica that replaces it,

@@ -2,23 +2,21 @@ package redislua
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // acquire is Acquire (wait true) and TryAcquire (wait false).
 //
 // The first attempt is sent at once, so an uncontended lock costs one
-// round trip. When it fails and the caller waits, acquire subscribes to
-// the lock's channel, waits for the subscription to be confirmed, and
-// tries again at once: a release between the first attempt and the
-// subscription is caught by that attempt, and any later one is published
-// to a subscribed connection. From then on it waits for a release message,
-// the strategy's backoff or the holder's remaining TTL, whichever comes
-// first.
+// round trip. When it fails and the caller waits, acquire joins its
+// client's hub (lock_hub.go) as a waiter on the lock's channel. When the
+// subscription is confirmed the waiter is woken and tries again at once:
+// a release between the first attempt and the confirmation is caught by
+// that attempt, and any later one is published to a subscribed
+// connection. Each wait lasts until a release message, the strategy's
+// backoff or the holder's remaining TTL, whichever comes first; without a
+// confirmation (a refused or broken subscription) that is polling.
 func (l *Lock) acquire(ctx context.Context, wait bool) error {
 	if l.err != nil {
 		return l.err
@@ -49,8 +47,12 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 	// One token for every attempt of this call: an attempt resent after a
 	// lost reply finds its own token and is told it holds the lock.
 	token := newToken()
-	var w *waker
-	defer func() { w.close() }()
+	var w *waiter
+	defer func() {
+		if w != nil {
+			w.leave()
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		sent := time.Now()
 		ok, n, err := l.attempt(ctx, token)
@@ -73,14 +75,7 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 			return l.notAcquired(nil)
 		}
 		if w == nil {
-			w = l.subscribe(ctx)
-			if w.subscribed() {
-				continue // try again at once, now that no release can be missed
-			}
-			if err := ctx.Err(); err != nil {
-				return l.notAcquired(err)
-			}
-			// Subscribing failed (ACLs, a proxy without pub/sub): poll.
+			w = joinHub(l.client, l.channel) // wakes w once subscribed
 		}
 		if pttl := time.Duration(n) * time.Millisecond; pttl >= 0 && pttl+time.Millisecond < backoff {
 			backoff = pttl + time.Millisecond // the lock expires by then
@@ -146,70 +141,4 @@ func (l *Lock) notAcquired(ctxErr error) error {
 		return fmt.Errorf("%w: lock %q: %w", ErrNotAcquired, l.key, ctxErr)
 	}
 	return fmt.Errorf("%w: lock %q is held by another holder", ErrNotAcquired, l.key)
-}
-
-// waker is an Acquire call's subscription to its lock's channel. A nil
-// *waker, or one whose subscription failed, only sleeps.
-type waker struct {
-	ps   *redis.PubSub
-	msgs <-chan *redis.Message
-}
-
-// subscribe subscribes to the lock's channel and waits for the server to
-// confirm it. On failure it returns a waker that only sleeps.
-func (l *Lock) subscribe(ctx context.Context) *waker {
-	ps, err := subscribe(ctx, l.client, l.channel)
-	if err != nil {
-		return &waker{}
-	}
-	if _, err := ps.Receive(ctx); err != nil { // the SUBSCRIBE confirmation
-		_ = ps.Close()
-		return &waker{}
-	}
-	return &waker{ps: ps, msgs: ps.Channel()}
-}
-
-// subscribe calls c.Subscribe, turning a panic into an error: *redis.Ring
-// panics when it has no shard to subscribe on.
-func subscribe(ctx context.Context, c LockClient, channel string) (ps *redis.PubSub, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			ps, err = nil, fmt.Errorf("redislua: subscribing to %q: %v", channel, r)
-		}
-	}()
-	ps = c.Subscribe(ctx, channel)
-	if ps == nil {
-		return nil, errors.New("redislua: Subscribe returned nil")
-	}
-	return ps, nil
-}
-
-func (w *waker) subscribed() bool { return w != nil && w.ps != nil }
-
-// wait returns when a release is published, after d, or with ctx's error
-// when ctx ends first.
-func (w *waker) wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	var msgs <-chan *redis.Message
-	if w != nil {
-		msgs = w.msgs // nil, blocking forever, without a subscription
-	}
-	select {
-	case _, ok := <-msgs:
-		if !ok {
-			w.msgs = nil // closed under us: sleep from now on
-		}
-	case <-t.C:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
-}
-
-// close ends the subscription, if any.
-func (w *waker) close() {
-	if w.subscribed() {
-		_ = w.ps.Close()
-	}
 }

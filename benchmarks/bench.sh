@@ -30,6 +30,7 @@ groups=(
   "Pipeline|^BenchmarkPipeline$|0.3s|/impl@(ideal-evalsha-preloaded optimized optimized-flush-each plain-eval redis-benchmark)"
   "Lock|^BenchmarkLock$|0.3s|/impl@(redislock redislua redislua-nofence)"
   "LockHandOff|^BenchmarkLockHandOff$|200x|/impl@(redislock redislua redislua-nofence)"
+  "LockHandOffShared|^BenchmarkLockHandOffShared$|200x|"
   "RateLimiter|^BenchmarkRateLimiter$|0.3s|/impl@(redis_rate redislua-log redislua-counter)"
   "ScriptSize|^BenchmarkScriptSize$|0.3s|/impl@(raw-eval redislua-run)"
   "KeysPerCall|^BenchmarkKeysPerCall$|0.3s|/impl@(raw-evalsha redislua-run)"

@@ -240,6 +240,53 @@ func BenchmarkLockHandOff(b *testing.B) {
 	}
 }
 
+// BenchmarkLockHandOffShared is BenchmarkLockHandOff's redislua hand-off
+// while another Acquire on the same client waits throughout (for a key
+// held meanwhile): the client's pub/sub connection, shared by its
+// waiters, stays open, and each waiter joins it instead of opening one.
+func BenchmarkLockHandOffShared(b *testing.B) {
+	_, c := standalone(b, 0)
+	ctx := context.Background()
+	stop := waitElsewhere(b, c, "bench:handoff:elsewhere")
+	defer stop()
+	impl := redisluaLock(c, "redislua", false)
+	var lat []time.Duration
+	for b.Loop() {
+		d, err := handOff(ctx, impl, "bench:handoff:shared")
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, d)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(percentile(lat, 50).Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(percentile(lat, 99).Nanoseconds())/1e3, "p99-µs")
+}
+
+// waitElsewhere has an Acquire on c wait for key, held meanwhile, until
+// the returned function is called.
+func waitElsewhere(tb testing.TB, c *redis.Client, key string) (stop func()) {
+	tb.Helper()
+	ctx := context.Background()
+	holder := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, AutoRefresh: true})
+	if err := holder.Acquire(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	waiting, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		retry := &signalRetry{RetryStrategy: redislua.LinearRetry(time.Minute), at: 2, waiting: waiting}
+		_ = redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, Retry: retry}).Acquire(wctx)
+	}()
+	<-waiting
+	return func() {
+		cancel()
+		<-done
+		_ = holder.Release(ctx)
+	}
+}
+
 // percentile returns the p-th percentile of sorted (nearest rank).
 func percentile(sorted []time.Duration, p int) time.Duration {
 	if len(sorted) == 0 {
