@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -17,8 +18,9 @@ var (
 	// ErrInvalidLimit means a rate limit below 1, or above 2^53 - 1 (the
 	// largest count Lua's numbers hold exactly).
 	ErrInvalidLimit = errors.New("redislua: rate limit must be between 1 and 2^53-1")
-	// ErrInvalidWindow means a rate-limit window shorter than a millisecond.
-	ErrInvalidWindow = errors.New("redislua: rate-limit window must be at least 1ms")
+	// ErrInvalidWindow means a rate-limit window shorter than a millisecond
+	// or longer than MaxRateWindow.
+	ErrInvalidWindow = errors.New("redislua: rate-limit window must be between 1ms and MaxRateWindow (10 years)")
 	// ErrInvalidCount means an AllowN count below 1 or above the limit
 	// (which no window could ever admit).
 	ErrInvalidCount = errors.New("redislua: rate-limit count must be between 1 and the limit")
@@ -26,6 +28,13 @@ var (
 
 // maxRateLimit is the largest limit: counts stay exact in Lua's doubles.
 const maxRateLimit = 1<<53 - 1
+
+// MaxRateWindow is the longest rate-limit window, ten years. The scripts
+// count time in whole microseconds in Lua's doubles, which are exact below
+// 2^53 µs after 1970 (about the year 2255), and add up to two windows to
+// the current time: with ten-year windows that stays exact until about
+// 2235.
+const MaxRateWindow = 10 * 365 * 24 * time.Hour
 
 // The rate limiter's scripts, resolved once.
 var (
@@ -74,7 +83,7 @@ type RateLimiter struct {
 // NewRateLimiter returns a limiter that admits limit calls per window on
 // each key, run on c (a *redis.Client, *redis.ClusterClient, *redis.Ring
 // ...). The window is used at microsecond precision and must be at least a
-// millisecond. A pipeline or transaction is refused with ErrPipeline: a
+// millisecond and at most MaxRateWindow. A pipeline or transaction is refused with ErrPipeline: a
 // limiter needs each answer before the caller goes on.
 func NewRateLimiter(c redis.Scripter, limit int, window time.Duration, opts ...RateLimitOption) (*RateLimiter, error) {
 	if isNilClient(c) {
@@ -86,7 +95,7 @@ func NewRateLimiter(c redis.Scripter, limit int, window time.Duration, opts ...R
 	if limit < 1 || limit > maxRateLimit {
 		return nil, ErrInvalidLimit
 	}
-	if window < time.Millisecond {
+	if window < time.Millisecond || window > MaxRateWindow {
 		return nil, ErrInvalidWindow
 	}
 	var cfg rateLimitConfig
@@ -117,7 +126,8 @@ func (l *RateLimiter) Limit() int { return l.limit }
 // Window returns the window's length (at microsecond precision).
 func (l *RateLimiter) Window() time.Duration { return l.window }
 
-// RateResult is the outcome of one Allow or AllowN call.
+// RateResult is the outcome of one Allow or AllowN call. No field is ever
+// negative.
 type RateResult struct {
 	// Allowed reports whether the calls were admitted. Admitted calls are
 	// recorded; a refused request records nothing.
@@ -171,12 +181,35 @@ func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (RateResult
 	if err != nil {
 		return RateResult{}, fmt.Errorf("redislua: script %s: %w", l.script.Name(), err)
 	}
-	return RateResult{
+	return l.result(v), nil
+}
+
+// result reads the scripts' four integers. Whatever they hold, nothing is
+// negative: Remaining is kept between 0 and the limit, a refusal's
+// RetryAfter is at least a microsecond, and a duration too long for a
+// time.Duration is capped rather than wrapped.
+func (l *RateLimiter) result(v [4]int64) RateResult {
+	r := RateResult{
 		Allowed:    v[0] == 1,
-		Remaining:  int(v[1]),
-		RetryAfter: time.Duration(v[2]) * time.Microsecond,
-		ResetAfter: time.Duration(v[3]) * time.Microsecond,
-	}, nil
+		Remaining:  int(min(max(v[1], 0), int64(l.limit))),
+		ResetAfter: micros(v[3]),
+	}
+	if !r.Allowed {
+		r.RetryAfter = max(micros(v[2]), time.Microsecond)
+	}
+	return r
+}
+
+// micros converts microseconds to a Duration, negative ones to 0 and those
+// past the largest Duration to it.
+func micros(us int64) time.Duration {
+	switch {
+	case us <= 0:
+		return 0
+	case us > math.MaxInt64/int64(time.Microsecond):
+		return math.MaxInt64
+	}
+	return time.Duration(us) * time.Microsecond
 }
 
 // rateReply reads the scripts' reply: four integers.

@@ -17,7 +17,7 @@
 --                window w - 1; it expires when its counts stop mattering, at
 --                most two windows after the last admitted call
 -- @arg limit     calls admitted per window (1 <= limit < 2^53)
--- @arg window    the window, in microseconds (>= 1000)
+-- @arg window    the window, in microseconds (1000 to 3.1536e14, ten years)
 -- @arg n         calls this request counts for (1 <= n <= limit)
 -- @return {allowed, remaining, retry_after, reset_after}, durations in
 --         microseconds: allowed is 1 if the n calls were admitted and
