@@ -51,8 +51,9 @@ var (
 // a failover bring a master whose clock is behind), no recorded call leaves
 // the window early: with the log, calls recorded at a later time keep
 // counting, and the key keeps living, until the clock has passed their
-// window; the counter holds time at its newest window. It is safe for
-// concurrent use.
+// window; the counter holds time at its newest window, and adds how far
+// that is ahead of the clock to RetryAfter, ResetAfter and the key's TTL.
+// It is safe for concurrent use.
 //
 // By default it keeps a sliding-window log, which is exact: a sorted set
 // per key holding one member per admitted call of the last window, so
