@@ -21,13 +21,23 @@ var (
 	// ErrInvalidWindow means a rate-limit window shorter than a millisecond
 	// or longer than MaxRateWindow.
 	ErrInvalidWindow = errors.New("redislua: rate-limit window must be between 1ms and MaxRateWindow (10 years)")
-	// ErrInvalidCount means an AllowN count below 1 or above the limit
-	// (which no window could ever admit).
+	// ErrInvalidCount means an AllowN count below 1, above the limit
+	// (which no window could ever admit), or, for the log, above
+	// MaxLogAllowN.
 	ErrInvalidCount = errors.New("redislua: rate-limit count must be between 1 and the limit")
 )
 
 // maxRateLimit is the largest limit: counts stay exact in Lua's doubles.
 const maxRateLimit = 1<<53 - 1
+
+// MaxLogAllowN is the most calls one AllowN may take on a sliding-window
+// log (the default limiter). The log records each call as a member of a
+// sorted set, and each call also removes up to as many members that have
+// left the window: bounding both keeps any call under about half a
+// millisecond of server time, whatever the limit (figures in
+// BENCHMARKS.md). The sliding counter takes any n up to its limit, at the
+// cost of one call.
+const MaxLogAllowN = 128
 
 // MaxRateWindow is the longest rate-limit window, ten years. The scripts
 // count time in whole microseconds in Lua's doubles, which are exact below
@@ -165,13 +175,17 @@ func (l *RateLimiter) Allow(ctx context.Context, key string) (RateResult, error)
 // checked before anything is sent.
 //
 // With the log, AllowN records n members, so the server's work grows with
-// n; with the counter it is one increment.
+// n, and n may be at most MaxLogAllowN; with the counter it is one
+// increment.
 func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (RateResult, error) {
 	if err := checkUserKey(key, "rate-limited key"); err != nil {
 		return RateResult{}, err
 	}
 	if n < 1 || n > l.limit {
 		return RateResult{}, ErrInvalidCount
+	}
+	if n > MaxLogAllowN && l.kind == kindRateLog {
+		return RateResult{}, fmt.Errorf("%w: %d is over MaxLogAllowN (%d), the most the log takes at once (the sliding counter takes up to the limit)", ErrInvalidCount, n, MaxLogAllowN)
 	}
 	k := keyspace.Derive(key, l.kind)
 	reply, err := l.script.Run(ctx, l.c, []string{k}, l.limitArg, l.windowArg, n).Slice()
