@@ -54,32 +54,45 @@ var (
 )
 
 // RateLimiter admits at most limit calls per key in any sliding window of
-// the given length. Time is the Redis server's clock, read with TIME inside
-// the scripts, so clients whose clocks disagree still share one limit (Redis
-// 5 and later replicate a script's writes rather than the script, which is
-// what makes reading the clock in it safe). Should that clock step back (or
-// a failover bring a master whose clock is behind), no recorded call leaves
-// the window early: with the log, calls recorded at a later time keep
-// counting, and the key keeps living, until the clock has passed their
-// window; the counter holds time at its newest window, and adds how far
-// that is ahead of the clock to RetryAfter, ResetAfter and the key's TTL.
-// It is safe for concurrent use.
+// the given length. It is safe for concurrent use.
 //
-// By default it keeps a sliding-window log, which is exact: a sorted set
-// per key holding one member per admitted call of the last window, so
-// memory grows with the calls in the window, up to the limit (measured
-// with MEMORY USAGE: about 40 bytes per call up to 128 calls, about 130
-// beyond, where Redis changes the set's encoding at the default
-// zset-max-listpack-entries). WithSlidingCounter trades exactness for
-// constant memory (about 130 bytes per key).
+// By default it keeps a sliding-window log, which is exact: it never admits
+// more than limit calls in any window. It is a sorted set per key with one
+// member per admitted call in the window, so memory grows with those calls,
+// up to the limit (MEMORY USAGE: about 40 bytes per call up to 128 calls,
+// about 130 beyond). One AllowN on the log takes at most MaxLogAllowN calls,
+// which bounds the server time of every call whatever the limit.
+// WithSlidingCounter keeps two counts per key instead (about 130 bytes, any
+// n up to the limit) and is approximate: it may admit up to twice the limit
+// in a window-long interval (at most one call over for evenly spread
+// traffic, about √limit for random traffic), and under demand above the
+// limit it admits limit - 1 calls per window (see WithSlidingCounter).
+// Limits go up to 2^53 - 1, windows from a millisecond to MaxRateWindow.
+//
+// Time is the Redis server's clock, read with TIME inside the scripts, so
+// clients whose clocks disagree still share one limit (Redis 5 and later
+// replicate a script's writes rather than the script, which is what makes
+// reading the clock in it safe). Should that clock step back (or a failover
+// bring a master whose clock is behind), no recorded call leaves the window
+// early: with the log, calls recorded at a later time keep counting, and
+// the key keeps living, until the clock has passed their window; the
+// counter holds time at its newest window, and adds how far that is ahead
+// of the clock to RetryAfter, ResetAfter and the key's TTL. A clock that
+// steps forward ends the window early by the step.
+//
+// The limit holds on one master's data. Replication is asynchronous, so a
+// failover can lose the calls recorded just before it, and a key may then
+// admit up to the limit again; so can a maxmemory-policy that evicts the
+// limiter's key.
 //
 // For a limited key K, the limiter keeps its state in one key that begins
 // with K and hashes to K's cluster slot: "user:42{user:42}redislua:ratelog"
 // (the log, a sorted set) or "user:42{user:42}redislua:ratecount" (the
-// counter, a hash), "api:{u1}{}redislua:ratelog" for a K with a hash tag;
-// see docs/keys.md. The log expires one window after its newest call and the
-// counter at most two windows after its last call (TTLs are whole
-// milliseconds, rounded up), so idle keys cost nothing.
+// counter, a hash), "api:{u1}{}redislua:ratelog" for a K with a hash tag.
+// Keys containing "}redislua:" are reserved for such state and refused with
+// ErrReservedKey; see docs/keys.md. The log expires one window after its
+// newest call and the counter at most two windows after its last call
+// (TTLs are whole milliseconds, rounded up), so idle keys cost nothing.
 type RateLimiter struct {
 	c      redis.Scripter
 	limit  int
@@ -94,8 +107,9 @@ type RateLimiter struct {
 // NewRateLimiter returns a limiter that admits limit calls per window on
 // each key, run on c (a *redis.Client, *redis.ClusterClient, *redis.Ring
 // ...). The window is used at microsecond precision and must be at least a
-// millisecond and at most MaxRateWindow. A pipeline or transaction is refused with ErrPipeline: a
-// limiter needs each answer before the caller goes on.
+// millisecond and at most MaxRateWindow. A pipeline or transaction is
+// refused with ErrPipeline: a limiter needs each answer before the caller
+// goes on.
 func NewRateLimiter(c redis.Scripter, limit int, window time.Duration, opts ...RateLimitOption) (*RateLimiter, error) {
 	if isNilClient(c) {
 		return nil, fmt.Errorf("%w: creating a rate limiter", ErrNilClient)
