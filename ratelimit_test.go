@@ -434,8 +434,10 @@ func TestRateLimiterSameMicrosecond(t *testing.T) {
 			t.Fatalf("call %d: %+v, want allowed with Remaining %d", i, r, 1000-1-i)
 		}
 	}
-	if r := allowN(t, l, "same", 800); !r.Allowed || r.Remaining != 0 {
-		t.Fatalf("AllowN(800): %+v, want allowed with Remaining 0", r)
+	for i := range 8 {
+		if r := allowN(t, l, "same", 100); !r.Allowed || r.Remaining != 700-100*i {
+			t.Fatalf("AllowN(100) %d: %+v, want allowed with Remaining %d", i, r, 700-100*i)
+		}
 	}
 	if r := allowN(t, l, "same", 1); r.Allowed {
 		t.Fatalf("call 1001 admitted: %+v", r)
@@ -464,12 +466,15 @@ func TestRateLimiterMemberCollision(t *testing.T) {
 
 // When the server's clock steps back, no call leaves the window early: the
 // log keeps counting the calls recorded ahead of the clock until the clock
-// has passed their window; the counter holds time at its newest window.
-// (The log's TTL is checked on real Redis in
-// TestRateLimiterLogCallsAheadOfTheClock: miniredis's TTLs do not follow
-// its clock.)
+// has passed their window; the counter holds time at its newest window and
+// adds the lag to its waits, so that RetryAfter and ResetAfter are still
+// the real time to wait. miniredis is used because a real server's clock
+// cannot be stepped (the keys' TTLs are checked on real Redis in
+// TestRateLimiterLogCallsAheadOfTheClock and
+// TestRateLimiterCounterAheadOfTheClock: miniredis's TTLs do not follow
+// its clock).
 func TestRateLimiterClockStepsBack(t *testing.T) {
-	const s = time.Second
+	const s, us = time.Second, time.Microsecond
 	t.Run("log", func(t *testing.T) {
 		k := newClock(t)
 		l := newTestLimiter(t, k.c, 3, 10*time.Second)
@@ -496,14 +501,28 @@ func TestRateLimiterClockStepsBack(t *testing.T) {
 	t.Run("counter", func(t *testing.T) {
 		k := newClock(t)
 		l := newTestLimiter(t, k.c, 3, 10*time.Second, WithSlidingCounter())
-		k.at(15 * s)
-		allowN(t, l, "back", 3)
-		k.at(5 * s) // into the window before: held at 10 s
-		// From the held time: in window 2 the 3 count as 3 * (10 s - e) / 10 s,
-		// which leaves room for one call from e = 3.333334 s.
-		want := 10*s + 3333334*time.Microsecond
-		if r := allowN(t, l, "back", 1); r.Allowed || r.RetryAfter != want {
-			t.Errorf("after the step back: %+v, want refused, RetryAfter %v", r, want)
+		k.at(100 * s)
+		allowN(t, l, "back", 2) // window 10
+		// 50 s back: time is held at 100 s, 50 s ahead of the clock. The
+		// window has room for one more call, whose counts last until 120 s.
+		k.at(50 * s)
+		if r := allowN(t, l, "back", 1); r != (RateResult{true, 0, 0, 70 * s}) {
+			t.Errorf("after the step back: %+v, want allowed, Remaining 0, ResetAfter 70s", r)
+		}
+		// In window 11 the 3 count as 3 * (10 s - e) / 10 s, which leaves
+		// room for one call from e = 3.333334 s: at 113.333334 s, 63.333334 s
+		// of the clock from now.
+		want := 63*s + 333334*us
+		if r := allowN(t, l, "back", 1); r != (RateResult{false, 0, want, 70 * s}) {
+			t.Errorf("over the limit: %+v, want refused, RetryAfter %v, ResetAfter 70s", r, want)
+		}
+		k.at(50*s + want - us)
+		if r := allowN(t, l, "back", 1); r.Allowed || r.RetryAfter != us {
+			t.Errorf("a microsecond before RetryAfter: %+v, want refused, RetryAfter 1µs", r)
+		}
+		k.at(50*s + want)
+		if r := allowN(t, l, "back", 1); !r.Allowed {
+			t.Errorf("after waiting RetryAfter: %+v, want allowed", r)
 		}
 	})
 }

@@ -4,8 +4,9 @@
 -- current + previous * (share of the previous window still inside it),
 -- which assumes the previous window's calls were spread evenly.
 --
--- Time is whole microseconds (about 1.8e15 < 2^53): sums, differences and
--- the window index are exact in Lua's doubles. floor(now / window) is exact
+-- Time is whole microseconds (about 1.8e15; plus two windows of at most ten
+-- years, below 2^53 until about 2235): sums, differences and the window
+-- index are exact in Lua's doubles. floor(now / window) is exact
 -- too: a quotient of integers below 2^53 is rounded by less than
 -- 1 / window, which is less than its distance to the next integer. The
 -- weighting compares products of a count and a duration; they are exact
@@ -15,16 +16,18 @@
 -- @key counter   a hash: w = index of the current fixed window (time /
 --                window), c = calls admitted in it, p = calls admitted in
 --                window w - 1; it expires when its counts stop mattering, at
---                most two windows after the last admitted call
+--                most two windows after the last admitted call (and after
+--                the held window, if the clock is behind it)
 -- @arg limit     calls admitted per window (1 <= limit < 2^53)
--- @arg window    the window, in microseconds (>= 1000)
+-- @arg window    the window, in microseconds (1000 to 3.1536e14, ten years)
 -- @arg n         calls this request counts for (1 <= n <= limit)
 -- @return {allowed, remaining, retry_after, reset_after}, durations in
 --         microseconds: allowed is 1 if the n calls were admitted and
 --         counted, 0 if not (then nothing was written); remaining is the
 --         calls the estimate would admit now; retry_after is 0 if allowed,
 --         else the time until the estimate admits n calls; reset_after is
---         the time until the estimate is back to zero
+--         the time until the estimate is back to zero; both are real time
+--         on the server's clock, even while it is behind the stored window
 
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
@@ -38,11 +41,15 @@ local idx = math.floor(now / window)
 local state = redis.call('HMGET', key, 'w', 'c', 'p')
 local w = tonumber(state[1])
 local cur, prev = 0, 0
+-- How far the held time below is ahead of the server's clock: every wait
+-- reported, and the key's TTL, which Redis counts on that clock, add it.
+local lag = 0
 if w then
   if idx < w then
     -- The server's clock is behind the stored window (a clock stepped back,
     -- a failover): hold time at that window's start.
     idx = w
+    lag = w * window - now
     now = w * window
   end
   if idx == w then
@@ -63,7 +70,7 @@ local retry = 0
 if allowed then
   cur = cur + n
   redis.call('HSET', key, 'w', string.format('%d', idx), 'c', string.format('%d', cur), 'p', string.format('%d', prev))
-  redis.call('PEXPIRE', key, math.ceil((window + left) / 1000))
+  redis.call('PEXPIRE', key, math.ceil((lag + window + left) / 1000))
 else
   -- Later in this window, prev's share shrinks: n calls fit once
   -- prev * left' <= room * window, i.e. when elapsed reaches `at`.
@@ -99,7 +106,10 @@ if cur > 0 then
 elseif prev > 0 then
   reset = left
 end
+if reset > 0 then
+  reset = reset + lag
+end
 if allowed then
   return {1, remaining, 0, reset}
 end
-return {0, remaining, retry, reset}
+return {0, remaining, retry + lag, reset}

@@ -1,21 +1,31 @@
 -- Sliding-window log: admits n calls when, counting them, no more than
 -- limit calls fall inside the last window, timed by the server's clock.
 -- A request for n calls adds n members rather than one member carrying a
--- weight: ZCARD then counts the window in O(1), where weights would have to
--- be summed on every request or kept in a second count that every trim
--- adjusts; the set holds at most limit members either way.
+-- weight: the window's calls are then a count of members by score, where
+-- weights would have to be summed on every request or kept in a second
+-- count that every trim adjusts; the set holds at most limit members
+-- either way.
+--
+-- The work of one call is bounded whatever the limit: it adds n <= 128
+-- members, removes at most 128 of the calls that have left the window
+-- (the oldest), and otherwise only counts and reads by score or rank,
+-- O(log N) on the sorted set's skiplist. Calls that have left the window
+-- but are not removed yet are never counted. Removing as many as a call
+-- may add keeps the set within limit members: a call that adds n either
+-- removes n or more, or removes every call that had left.
 --
 -- Time is whole microseconds. TIME's seconds * 1000000 + microseconds is
--- about 1.8e15, below 2^53, and so is every sum and difference below: Lua's
--- doubles hold them all exactly, nothing is rounded. Numbers become member
--- strings through string.format('%d'), because Lua 5.1's tostring keeps
--- only 14 significant digits.
+-- about 1.8e15, and with two windows of at most ten years added still
+-- below 2^53 until about 2235: Lua's doubles hold every sum and difference
+-- below exactly, nothing is rounded. Numbers become member strings through
+-- string.format('%d'), because Lua 5.1's tostring keeps only 14
+-- significant digits.
 -- @key log      a sorted set with one member per admitted call, scored by
 --               the call's time in microseconds; it expires one window
 --               after its newest call, so an idle key costs nothing
 -- @arg limit    calls admitted per window (1 <= limit < 2^53)
--- @arg window   the window, in microseconds (>= 1000)
--- @arg n        calls this request counts for (1 <= n <= limit)
+-- @arg window   the window, in microseconds (1000 to 3.1536e14, ten years)
+-- @arg n        calls this request counts for (1 <= n <= limit, n <= 128)
 -- @return {allowed, remaining, retry_after, reset_after}, durations in
 --         microseconds: allowed is 1 if the n calls were admitted and
 --         recorded, 0 if not (then nothing was recorded); remaining is the
@@ -34,20 +44,30 @@ local n = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
+-- The calls made at now - window or earlier have left the window. Up to
+-- 128 of them, the oldest, are removed; those left over are not counted.
+--
 -- The server's clock may be behind calls already recorded (a clock stepped
 -- back, a failover to a node whose clock differs). Such calls stay in the
--- set, scored later than now: the trim below keeps them, since it removes
--- only calls made at now - window or earlier, and ZCARD counts them, so
--- they count against the limit until the clock has passed their window. No
--- call leaves the window early; what could shorten their life is the
--- PEXPIRE at the end, which is why it only ever extends the key's TTL.
-redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%d', now - window))
-local count = redis.call('ZCARD', key)
+-- set, scored later than now: they have not left the window, so they are
+-- neither removed nor skipped, and count against the limit until the clock
+-- has passed their window. No call leaves the window early; what could
+-- shorten their life is the PEXPIRE at the end, which is why it only ever
+-- extends the key's TTL.
+local bound = string.format('%d', now - window)
+local gone = redis.call('ZCOUNT', key, '-inf', bound)
+if gone > 0 then
+  redis.call('ZREMRANGEBYRANK', key, 0, math.min(gone, 128) - 1)
+  gone = math.max(gone - 128, 0)
+end
+-- The calls in the window: the set's members after the `gone` oldest.
+local count = redis.call('ZCARD', key) - gone
 
 if count + n > limit then
-  -- n calls fit once the k oldest have left; k <= count because n <= limit.
+  -- n calls fit once the k oldest in the window have left; k <= count
+  -- because n <= limit.
   local k = count + n - limit
-  local kth = tonumber(redis.call('ZRANGE', key, k - 1, k - 1, 'WITHSCORES')[2])
+  local kth = tonumber(redis.call('ZRANGE', key, gone + k - 1, gone + k - 1, 'WITHSCORES')[2])
   local newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
   local remaining = limit - count
   if remaining < 0 then -- the limit was lowered while calls were recorded
@@ -81,13 +101,9 @@ end
 -- The key must live until its newest call has left the window. A later
 -- expiry than one window from now was set for calls recorded at a later
 -- server time: GT keeps it. GT counts a key without a TTL as expiring
--- never, so a key this call created (count was 0: the trim left no member,
--- or there was none, and Redis deletes an empty set) gets a plain PEXPIRE.
+-- never: such a key (created by this call, or whose TTL something outside
+-- this script removed) gets a plain PEXPIRE.
 local ttl = math.ceil(window / 1000)
-if count == 0 then
-  redis.call('PEXPIRE', key, ttl)
-  return {1, limit - n, 0, window}
-end
 if redis.call('PEXPIRE', key, ttl, 'GT') == 1 then
   return {1, limit - count - n, 0, window}
 end
@@ -95,7 +111,7 @@ end
 -- expiry, not a later one), or later than this call's. reset_after is then
 -- the key's remaining life, at least one window.
 local pttl = redis.call('PTTL', key)
-if pttl < 0 then -- no TTL: something outside this script removed it
+if pttl < 0 then
   redis.call('PEXPIRE', key, ttl)
   pttl = 0
 end
