@@ -116,16 +116,17 @@ func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
 }
 
 // hold records a successful acquisition, whose attempt was sent at sent,
-// and starts its watchdog.
+// and starts its deadline's timer and its watchdog.
 func (l *Lock) hold(token string, fence int64, sent time.Time) {
-	h := &holding{token: token, fence: fence, setAt: sent, lost: make(chan struct{})}
+	h := &holding{token: token, fence: fence, lost: make(chan struct{})}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.startDeadline(h, sent, l.ttl)
 	if l.refresh > 0 {
 		l.startWatchdog(h)
 	}
-	l.mu.Lock()
 	l.cur, l.last = h, h
 	l.unreleased = "" // the key holds token: no earlier token can be in it
-	l.mu.Unlock()
 }
 
 // abandon sends a release for token after an attempt that failed with an
