@@ -27,6 +27,11 @@ var (
 	// already holds its key, or is acquiring it in another goroutine. One
 	// Lock is one holder: give each competing goroutine its own Lock.
 	ErrAlreadyHeld = errors.New("redislua: lock already held or being acquired by this Lock")
+	// ErrFenceExhausted means a lock's fence counter is at the largest
+	// int64, so no larger fence can be issued: the acquisition is undone
+	// and the lock is not taken. Only a counter written from outside
+	// gets there.
+	ErrFenceExhausted = errors.New("redislua: lock fence counter exhausted (at the largest int64)")
 )
 
 // DefaultLockTTL is the TTL of a lock whose LockOptions are nil or leave
@@ -306,10 +311,11 @@ func (l *Lock) Token() string {
 
 // Fence returns the fencing token of the current acquisition, 0 when the
 // Lock does not hold its key or was made with LockOptions.NoFence. Fences
-// of one key increase strictly with each acquisition, across all holders,
-// as long as the Redis master keeps its writes: the fences of acquisitions
-// lost in a failover (replication is asynchronous) are issued again to
-// later holders.
+// of one key increase strictly with each acquisition, across all holders
+// and over the whole int64 range, as long as the Redis master keeps its
+// writes: the fences of acquisitions lost in a failover (replication is
+// asynchronous) are issued again to later holders. A counter that cannot
+// go higher refuses the acquisition instead (see Acquire).
 func (l *Lock) Fence() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -351,10 +357,14 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 // wakes it at once, and the RetryStrategy polls meanwhile. It returns nil
 // once this Lock holds the lock. When ctx ends first, the error matches
 // both ErrNotAcquired and ctx.Err(); when the strategy gives up, it
-// matches ErrNotAcquired. A Redis error is returned as it is, wrapped;
-// if the attempt it ended may have taken the lock, Acquire first sends a
-// release for it, so that it is not left to expire. If this Lock's last
-// Release failed with an error, Acquire first sends that release again.
+// matches ErrNotAcquired. A fence counter at the largest int64 is
+// ErrFenceExhausted, one holding something other than an integer
+// ErrNotInteger (also ErrWrongType if it is not a string): the script
+// undoes the acquisition, so the lock stays free. A Redis error is
+// returned as it is, wrapped; if the attempt it ended may have taken the
+// lock, Acquire first sends a release for it, so that it is not left to
+// expire. If this Lock's last Release failed with an error, Acquire first
+// sends that release again.
 func (l *Lock) Acquire(ctx context.Context) error {
 	return l.acquire(ctx, true)
 }
