@@ -32,6 +32,10 @@ var (
 	// and the lock is not taken. Only a counter written from outside
 	// gets there.
 	ErrFenceExhausted = errors.New("redislua: lock fence counter exhausted (at the largest int64)")
+	// ErrNoExpiry means Lock.TTL found the lock key holding this Lock's
+	// token but without a TTL: something outside this Lock removed it
+	// (PERSIST, or a SET without an expiry).
+	ErrNoExpiry = errors.New("redislua: the lock key has no TTL: something outside this Lock removed it")
 )
 
 // DefaultLockTTL is the TTL of a lock whose LockOptions are nil or leave
@@ -462,7 +466,8 @@ func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 }
 
 // TTL returns the lock's remaining time to live if this Lock holds it, and
-// ErrNotHeld otherwise.
+// ErrNotHeld otherwise. A key without a TTL (something outside this Lock
+// removed it) is ErrNoExpiry; a Refresh sets one again.
 func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
 	if l.err != nil {
 		return 0, l.err
@@ -477,6 +482,10 @@ func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
 		return 0, l.lose(h, l.goneErr())
 	case err != nil:
 		return 0, fmt.Errorf("redislua: reading TTL of lock %s: %w", quoteKey(l.key), err)
+	case ms == -1:
+		return 0, fmt.Errorf("%w: lock %s", ErrNoExpiry, quoteKey(l.key))
+	case ms < 0:
+		return 0, fmt.Errorf("redislua: reading TTL of lock %s: unexpected PTTL %d", quoteKey(l.key), ms)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }

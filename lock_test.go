@@ -884,3 +884,43 @@ func TestRetryStrategies(t *testing.T) {
 		t.Error("LimitRetry(nil, -1) retries")
 	}
 }
+
+// A key whose TTL something outside the Lock removed is neither a
+// duration nor a loss: TTL says so with ErrNoExpiry, and a Refresh sets a
+// TTL again. A waiter meanwhile polls with its backoff: the holder's PTTL
+// of -1 caps nothing.
+func TestLockTTLAfterPersist(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	const key = "lock-test:{persist}"
+	l := NewLock(b.client, key, nil)
+	if err := l.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.client.Persist(ctx, key).Result(); !ok || err != nil {
+		t.Fatalf("PERSIST = %v, %v", ok, err)
+	}
+	ttl, err := l.TTL(ctx)
+	if !errors.Is(err, ErrNoExpiry) || errors.Is(err, ErrNotHeld) || ttl != 0 {
+		t.Errorf("TTL after PERSIST = %v, %v; want 0 and ErrNoExpiry", ttl, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := NewLock(b.client, key, &LockOptions{Retry: LinearRetry(10 * time.Millisecond)}).Acquire(wctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiter's Acquire on a key without TTL: got %v, want its deadline", err)
+	}
+	if err := l.Refresh(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, err := l.TTL(ctx); err != nil || ttl <= 0 || ttl > DefaultLockTTL {
+		t.Errorf("TTL after Refresh = %v, %v; want in (0, %v]", ttl, err, DefaultLockTTL)
+	}
+	select {
+	case <-l.Lost():
+		t.Error("Lost() closed: a key without TTL is not a loss")
+	default:
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
