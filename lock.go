@@ -112,6 +112,16 @@ type LockOptions struct {
 	// deadline. It is ignored without AutoRefresh.
 	RefreshInterval time.Duration
 
+	// RefreshRetry says how long Refresh, and the watchdog, wait before
+	// sending a refresh again after a transient error: a network error or
+	// timeout, or a server that cannot serve now (LOADING, TRYAGAIN,
+	// CLUSTERDOWN, MASTERDOWN, READONLY, BUSY). Other errors, and
+	// ErrNotHeld, are returned at once. Retries stop when the caller's
+	// context ends or the acquisition's local deadline passes, whatever
+	// the strategy says. Nil means one attempt: the watchdog then tries
+	// again at its next tick.
+	RefreshRetry RetryStrategy
+
 	// OnLost, if set, is called once for each acquisition that this Lock
 	// finds lost before Release: by the timer of its local deadline (see
 	// AutoRefresh), on a goroutine of its own, or by the watchdog, or by
@@ -175,7 +185,9 @@ type Lock struct {
 	ttl      time.Duration
 	retry    RetryStrategy
 	refresh  time.Duration // the watchdog's interval; 0 means no watchdog
-	onLost   func(error)
+	// refreshRetry retries refreshes after a transient error; nil: never.
+	refreshRetry RetryStrategy
+	onLost       func(error)
 	// err is a problem with NewLock's arguments, returned by every call.
 	err error
 	// keys and ttlArg are the acquire script's KEYS (the lock key, and the
@@ -231,7 +243,7 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 	if opts != nil {
 		o = *opts
 	}
-	l := &Lock{client: c, key: key, ttl: o.TTL, retry: o.Retry, onLost: o.OnLost}
+	l := &Lock{client: c, key: key, ttl: o.TTL, retry: o.Retry, refreshRetry: o.RefreshRetry, onLost: o.OnLost}
 	if l.ttl == 0 {
 		l.ttl = DefaultLockTTL
 	}
@@ -439,8 +451,9 @@ func (l *Lock) releaseToken(ctx context.Context, token string) (bool, error) {
 // LockOptions.AutoRefresh) to the start of this call plus ttl, less the
 // margin. It returns ErrNotHeld when the lock is gone, or counted lost,
 // and at the latest at the local deadline: a refresh that cannot land
-// before it is lost. The watchdog, if any, keeps refreshing with the
-// Lock's TTL.
+// before it is lost. After a transient error it tries again as
+// LockOptions.RefreshRetry says. The watchdog, if any, keeps refreshing
+// with the Lock's TTL.
 func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 	if l.err != nil {
 		return l.err

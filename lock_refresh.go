@@ -4,43 +4,77 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
-// refreshTTL sets h's TTL to ttl (arg: in milliseconds, as sent) for
-// Refresh and the watchdog, with one attempt that ends by h's local
-// deadline, whatever ctx and the client's timeouts say: the call runs on a
-// goroutine of its own (see refreshCall). perAttempt, if not zero, bounds
-// it too.
+// refreshTTL sets h's TTL to ttl (arg: in milliseconds, as sent) for Refresh
+// and the watchdog. After a transient error it sends the refresh again as
+// l.refreshRetry says: the script sets the TTL only while the key holds
+// h's token, so a refresh that ran twice did no harm.
+//
+// Every attempt and every wait ends by h's local deadline, whatever ctx
+// and the client's timeouts say: the call runs on a goroutine of its own
+// (see refreshCall). perAttempt, if not zero, bounds each attempt too.
 //
 // It returns nil once the TTL is set; an error matching ErrNotHeld when
 // the key no longer holds the token or the deadline passed (the caller
-// reports it with lose); otherwise the attempt's error.
+// reports it with lose); otherwise the last attempt's error, joined with
+// ctx's when ctx ended.
 func (l *Lock) refreshTTL(ctx context.Context, h *holding, ttl time.Duration, arg string, perAttempt time.Duration) error {
-	if err := h.lostError(); err != nil {
-		return err
-	}
-	actx, cancel := context.WithDeadline(ctx, h.currentDeadline())
-	if perAttempt > 0 {
-		actx, cancel = withTimeout(actx, cancel, perAttempt)
-	}
-	start := time.Now()
-	ok, err := l.refreshCall(actx, h.token, arg)
-	cancel()
-	if err == nil {
-		if !ok {
-			return l.goneErr()
+	for attempt := 1; ; attempt++ {
+		if err := h.lostError(); err != nil {
+			return err
 		}
-		if !h.refreshed(start, ttl) {
-			return l.expiredErr(nil) // the reply came after the deadline
+		deadline := h.currentDeadline()
+		actx, cancel := context.WithDeadline(ctx, deadline)
+		if perAttempt > 0 {
+			actx, cancel = withTimeout(actx, cancel, perAttempt)
 		}
-		return nil
+		start := time.Now()
+		ok, err := l.refreshCall(actx, h.token, arg)
+		timedOut := errors.Is(actx.Err(), context.DeadlineExceeded)
+		cancel()
+		if err == nil {
+			if !ok {
+				return l.goneErr()
+			}
+			if !h.refreshed(start, ttl) {
+				return l.expiredErr(nil) // the reply came after the deadline
+			}
+			return nil
+		}
+		h.failed(start, ttl, err)
+		if !time.Now().Before(h.currentDeadline()) {
+			return l.expiredErr(err)
+		}
+		if ctx.Err() != nil {
+			return l.refreshErr(err, ctx.Err())
+		}
+		// An attempt cut off by perAttempt (neither ctx nor the deadline
+		// ended) timed out like a slow network.
+		if !(timedOut && perAttempt > 0) && !transient(err) {
+			return l.refreshErr(err, nil)
+		}
+		if l.refreshRetry == nil {
+			return l.refreshErr(err, nil)
+		}
+		wait, retry := l.refreshRetry.Backoff(attempt)
+		if !retry {
+			return l.refreshErr(err, nil)
+		}
+		if werr := sleepUntil(ctx, wait, h.currentDeadline()); werr != nil {
+			if ctx.Err() != nil {
+				return l.refreshErr(err, ctx.Err())
+			}
+			return l.expiredErr(err)
+		}
 	}
-	h.failed(start, ttl, err)
-	if !time.Now().Before(h.currentDeadline()) {
-		return l.expiredErr(err)
-	}
-	return l.refreshErr(err, ctx.Err())
 }
 
 // withTimeout bounds ctx, whose cancel is cancel, by d more; the returned
@@ -48,6 +82,23 @@ func (l *Lock) refreshTTL(ctx context.Context, h *holding, ttl time.Duration, ar
 func withTimeout(ctx context.Context, cancel context.CancelFunc, d time.Duration) (context.Context, context.CancelFunc) {
 	inner, cancelInner := context.WithTimeout(ctx, d)
 	return inner, func() { cancelInner(); cancel() }
+}
+
+// sleepUntil waits d. It returns ctx's error if ctx ends first, and
+// context.DeadlineExceeded if deadline comes first.
+func sleepUntil(ctx context.Context, d time.Duration, deadline time.Time) error {
+	left := time.Until(deadline)
+	t := time.NewTimer(max(min(d, left), 0))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		if left <= d {
+			return context.DeadlineExceeded
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // refreshErr wraps a refresh's error, joined with ctxErr when ctx ended
@@ -86,4 +137,33 @@ func (l *Lock) refreshCall(ctx context.Context, token, arg string) (bool, error)
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
+}
+
+// transientReplies are the server replies, by their first word, that say
+// the server cannot serve the command now but may soon.
+var transientReplies = []string{"LOADING", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "BUSY"}
+
+// transient reports whether err is worth sending a refresh again for: a
+// network error or timeout, or a server that cannot serve now. Context
+// errors are the caller's decision, and any other server reply (NOPERM, a
+// script error) would come again.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // context.DeadlineExceeded is a net.Error too
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		word, _, _ := strings.Cut(rerr.Error(), " ")
+		for _, w := range transientReplies {
+			if word == w {
+				return true
+			}
+		}
+		return false
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
