@@ -415,7 +415,7 @@ func (l *Lock) Release(ctx context.Context) error {
 		token = h.token
 	}
 	if token == "" {
-		return fmt.Errorf("%w: lock %s: this Lock does not hold it", ErrNotHeld, quoteKey(l.key))
+		return l.notHoldingErr()
 	}
 	released, err := l.releaseToken(ctx, token)
 	switch {
@@ -510,12 +510,18 @@ func (l *Lock) holding() (*holding, error) {
 	h := l.cur
 	l.mu.Unlock()
 	if h == nil {
-		return nil, fmt.Errorf("%w: lock %s: this Lock does not hold it", ErrNotHeld, quoteKey(l.key))
+		return nil, l.notHoldingErr()
 	}
 	if err := h.lostError(); err != nil {
 		return nil, err
 	}
 	return h, nil
+}
+
+// notHoldingErr is the error of a call that needs an acquisition when
+// this Lock has none.
+func (l *Lock) notHoldingErr() error {
+	return fmt.Errorf("%w: lock %s: this Lock does not hold it", ErrNotHeld, quoteKey(l.key))
 }
 
 // goneErr is the error of a lock whose key no longer holds the token.

@@ -1,6 +1,8 @@
 package redislua
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -85,16 +87,24 @@ func (h *holding) refreshed(start time.Time, ttl time.Duration) bool {
 // was the last to, the key lives until start+ttl at least, so the
 // deadline moves earlier if that is sooner. With the Lock's own TTL it
 // never is; with a shorter one passed to Refresh it may be.
-func (h *holding) failed(start time.Time, ttl time.Duration, err error) {
+//
+// It returns the error that best says why refreshes fail: err, or the
+// previous error when err only says that a context cut the call off.
+func (h *holding) failed(start time.Time, ttl time.Duration, err error) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.ended || h.lostErr != nil {
-		return
+	cause := err
+	if h.lastErr != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		cause = h.lastErr
 	}
-	h.lastErr = err
+	if h.ended || h.lostErr != nil {
+		return cause
+	}
+	h.lastErr = cause
 	if d := localDeadline(start, ttl); d.Before(h.deadline) {
 		h.setDeadline(d)
 	}
+	return cause
 }
 
 // setDeadline moves the deadline and its timer; h.mu is held.
@@ -115,6 +125,13 @@ func (h *holding) lostError() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.lostErr
+}
+
+// released reports whether Release ended h.
+func (h *holding) released() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ended
 }
 
 // end marks h released, so that nothing more is reported, and stops its

@@ -15,8 +15,9 @@ import (
 
 // refreshTTL sets h's TTL to ttl (arg: in milliseconds, as sent) for Refresh
 // and the watchdog. After a transient error it sends the refresh again as
-// l.refreshRetry says: the script sets the TTL only while the key holds
-// h's token, so a refresh that ran twice did no harm.
+// l.refreshRetry says. That is safe even if the first one ran: the script
+// sets the TTL (PEXPIRE) only while the key holds h's token, and a second
+// run sets the same TTL again.
 //
 // Every attempt and every wait ends by h's local deadline, whatever ctx
 // and the client's timeouts say: the call runs on a goroutine of its own
@@ -28,7 +29,7 @@ import (
 // ctx's when ctx ended.
 func (l *Lock) refreshTTL(ctx context.Context, h *holding, ttl time.Duration, arg string, perAttempt time.Duration) error {
 	for attempt := 1; ; attempt++ {
-		if err := h.lostError(); err != nil {
+		if err := l.ended(h); err != nil {
 			return err
 		}
 		deadline := h.currentDeadline()
@@ -38,43 +39,58 @@ func (l *Lock) refreshTTL(ctx context.Context, h *holding, ttl time.Duration, ar
 		}
 		start := time.Now()
 		ok, err := l.refreshCall(actx, h.token, arg)
-		timedOut := errors.Is(actx.Err(), context.DeadlineExceeded)
+		// Cut off by perAttempt, if neither ctx nor the deadline ended
+		// (checked below): a timeout, as a slow network gives.
+		timedOut := perAttempt > 0 && errors.Is(actx.Err(), context.DeadlineExceeded)
 		cancel()
 		if err == nil {
 			if !ok {
 				return l.goneErr()
 			}
-			if !h.refreshed(start, ttl) {
-				return l.expiredErr(nil) // the reply came after the deadline
+			if h.refreshed(start, ttl) {
+				return nil
 			}
-			return nil
+			if err := l.ended(h); err != nil {
+				return err
+			}
+			return l.expiredErr(nil) // the reply came after the deadline
 		}
-		h.failed(start, ttl, err)
+		cause := h.failed(start, ttl, err)
 		if !time.Now().Before(h.currentDeadline()) {
-			return l.expiredErr(err)
+			return l.expiredErr(cause)
 		}
 		if ctx.Err() != nil {
-			return l.refreshErr(err, ctx.Err())
+			return l.refreshErr(cause, ctx.Err())
 		}
-		// An attempt cut off by perAttempt (neither ctx nor the deadline
-		// ended) timed out like a slow network.
-		if !(timedOut && perAttempt > 0) && !transient(err) {
+		if !timedOut && !transient(err) {
 			return l.refreshErr(err, nil)
 		}
 		if l.refreshRetry == nil {
-			return l.refreshErr(err, nil)
+			return l.refreshErr(cause, nil)
 		}
 		wait, retry := l.refreshRetry.Backoff(attempt)
 		if !retry {
-			return l.refreshErr(err, nil)
+			return l.refreshErr(cause, nil)
 		}
 		if werr := sleepUntil(ctx, wait, h.currentDeadline()); werr != nil {
 			if ctx.Err() != nil {
-				return l.refreshErr(err, ctx.Err())
+				return l.refreshErr(cause, ctx.Err())
 			}
-			return l.expiredErr(err)
+			return l.expiredErr(cause)
 		}
 	}
+}
+
+// ended returns the error of a refresh of h that is over before it is
+// sent: h was found lost, or released. It returns nil otherwise.
+func (l *Lock) ended(h *holding) error {
+	if err := h.lostError(); err != nil {
+		return err
+	}
+	if h.released() {
+		return l.notHoldingErr()
+	}
+	return nil
 }
 
 // withTimeout bounds ctx, whose cancel is cancel, by d more; the returned
