@@ -100,9 +100,11 @@ type LockOptions struct {
 	// late. When the deadline passes, a timer reports the acquisition
 	// lost (Lost, OnLost), even while a refresh call still waits for a
 	// reply, so the loss is known before the key can expire on the
-	// server. This holds while the process runs: one paused past the
-	// deadline (a stopped VM, a long GC) learns of it late, which is
-	// what fences (see Lock.Fence) are for.
+	// server. This holds while the process runs and the master keeps the
+	// key: a process paused past the deadline (a stopped VM, a long GC)
+	// learns of it late, which is what fences (see Lock.Fence) are for,
+	// and a key lost in a failover (see Lock) is found gone only by the
+	// next refresh.
 	AutoRefresh bool
 
 	// RefreshInterval is how often the watchdog refreshes, counted from
