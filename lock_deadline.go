@@ -52,9 +52,9 @@ func (l *Lock) expire(h *holding) {
 // is the last refresh's error, if any.
 func (l *Lock) expiredErr(cause error) error {
 	if cause != nil {
-		return fmt.Errorf("%w: lock %s: its TTL ran out (less a margin) without a successful refresh: %w", ErrNotHeld, quoteKey(l.key), cause)
+		return fmt.Errorf("%w: lock %s: its TTL ran out (less a margin for clock drift) before a refresh succeeded: %w", ErrNotHeld, quoteKey(l.key), cause)
 	}
-	return fmt.Errorf("%w: lock %s: its TTL ran out (less a margin) without a refresh", ErrNotHeld, quoteKey(l.key))
+	return fmt.Errorf("%w: lock %s: its TTL ran out (less a margin for clock drift) before a refresh succeeded", ErrNotHeld, quoteKey(l.key))
 }
 
 // refreshed moves h's deadline after a refresh sent at start set the TTL
