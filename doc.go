@@ -40,8 +40,9 @@
 // errors.go holds the error types and errmap.go maps Redis error replies
 // onto them; pipeline.go is the OptimizePipelines hook; prebuilt.go embeds
 // the library's own scripts (lua/), whose typed wrappers are cas.go,
-// transfer.go, lock.go (with lock_wait.go, lock_watchdog.go, retry.go) and
-// ratelimit.go (with ratelimit_options.go).
+// transfer.go, lock.go (with lock_wait.go, lock_deadline.go,
+// lock_refresh.go, lock_watchdog.go, retry.go) and ratelimit.go (with
+// ratelimit_options.go).
 // internal/luasrc reads sources (shebang, header, @include),
 // internal/luacheck parses Lua and runs the static checks,
 // internal/rediserr reads error replies, internal/hashslot computes cluster

@@ -27,6 +27,15 @@ var (
 	// already holds its key, or is acquiring it in another goroutine. One
 	// Lock is one holder: give each competing goroutine its own Lock.
 	ErrAlreadyHeld = errors.New("redislua: lock already held or being acquired by this Lock")
+	// ErrFenceExhausted means a lock's fence counter is at the largest
+	// int64, so no larger fence can be issued: the acquisition is undone
+	// and the lock is not taken. Only a counter written from outside
+	// gets there.
+	ErrFenceExhausted = errors.New("redislua: lock fence counter exhausted (at the largest int64)")
+	// ErrNoExpiry means Lock.TTL found the lock key holding this Lock's
+	// token but without a TTL: something outside this Lock removed it
+	// (PERSIST, or a SET without an expiry).
+	ErrNoExpiry = errors.New("redislua: the lock key has no TTL: something outside this Lock removed it")
 )
 
 // DefaultLockTTL is the TTL of a lock whose LockOptions are nil or leave
@@ -83,22 +92,46 @@ type LockOptions struct {
 
 	// AutoRefresh starts a watchdog with each acquisition: a goroutine
 	// that sets the TTL again every RefreshInterval for as long as the
-	// lock is held, and stops on Release. When it finds the lock gone, or
-	// cannot reach Redis for a whole TTL, it reports the loss through
-	// Lost and OnLost and stops.
+	// lock is held, and stops on Release, or when the lock is lost.
+	//
+	// With or without it, each acquisition has a local deadline: the
+	// start of the acquiring attempt, or of the last refresh that
+	// succeeded, plus the TTL it set, less a margin of TTL/100 + 2ms.
+	// The margin is Redlock's clock-drift allowance: 1% for a server
+	// clock that runs faster than this one, 2ms for a timer that fires
+	// late. When the deadline passes, a timer reports the acquisition
+	// lost (Lost, OnLost), even while a refresh call still waits for a
+	// reply, so the loss is known before the key can expire on the
+	// server. This holds while the process runs and the master keeps the
+	// key: a process paused past the deadline (a stopped VM, a long GC)
+	// learns of it late, which is what fences (see Lock.Fence) are for,
+	// and a key lost in a failover (see Lock) is found gone only by the
+	// next refresh.
 	AutoRefresh bool
 
-	// RefreshInterval is how often the watchdog refreshes. Zero means a
-	// third of TTL; otherwise it must be at least 1ms and shorter than
-	// TTL. It is ignored without AutoRefresh.
+	// RefreshInterval is how often the watchdog refreshes, counted from
+	// the start of one refresh to the next. Zero means a third of TTL;
+	// otherwise it must be at least 1ms and shorter than TTL less the
+	// margin (see AutoRefresh), or no refresh could land before the
+	// deadline. It is ignored without AutoRefresh.
 	RefreshInterval time.Duration
 
+	// RefreshRetry says how long Refresh, and the watchdog, wait before
+	// sending a refresh again after a transient error: a network error or
+	// timeout, or a server that cannot serve now (LOADING, TRYAGAIN,
+	// CLUSTERDOWN, MASTERDOWN, READONLY, BUSY). Other errors, and
+	// ErrNotHeld, are returned at once. Retries stop when the caller's
+	// context ends or the acquisition's local deadline passes, whatever
+	// the strategy says. Nil means one attempt: the watchdog then tries
+	// again at its next tick.
+	RefreshRetry RetryStrategy
+
 	// OnLost, if set, is called once for each acquisition that this Lock
-	// finds lost before Release: by the watchdog, or by a Refresh or TTL
-	// call that finds the lock gone. The error matches ErrNotHeld. It
-	// runs on the goroutine that noticed; a watchdog that noticed has
-	// stopped by then. It may call Release, and should not block for
-	// long.
+	// finds lost before Release: by the timer of its local deadline (see
+	// AutoRefresh), on a goroutine of its own, or by the watchdog, or by
+	// a Refresh or TTL call that finds the lock gone, on their
+	// goroutines. The error matches ErrNotHeld. It may call Release, and
+	// should not block for long.
 	// It returns before Lost is closed, so it must not wait on Lost.
 	OnLost func(err error)
 
@@ -118,6 +151,10 @@ type LockOptions struct {
 //     with a TTL, so a crashed holder's lock expires by itself. Release,
 //     Refresh and TTL check the token atomically in a script, so a holder
 //     whose lock expired cannot release or extend a later holder's lock.
+//   - A local timer counts each acquisition lost a little before its TTL
+//     can run out on the server, unless a refresh moved it (see
+//     LockOptions.AutoRefresh), and closes Lost: a holder whose refreshes
+//     get no reply learns of it before another holder can take the key.
 //   - Each acquisition gets a fencing token (Fence), an integer that
 //     increases strictly with each acquisition of the key. Pass it to the
 //     storage the lock protects and have that refuse writes with a smaller
@@ -155,7 +192,9 @@ type Lock struct {
 	ttl      time.Duration
 	retry    RetryStrategy
 	refresh  time.Duration // the watchdog's interval; 0 means no watchdog
-	onLost   func(error)
+	// refreshRetry retries refreshes after a transient error; nil: never.
+	refreshRetry RetryStrategy
+	onLost       func(error)
 	// err is a problem with NewLock's arguments, returned by every call.
 	err error
 	// keys and ttlArg are the acquire script's KEYS (the lock key, and the
@@ -173,17 +212,32 @@ type Lock struct {
 	unreleased string
 }
 
-// holding is one acquisition of a Lock.
+// holding is one acquisition of a Lock. Its deadline and state are in
+// lock_deadline.go.
 type holding struct {
 	token string
 	fence int64
-	setAt time.Time // when the acquiring attempt was sent, at or before its TTL was set
 
-	lost     chan struct{} // closed when this acquisition is found lost
-	lostOnce sync.Once
+	lost  chan struct{} // closed when this acquisition is found lost
+	timer *time.Timer   // runs expire at the deadline; set once, under mu
 
 	stop context.CancelFunc // stops the watchdog; nil without one
 	done chan struct{}      // closed when the watchdog has stopped
+
+	mu sync.Mutex
+	// deadline is when this Lock counts the acquisition lost unless a
+	// refresh moves it: see localDeadline.
+	deadline time.Time
+	// setAt is when the call that set deadline (the acquiring attempt or
+	// a refresh) was sent, at or before the server set its TTL.
+	setAt time.Time
+	// lastErr is the error of the last refresh since then, if it failed:
+	// the likely cause of an expiry.
+	lastErr error
+	// lostErr is what lose reported, once the acquisition is found lost.
+	lostErr error
+	// ended is set by Release: nothing is reported after it.
+	ended bool
 }
 
 // NewLock returns a lock on key, not yet acquired; it sends nothing. A
@@ -196,7 +250,7 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 	if opts != nil {
 		o = *opts
 	}
-	l := &Lock{client: c, key: key, ttl: o.TTL, retry: o.Retry, onLost: o.OnLost}
+	l := &Lock{client: c, key: key, ttl: o.TTL, retry: o.Retry, refreshRetry: o.RefreshRetry, onLost: o.OnLost}
 	if l.ttl == 0 {
 		l.ttl = DefaultLockTTL
 	}
@@ -225,17 +279,21 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 // channel.
 func (l *Lock) check(o LockOptions) error {
 	if isNilClient(l.client) {
-		return fmt.Errorf("%w: lock %q", ErrNilClient, l.key)
+		return fmt.Errorf("%w: lock %s", ErrNilClient, quoteKey(l.key))
 	}
 	if err := checkUserKey(l.key, "lock key"); err != nil {
 		return err
 	}
 	if err := checkTTL(l.ttl); err != nil {
-		return fmt.Errorf("%w: lock %q", err, l.key)
+		return fmt.Errorf("%w: lock %s", err, quoteKey(l.key))
 	}
 	if o.AutoRefresh {
-		if o.RefreshInterval < 0 || o.RefreshInterval >= l.ttl || l.refresh < time.Millisecond {
-			return fmt.Errorf("%w: lock %q: RefreshInterval must be at least 1ms and shorter than TTL", ErrInvalidTTL, l.key)
+		// A refresh sent at the end of an interval must have time to land
+		// before the deadline.
+		limit := l.ttl.Truncate(time.Millisecond) - expiryMargin(l.ttl)
+		if o.RefreshInterval < 0 || l.refresh >= limit || l.refresh < time.Millisecond {
+			return fmt.Errorf("%w: lock %s: RefreshInterval must be at least 1ms and shorter than TTL less its margin (TTL/100 + 2ms): %v for a TTL of %v",
+				ErrInvalidTTL, quoteKey(l.key), l.refresh, l.ttl)
 		}
 	}
 	if !o.NoFence {
@@ -276,10 +334,11 @@ func (l *Lock) Token() string {
 
 // Fence returns the fencing token of the current acquisition, 0 when the
 // Lock does not hold its key or was made with LockOptions.NoFence. Fences
-// of one key increase strictly with each acquisition, across all holders,
-// as long as the Redis master keeps its writes: the fences of acquisitions
-// lost in a failover (replication is asynchronous) are issued again to
-// later holders.
+// of one key increase strictly with each acquisition, across all holders
+// and over the whole int64 range, as long as the Redis master keeps its
+// writes: the fences of acquisitions lost in a failover (replication is
+// asynchronous) are issued again to later holders. A counter that cannot
+// go higher refuses the acquisition instead (see Acquire).
 func (l *Lock) Fence() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -289,12 +348,14 @@ func (l *Lock) Fence() int64 {
 	return l.cur.fence
 }
 
-// Lost returns a channel that is closed when this Lock finds that it lost
-// the current acquisition before Release: the watchdog (with AutoRefresh)
-// or a Refresh or TTL call found the key expired or held by another. It
-// is the channel of the most recent acquisition after Release (not closed
-// by a clean Release), and nil before the first. Without AutoRefresh
-// nothing watches the key: an expiry goes unnoticed until a call.
+// Lost returns a channel that is closed when this Lock counts the current
+// acquisition lost before Release: its local deadline passed without a
+// successful refresh (see LockOptions.AutoRefresh), or the watchdog, a
+// Refresh or a TTL call found the key expired or held by another. From
+// then on Refresh and TTL return ErrNotHeld without sending anything, and
+// Release still deletes the key if it holds the token, but returns
+// ErrNotHeld. It is the channel of the most recent acquisition after
+// Release (not closed by a clean Release), and nil before the first.
 func (l *Lock) Lost() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -319,18 +380,25 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 // wakes it at once, and the RetryStrategy polls meanwhile. It returns nil
 // once this Lock holds the lock. When ctx ends first, the error matches
 // both ErrNotAcquired and ctx.Err(); when the strategy gives up, it
-// matches ErrNotAcquired. A Redis error is returned as it is, wrapped;
-// if the attempt it ended may have taken the lock, Acquire first sends a
-// release for it, so that it is not left to expire. If this Lock's last
-// Release failed with an error, Acquire first sends that release again.
+// matches ErrNotAcquired. A fence counter at the largest int64 is
+// ErrFenceExhausted, one holding something other than an integer
+// ErrNotInteger (also ErrWrongType if it is not a string): the script
+// undoes the acquisition, so the lock stays free. A Redis error is
+// returned as it is, wrapped; if the attempt it ended may have taken the
+// lock, Acquire first sends a release for it, so that it is not left to
+// expire. If this Lock's last Release failed with an error, Acquire first
+// sends that release again.
 func (l *Lock) Acquire(ctx context.Context) error {
 	return l.acquire(ctx, true)
 }
 
 // Release gives the lock up and wakes its waiters. It stops the watchdog
-// first. It returns ErrNotHeld when the lock expired or another holder has
-// it since (that holder's lock is left alone), or when this Lock did not
-// hold it. Release ends this Lock's acquisition whatever it returns.
+// and the deadline's timer first; it does not wait for a refresh call
+// still in flight, which can only find the token gone. It returns
+// ErrNotHeld when the lock expired or another holder has it since (that
+// holder's lock is left alone), when this Lock had counted the
+// acquisition lost (see Lost), or when this Lock did not hold it. Release
+// ends this Lock's acquisition whatever it returns.
 //
 // After any other error the release may not have reached Redis, and the
 // key may still hold this Lock's token: calling Release again sends the
@@ -347,19 +415,23 @@ func (l *Lock) Release(ctx context.Context) error {
 	l.cur = nil
 	token := l.unreleased
 	l.mu.Unlock()
+	var lostErr error
 	if h != nil {
+		lostErr = h.end()
 		h.stopWatchdog()
 		token = h.token
 	}
 	if token == "" {
-		return fmt.Errorf("%w: lock %q: this Lock does not hold it", ErrNotHeld, l.key)
+		return l.notHoldingErr()
 	}
 	released, err := l.releaseToken(ctx, token)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if !released {
-		return fmt.Errorf("%w: lock %q expired or was taken by another holder", ErrNotHeld, l.key)
+	case lostErr != nil:
+		return lostErr
+	case !released:
+		return l.goneErr()
 	}
 	return nil
 }
@@ -373,7 +445,7 @@ func (l *Lock) releaseToken(ctx context.Context, token string) (bool, error) {
 	defer l.mu.Unlock()
 	if err != nil {
 		l.unreleased = token
-		return false, fmt.Errorf("redislua: releasing lock %q (Release again retries): %w", l.key, err)
+		return false, fmt.Errorf("redislua: releasing lock %s (Release again retries): %w", quoteKey(l.key), err)
 	}
 	if l.unreleased == token {
 		l.unreleased = ""
@@ -382,16 +454,23 @@ func (l *Lock) releaseToken(ctx context.Context, token string) (bool, error) {
 }
 
 // Refresh sets the lock's TTL to ttl (zero means the Lock's TTL) if this
-// Lock still holds it, and returns ErrNotHeld otherwise. The watchdog, if
-// any, keeps refreshing with the Lock's TTL.
+// Lock still holds it, and moves the local deadline (see
+// LockOptions.AutoRefresh) to the start of this call plus ttl, less the
+// margin. It returns ErrNotHeld when the lock is gone, or counted lost,
+// and at the latest at the local deadline: a refresh that cannot land
+// before it is lost. After a transient error it tries again as
+// LockOptions.RefreshRetry says. The watchdog, if any, keeps refreshing
+// with the Lock's TTL.
 func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 	if l.err != nil {
 		return l.err
 	}
 	arg := l.ttlArg
-	if ttl != 0 {
+	if ttl == 0 {
+		ttl = l.ttl
+	} else {
 		if err := checkTTL(ttl); err != nil {
-			return fmt.Errorf("%w: refreshing lock %q", err, l.key)
+			return fmt.Errorf("%w: refreshing lock %s", err, quoteKey(l.key))
 		}
 		arg = strconv.FormatInt(ttl.Milliseconds(), 10)
 	}
@@ -399,18 +478,16 @@ func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 	if err != nil {
 		return err
 	}
-	ok, err := l.refreshOnce(ctx, h.token, arg)
-	if err != nil {
-		return err
+	err = l.refreshTTL(ctx, h, ttl, arg, 0)
+	if errors.Is(err, ErrNotHeld) {
+		return l.lose(h, err)
 	}
-	if !ok {
-		return l.lose(h, nil)
-	}
-	return nil
+	return err
 }
 
 // TTL returns the lock's remaining time to live if this Lock holds it, and
-// ErrNotHeld otherwise.
+// ErrNotHeld otherwise. A key without a TTL (something outside this Lock
+// removed it) is ErrNoExpiry; a Refresh sets one again.
 func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
 	if l.err != nil {
 		return 0, l.err
@@ -420,53 +497,67 @@ func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	ms, err := lockPTTL.Run(ctx, l.client, l.keys[:1], h.token).Int64()
-	if errors.Is(err, redis.Nil) {
-		return 0, l.lose(h, nil)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("redislua: reading TTL of lock %q: %w", l.key, err)
+	switch {
+	case errors.Is(err, redis.Nil):
+		return 0, l.lose(h, l.goneErr())
+	case err != nil:
+		return 0, fmt.Errorf("redislua: reading TTL of lock %s: %w", quoteKey(l.key), err)
+	case ms == -1:
+		return 0, fmt.Errorf("%w: lock %s", ErrNoExpiry, quoteKey(l.key))
+	case ms < 0:
+		return 0, fmt.Errorf("redislua: reading TTL of lock %s: unexpected PTTL %d", quoteKey(l.key), ms)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-// holding returns the current acquisition, or ErrNotHeld.
+// holding returns the current acquisition, or ErrNotHeld, also when it
+// was found lost.
 func (l *Lock) holding() (*holding, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.cur == nil {
-		return nil, fmt.Errorf("%w: lock %q: this Lock does not hold it", ErrNotHeld, l.key)
+	h := l.cur
+	l.mu.Unlock()
+	if h == nil {
+		return nil, l.notHoldingErr()
 	}
-	return l.cur, nil
+	if err := h.lostError(); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
-// refreshOnce sends one refresh: true when the lock was held and its TTL
-// set, false when it was not held.
-func (l *Lock) refreshOnce(ctx context.Context, token, ttlArg string) (bool, error) {
-	n, err := lockRefresh.Run(ctx, l.client, l.keys[:1], token, ttlArg).Int64()
-	if err != nil {
-		return false, fmt.Errorf("redislua: refreshing lock %q: %w", l.key, err)
-	}
-	return n == 1, nil
+// notHoldingErr is the error of a call that needs an acquisition when
+// this Lock has none.
+func (l *Lock) notHoldingErr() error {
+	return fmt.Errorf("%w: lock %s: this Lock does not hold it", ErrNotHeld, quoteKey(l.key))
 }
 
-// lose records that acquisition h was found lost, reports it once (Lost,
-// OnLost) and returns the error that says so. cause, if not nil, is why
-// the Lock concluded so without seeing the key gone.
-func (l *Lock) lose(h *holding, cause error) error {
-	err := fmt.Errorf("%w: lock %q expired or was taken by another holder", ErrNotHeld, l.key)
-	if cause != nil {
-		err = fmt.Errorf("%w: lock %q could not be refreshed for a whole TTL: %w", ErrNotHeld, l.key, cause)
-	}
-	first := false
-	h.lostOnce.Do(func() { first = true })
-	if first {
-		// OnLost runs before Lost closes, so whoever waits on Lost sees
-		// what OnLost did.
-		if l.onLost != nil {
-			l.onLost(err)
+// goneErr is the error of a lock whose key no longer holds the token.
+func (l *Lock) goneErr() error {
+	return fmt.Errorf("%w: lock %s expired or was taken by another holder", ErrNotHeld, quoteKey(l.key))
+}
+
+// lose records that acquisition h was found lost with err, which matches
+// ErrNotHeld, and reports it once (OnLost, then Lost). It returns the
+// error reported first, or err when h was released meanwhile, since
+// there is nothing to report then.
+func (l *Lock) lose(h *holding, err error) error {
+	h.mu.Lock()
+	if h.lostErr != nil || h.ended {
+		if h.lostErr != nil {
+			err = h.lostErr
 		}
-		close(h.lost)
+		h.mu.Unlock()
+		return err
 	}
+	h.lostErr = err
+	h.timer.Stop()
+	h.mu.Unlock()
+	// OnLost runs before Lost closes, so whoever waits on Lost sees what
+	// OnLost did.
+	if l.onLost != nil {
+		l.onLost(err)
+	}
+	close(h.lost)
 	return err
 }
 

@@ -79,6 +79,9 @@ func TestLockRefusesBadArgumentsBeforeSending(t *testing.T) {
 		{"sub-millisecond TTL", b.client, "k", &LockOptions{TTL: 500 * time.Microsecond}, ErrInvalidTTL},
 		{"negative TTL", b.client, "k", &LockOptions{TTL: -time.Second}, ErrInvalidTTL},
 		{"refresh interval as long as TTL", b.client, "k", &LockOptions{TTL: time.Second, AutoRefresh: true, RefreshInterval: time.Second}, ErrInvalidTTL},
+		// TTL less the margin is 988ms: a refresh sent after 990ms cannot
+		// land before the deadline.
+		{"refresh interval past the deadline", b.client, "k", &LockOptions{TTL: time.Second, AutoRefresh: true, RefreshInterval: 990 * time.Millisecond}, ErrInvalidTTL},
 		{"negative refresh interval", b.client, "k", &LockOptions{AutoRefresh: true, RefreshInterval: -1}, ErrInvalidTTL},
 		{"sub-millisecond refresh interval", b.client, "k", &LockOptions{AutoRefresh: true, RefreshInterval: time.Microsecond}, ErrInvalidTTL},
 		{"reserved key (another lock's fence counter)", b.client, "job{job}redislua:fence", nil, ErrReservedKey},
@@ -609,7 +612,11 @@ func TestLockWatchdogStopsOnRelease(t *testing.T) {
 	b.client.Ping(ctx) // open the pool's connection before counting goroutines
 	base := runtime.NumGoroutine()
 
-	l := NewLock(b.client, "lock-test:{wd-stop}", &LockOptions{TTL: 30 * time.Millisecond, AutoRefresh: true})
+	const interval = 50 * time.Millisecond
+	if err := lockRelease.Load(ctx, b.client); err != nil { // no NOSCRIPT round trip in the count
+		t.Fatal(err)
+	}
+	l := NewLock(b.client, "lock-test:{wd-stop}", &LockOptions{TTL: 3 * interval, AutoRefresh: true})
 	if err := l.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -628,11 +635,16 @@ func TestLockWatchdogStopsOnRelease(t *testing.T) {
 		t.Error("Lost() closed by a clean Release")
 	default:
 	}
-	b.sent.take()
-	// Three refresh intervals: a running watchdog would have sent.
-	time.Sleep(30 * time.Millisecond)
+	// Three refresh intervals: a running watchdog would have sent two or
+	// three. A refresh started as Release was called may still be sent
+	// (Release does not wait for one in flight): one at most.
+	time.Sleep(3 * interval)
+	if sent := b.sent.take(); len(sent) > 2 {
+		t.Errorf("sent %v from Release on, want the release and at most one refresh", sent)
+	}
+	time.Sleep(3 * interval)
 	if sent := b.sent.take(); len(sent) != 0 {
-		t.Errorf("sent %v after Release, want nothing", sent)
+		t.Errorf("sent %v long after Release, want nothing", sent)
 	}
 	waitFor(t, 5*time.Second, "the goroutine count to return to "+strconv.Itoa(base), func() bool {
 		return runtime.NumGoroutine() <= base
@@ -894,5 +906,45 @@ func TestRetryStrategies(t *testing.T) {
 	}
 	if _, ok := LimitRetry(nil, -1).Backoff(1); ok {
 		t.Error("LimitRetry(nil, -1) retries")
+	}
+}
+
+// A key whose TTL something outside the Lock removed is neither a
+// duration nor a loss: TTL says so with ErrNoExpiry, and a Refresh sets a
+// TTL again. A waiter meanwhile polls with its backoff: the holder's PTTL
+// of -1 caps nothing.
+func TestLockTTLAfterPersist(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	const key = "lock-test:{persist}"
+	l := NewLock(b.client, key, nil)
+	if err := l.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.client.Persist(ctx, key).Result(); !ok || err != nil {
+		t.Fatalf("PERSIST = %v, %v", ok, err)
+	}
+	ttl, err := l.TTL(ctx)
+	if !errors.Is(err, ErrNoExpiry) || errors.Is(err, ErrNotHeld) || ttl != 0 {
+		t.Errorf("TTL after PERSIST = %v, %v; want 0 and ErrNoExpiry", ttl, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := NewLock(b.client, key, &LockOptions{Retry: LinearRetry(10 * time.Millisecond)}).Acquire(wctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiter's Acquire on a key without TTL: got %v, want its deadline", err)
+	}
+	if err := l.Refresh(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, err := l.TTL(ctx); err != nil || ttl <= 0 || ttl > DefaultLockTTL {
+		t.Errorf("TTL after Refresh = %v, %v; want in (0, %v]", ttl, err, DefaultLockTTL)
+	}
+	select {
+	case <-l.Lost():
+		t.Error("Lost() closed: a key without TTL is not a loss")
+	default:
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package redislua
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -89,7 +90,9 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 // attempt sends the acquire script once. It returns true and the fence
 // (0 with NoFence) when the lock is now held with token, false and the
 // holder's remaining TTL in milliseconds (-1 for none) when another holder
-// has it.
+// has it. When the fence counter cannot issue a fence, the script has
+// undone the acquisition, and the error matches ErrFenceExhausted or
+// ErrNotInteger.
 func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
 	script := lockAcquire
 	if l.fenceKey == "" { // NoFence
@@ -97,30 +100,75 @@ func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
 	}
 	reply, err := script.Run(ctx, l.client, l.keys, token, l.ttlArg).Slice()
 	if err != nil {
-		return false, 0, fmt.Errorf("redislua: acquiring lock %q: %w", l.key, err)
+		return false, 0, fmt.Errorf("redislua: acquiring lock %s: %w", quoteKey(l.key), err)
 	}
 	if len(reply) != 2 {
-		return false, 0, fmt.Errorf("redislua: acquiring lock %q: unexpected reply of %d values", l.key, len(reply))
+		return false, 0, fmt.Errorf("redislua: acquiring lock %s: unexpected reply of %d values", quoteKey(l.key), len(reply))
 	}
-	got, ok1 := reply[0].(int64)
-	n, ok2 := reply[1].(int64)
-	if !ok1 || !ok2 {
-		return false, 0, fmt.Errorf("redislua: acquiring lock %q: unexpected reply types %T, %T", l.key, reply[0], reply[1])
+	code, ok := reply[0].(int64)
+	if !ok {
+		return false, 0, fmt.Errorf("redislua: acquiring lock %s: unexpected reply type %T", quoteKey(l.key), reply[0])
 	}
-	return got == 1, n, nil
+	switch code {
+	case 1:
+		// The fence comes as an integer below 2^53, as a decimal string
+		// from there on (see acquire.lua), or as a string when resent.
+		fence, err := replyInt64(reply[1])
+		if err != nil {
+			return false, 0, fmt.Errorf("redislua: acquiring lock %s: fence: %w", quoteKey(l.key), err)
+		}
+		return true, fence, nil
+	case 0:
+		pttl, ok := reply[1].(int64)
+		if !ok {
+			return false, 0, fmt.Errorf("redislua: acquiring lock %s: unexpected PTTL type %T", quoteKey(l.key), reply[1])
+		}
+		return false, pttl, nil
+	case -1:
+		why, _ := reply[1].(string)
+		return false, 0, l.fenceErr(why)
+	}
+	return false, 0, fmt.Errorf("redislua: acquiring lock %s: unexpected reply %v", quoteKey(l.key), reply)
+}
+
+// replyInt64 reads an integer reply, or a bulk string holding an int64.
+func replyInt64(v any) (int64, error) {
+	switch v := v.(type) {
+	case int64:
+		return v, nil
+	case string:
+		return strconv.ParseInt(v, 10, 64)
+	}
+	return 0, fmt.Errorf("unexpected reply type %T", v)
+}
+
+// fenceErr is the error of an acquisition that acquire.lua undid because
+// the fence counter could not be incremented, for the reason it gave.
+func (l *Lock) fenceErr(why string) error {
+	counter := quoteKey(l.fenceKey)
+	switch why {
+	case "exhausted":
+		return fmt.Errorf("%w: lock %s: fence counter %s", ErrFenceExhausted, quoteKey(l.key), counter)
+	case "notinteger":
+		return fmt.Errorf("%w: lock %s: fence counter %s", ErrNotInteger, quoteKey(l.key), counter)
+	case "wrongtype":
+		return fmt.Errorf("%w: lock %s: fence counter %s: %w", ErrNotInteger, quoteKey(l.key), counter, ErrWrongType)
+	}
+	return fmt.Errorf("redislua: acquiring lock %s: fence counter %s: unexpected reason %q", quoteKey(l.key), counter, why)
 }
 
 // hold records a successful acquisition, whose attempt was sent at sent,
-// and starts its watchdog.
+// and starts its deadline's timer and its watchdog.
 func (l *Lock) hold(token string, fence int64, sent time.Time) {
-	h := &holding{token: token, fence: fence, setAt: sent, lost: make(chan struct{})}
+	h := &holding{token: token, fence: fence, lost: make(chan struct{})}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.startDeadline(h, sent, l.ttl)
 	if l.refresh > 0 {
 		l.startWatchdog(h)
 	}
-	l.mu.Lock()
 	l.cur, l.last = h, h
 	l.unreleased = "" // the key holds token: no earlier token can be in it
-	l.mu.Unlock()
 }
 
 // abandon sends a release for token after an attempt that failed with an

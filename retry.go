@@ -9,7 +9,9 @@ import (
 // before the next one. A release wakes waiters at once through pub/sub, so
 // the wait is only a fallback, for a release message that was missed and
 // for a lock that expired instead of being released; Acquire never waits
-// longer than the holder's remaining TTL either.
+// longer than the holder's remaining TTL either. As
+// LockOptions.RefreshRetry, it tells Refresh and the watchdog how long to
+// wait before sending a refresh again after a transient error.
 //
 // A strategy holds no state between calls: one value may serve any number
 // of Locks and goroutines at once.

@@ -9,7 +9,8 @@ import (
 
 // ErrInvalidTTL means a time to live is negative, or positive but under
 // one millisecond, the smallest Redis keeps; for a Lock, also a refresh
-// interval that is not at least 1ms and shorter than the TTL.
+// interval that is not at least 1ms and shorter than the TTL less its
+// margin (see LockOptions.RefreshInterval).
 var ErrInvalidTTL = errors.New("redislua: invalid TTL")
 
 // ttlMillis returns d in whole milliseconds (rounded down) as a decimal

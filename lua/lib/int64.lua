@@ -1,6 +1,7 @@
 -- Exact int64 arithmetic on decimal strings, for scripts that must not turn
 -- integers into Lua numbers (doubles, exact only up to 2^53). Included by
--- transfer.lua and cas/fenced_set.lua; defines cmpDigits, isInt64 and cmp.
+-- transfer.lua, cas/fenced_set.lua and lock/acquire.lua; defines INT64_MAX,
+-- cmpDigits, isInt64 and cmp.
 local INT64_MAX = '9223372036854775807'
 local INT64_MIN_DIGITS = '9223372036854775808'
 
