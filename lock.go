@@ -142,6 +142,17 @@ type LockOptions struct {
 	// as they never expire), or when the storage the lock protects cannot
 	// check fences. An acquisition is also one command cheaper.
 	NoFence bool
+
+	// WaitReplicas, when not zero, makes each acquisition wait, in the same
+	// round trip, until that many replicas have it (see RunAndWait). If
+	// fewer acknowledge it in time, Acquire and TryAcquire release the key
+	// again and return a *ReplicaError (ErrTooFewReplicas): the Lock does
+	// not hold it. This narrows the window in which a failover loses an
+	// acquisition and lets a second holder in (see Fence); it does not
+	// close it. It needs a *redis.Client or *redis.ClusterClient
+	// (ErrWaitUnsupported otherwise), and a Timeout below the client's
+	// ReadTimeout (ErrInvalidReplicas).
+	WaitReplicas Replicas
 }
 
 // Lock is a distributed mutual-exclusion lock on one Redis key, in the
@@ -195,6 +206,7 @@ type Lock struct {
 	// refreshRetry retries refreshes after a transient error; nil: never.
 	refreshRetry RetryStrategy
 	onLost       func(error)
+	waitReplicas Replicas
 	// err is a problem with NewLock's arguments, returned by every call.
 	err error
 	// keys and ttlArg are the acquire script's KEYS (the lock key, and the
@@ -250,7 +262,7 @@ func NewLock(c LockClient, key string, opts *LockOptions) *Lock {
 	if opts != nil {
 		o = *opts
 	}
-	l := &Lock{client: c, key: key, ttl: o.TTL, retry: o.Retry, refreshRetry: o.RefreshRetry, onLost: o.OnLost}
+	l := &Lock{client: c, key: key, ttl: o.TTL, retry: o.Retry, refreshRetry: o.RefreshRetry, onLost: o.OnLost, waitReplicas: o.WaitReplicas}
 	if l.ttl == 0 {
 		l.ttl = DefaultLockTTL
 	}
@@ -294,6 +306,11 @@ func (l *Lock) check(o LockOptions) error {
 		if o.RefreshInterval < 0 || l.refresh >= limit || l.refresh < time.Millisecond {
 			return fmt.Errorf("%w: lock %s: RefreshInterval must be at least 1ms and shorter than TTL less its margin (TTL/100 + 2ms): %v for a TTL of %v",
 				ErrInvalidTTL, quoteKey(l.key), l.refresh, l.ttl)
+		}
+	}
+	if o.WaitReplicas != (Replicas{}) {
+		if err := o.WaitReplicas.checkFor(l.client); err != nil {
+			return fmt.Errorf("%w: lock %s", err, quoteKey(l.key))
 		}
 	}
 	if !o.NoFence {

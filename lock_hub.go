@@ -369,7 +369,7 @@ func (w *waiter) wait(ctx context.Context, d time.Duration) error {
 func subscribe(ctx context.Context, c LockClient, channel string) (ps *redis.PubSub, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			ps, err = nil, fmt.Errorf("redislua: subscribing to %q: %v", channel, r)
+			ps, err = nil, fmt.Errorf("redislua: subscribing to %s: %v", quoteKey(channel), r)
 		}
 	}()
 	ps = c.Subscribe(ctx, channel)

@@ -28,7 +28,7 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 	l.mu.Lock()
 	if l.cur != nil || l.acquiring {
 		l.mu.Unlock()
-		return fmt.Errorf("%w: lock %q", ErrAlreadyHeld, l.key)
+		return fmt.Errorf("%w: lock %s", ErrAlreadyHeld, quoteKey(l.key))
 	}
 	l.acquiring = true
 	unreleased := l.unreleased
@@ -98,7 +98,8 @@ func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
 	if l.fenceKey == "" { // NoFence
 		script = lockAcquireUnfenced
 	}
-	reply, err := script.Run(ctx, l.client, l.keys, token, l.ttlArg).Slice()
+	cmd, waitErr := script.RunAndWait(ctx, l.client, l.waitReplicas, l.keys, token, l.ttlArg)
+	reply, err := cmd.Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("redislua: acquiring lock %s: %w", quoteKey(l.key), err)
 	}
@@ -116,6 +117,9 @@ func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
 		fence, err := replyInt64(reply[1])
 		if err != nil {
 			return false, 0, fmt.Errorf("redislua: acquiring lock %s: fence: %w", quoteKey(l.key), err)
+		}
+		if waitErr != nil { // held, but too few replicas have it: acquire releases it
+			return false, 0, fmt.Errorf("redislua: acquiring lock %s: %w", quoteKey(l.key), waitErr)
 		}
 		return true, fence, nil
 	case 0:
@@ -186,7 +190,7 @@ func (l *Lock) abandon(ctx context.Context, token string) {
 // that errors.Is matches both.
 func (l *Lock) notAcquired(ctxErr error) error {
 	if ctxErr != nil {
-		return fmt.Errorf("%w: lock %q: %w", ErrNotAcquired, l.key, ctxErr)
+		return fmt.Errorf("%w: lock %s: %w", ErrNotAcquired, quoteKey(l.key), ctxErr)
 	}
-	return fmt.Errorf("%w: lock %q is held by another holder", ErrNotAcquired, l.key)
+	return fmt.Errorf("%w: lock %s is held by another holder", ErrNotAcquired, quoteKey(l.key))
 }

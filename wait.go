@@ -84,12 +84,13 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 		cmd := s.Run(ctx, c, keys, args...)
 		return cmd, cmd.Err()
 	}
-	if err := s.checkCall(c, keys, args); err != nil {
-		return failedCmd(ctx, s.sha, err), err
-	}
-	client, err := s.waitClient(ctx, c, keys)
+	err := s.checkCall(c, keys, args)
 	if err == nil {
-		err = r.check(client.Options().ReadTimeout)
+		err = r.checkFor(c)
+	}
+	var client *redis.Client
+	if err == nil {
+		client, err = s.waitClient(ctx, c, keys)
 	}
 	if err != nil {
 		return failedCmd(ctx, s.sha, err), err
@@ -112,9 +113,18 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 	return cmd, nil
 }
 
-// check validates r for a client whose replies time out after readTimeout
-// (0 or less: never).
-func (r Replicas) check(readTimeout time.Duration) error {
+// checkFor validates r for client c: a *redis.Client or a
+// *redis.ClusterClient, whose ReadTimeout bounds r.Timeout.
+func (r Replicas) checkFor(c redis.Scripter) error {
+	var readTimeout time.Duration // 0 or less: replies never time out
+	switch c := c.(type) {
+	case *redis.Client:
+		readTimeout = c.Options().ReadTimeout
+	case *redis.ClusterClient:
+		readTimeout = c.Options().ReadTimeout
+	default:
+		return fmt.Errorf("%w: %T", ErrWaitUnsupported, c)
+	}
 	switch {
 	case r.N < 1:
 		return fmt.Errorf("%w: N is %d, want at least 1", ErrInvalidReplicas, r.N)
@@ -142,7 +152,7 @@ func (s *Script) waitClient(ctx context.Context, c redis.Scripter, keys []string
 		}
 		return node, nil
 	}
-	return nil, fmt.Errorf("%w: %T (script %s)", ErrWaitUnsupported, c, s.name)
+	return nil, fmt.Errorf("%w: %T (script %s)", ErrWaitUnsupported, c, s.name) // checkFor refused it already
 }
 
 // pipeWithWait sends the script (EVALSHA or EVAL, as name says) and a WAIT
