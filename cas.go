@@ -49,8 +49,13 @@ func (o *CASOptions) ttlArg() (string, error) {
 // work, and "" is a value like any other.
 //
 // Without opts.TTL the key keeps its TTL (or lack of one); with it, the
-// key expires after opts.TTL. c must not be a pipeline (ErrPipeline): the
-// answer is needed now. An empty key is ErrEmptyKey; nothing is sent then.
+// key expires after opts.TTL. A key of another type than a string fails
+// with ErrWrongType and changes nothing. c must not be a pipeline
+// (ErrPipeline): the answer is needed now. An empty key is ErrEmptyKey, a
+// key of the library's own form ErrReservedKey (docs/keys.md); nothing is
+// sent then. Like any write, a swap the master acknowledged can be lost in
+// a failover (replication is asynchronous); a retry that finds the old
+// value swaps again.
 func CompareAndSwap(ctx context.Context, c redis.Scripter, key, expected, desired string, opts *CASOptions) (bool, error) {
 	if err := checkDirectClient(c, "CompareAndSwap"); err != nil {
 		return false, err
@@ -130,6 +135,10 @@ func SwapMany(ctx context.Context, c redis.Scripter, keys []string, expected, de
 //
 // The data key must not be a Lock's key: the lock keeps its token there,
 // and FencedSet would overwrite it. Lock "lock:doc" and write "doc".
+//
+// The value and the record are one script's writes: a failover keeps both
+// or loses both. A lost record lets a lower fence write again, as a lost
+// lock acquisition lets its fence be issued again (see Lock.Fence).
 func FencedSet(ctx context.Context, c redis.Scripter, key, value string, fence int64) (bool, error) {
 	if err := checkDirectClient(c, "FencedSet"); err != nil {
 		return false, err

@@ -248,11 +248,20 @@ func TestSwapManyWrongTypeChangesNothing(t *testing.T) {
 		b.client.Set(ctx, "{jobs}:3", "pending", 0)
 		n, err := SwapMany(ctx, b.client, []string{"{jobs}:1", "{jobs}:2", "{jobs}:3"}, "pending", "active", nil)
 		var se *ScriptError
-		if !errors.As(err, &se) || n != 0 {
+		if !errors.As(err, &se) || !errors.Is(err, ErrWrongType) || n != 0 {
 			t.Fatalf("SwapMany = %d, %v; want 0 and a *ScriptError (WRONGTYPE)", n, err)
 		}
 		wantValue(t, b.client, "{jobs}:1", str("pending"))
 		wantValue(t, b.client, "{jobs}:3", str("pending"))
+		if ok, err := CompareAndSwap(ctx, b.client, "{jobs}:2", "pending", "active", nil); ok || !errors.Is(err, ErrWrongType) {
+			t.Errorf("CompareAndSwap on a list = %v, %v; want false, ErrWrongType", ok, err)
+		}
+		if ok, err := CompareAndDelete(ctx, b.client, "{jobs}:2", "pending"); ok || !errors.Is(err, ErrWrongType) {
+			t.Errorf("CompareAndDelete on a list = %v, %v; want false, ErrWrongType", ok, err)
+		}
+		if n := b.client.LLen(ctx, "{jobs}:2").Val(); n != 1 {
+			t.Errorf("the list has %d elements, want 1", n)
+		}
 	})
 }
 
