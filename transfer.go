@@ -82,7 +82,9 @@ type TransferOptions struct {
 	// before a replica gets it. Calling again with the same ID is safe
 	// either way: it moves nothing if the transfer survived (and waits for
 	// the replicas again), and moves the amount if it was lost with its
-	// record. See RunAndWait for the clients it works on.
+	// record. See RunAndWait for the clients it works on; an ACL user needs
+	// +wait, or the transfer is applied and the call fails with an error
+	// matching ErrNoPerm.
 	WaitReplicas Replicas
 }
 

@@ -185,3 +185,37 @@ func TestTransferOnceWaitReplicas(t *testing.T) {
 		t.Errorf("insufficient funds: %v", err)
 	}
 }
+
+// An ACL user without +wait: the script runs, WAIT is refused, and the
+// error matches ErrNoPerm (it matched nothing), so that callers can tell a
+// missing permission from slow replicas. TransferOnce moves once; its
+// retries move nothing and fail the same way.
+func TestRunAndWaitWithoutWaitPermission(t *testing.T) {
+	master, _, _ := replicated(t)
+	app := master.CreateUser(t, "app", "s3cret", appUserRules...)
+	ctx := context.Background()
+	one := Replicas{N: 1, Timeout: 100 * time.Millisecond}
+
+	cmd, err := incrScript.RunAndWait(ctx, app, one, []string{"app:n"})
+	if !errors.Is(err, ErrNoPerm) || errors.Is(err, ErrTooFewReplicas) {
+		t.Fatalf("RunAndWait without +wait: err = %v, want ErrNoPerm", err)
+	}
+	if n, cerr := cmd.Int64(); n != 1 || cerr != nil {
+		t.Errorf("the script's reply = %d, %v; want 1, nil (it ran)", n, cerr)
+	}
+
+	from, to := "app:{u1}:a", "app:{u1}:b"
+	app.Set(ctx, from, 100, 0)
+	opts := &TransferOptions{WaitReplicas: one}
+	for i, wantApplied := range []bool{true, false} {
+		res, err := TransferOnce(ctx, app, from, to, 10, "t1", opts)
+		if want := (TransferResult{From: 90, To: 10, Applied: wantApplied}); res != want || !errors.Is(err, ErrNoPerm) {
+			t.Errorf("TransferOnce %d without +wait = %+v, %v; want %+v and ErrNoPerm", i+1, res, err, want)
+		}
+	}
+
+	withWait := master.CreateUser(t, "app2", "s3cret", append([]string{"+wait"}, appUserRules...)...)
+	if _, err := incrScript.RunAndWait(ctx, withWait, one, []string{"app:n"}); err != nil {
+		t.Errorf("RunAndWait with +wait: %v", err)
+	}
+}
