@@ -25,6 +25,10 @@ var (
 	// (which no window could ever admit), or, for the log, above
 	// MaxLogAllowN.
 	ErrInvalidCount = errors.New("redislua: rate-limit count must be between 1 and the limit")
+	// ErrWindowMismatch means a sliding counter's key holds the counts of
+	// a limiter with another window, which this one cannot read; nothing
+	// was counted. Limiters that share a key must share its window.
+	ErrWindowMismatch = errors.New("redislua: rate-limit key holds the counts of another window")
 )
 
 // maxRateLimit is the largest limit: counts stay exact in Lua's doubles.
@@ -79,6 +83,13 @@ var (
 // counter holds time at its newest window, and adds how far that is ahead
 // of the clock to RetryAfter, ResetAfter and the key's TTL. A clock that
 // steps forward ends the window early by the step.
+//
+// Limiters that share a key share its calls: with one window, a lower
+// limit refuses sooner. Limiters with different windows cannot share a
+// key: the counter refuses one that holds another window's counts with
+// ErrWindowMismatch (until they expire, or Reset), and the log cannot tell,
+// so the shorter window removes calls that the longer one still counts,
+// whose limit then no longer holds. Give each window its own key.
 //
 // The limit holds on one master's data. Replication is asynchronous, so a
 // failover can lose the calls recorded just before it, and a key may then
@@ -209,6 +220,9 @@ func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (RateResult
 	v, err := rateReply(reply)
 	if err != nil {
 		return RateResult{}, fmt.Errorf("redislua: script %s: %w", l.script.Name(), err)
+	}
+	if v[0] == -1 {
+		return RateResult{}, fmt.Errorf("%w: %s holds a %v window's, this limiter's is %v", ErrWindowMismatch, quoteKey(k), micros(v[1]), l.window)
 	}
 	return l.result(v), nil
 }
