@@ -195,9 +195,12 @@ func (l *RateLimiter) Allow(ctx context.Context, key string) (RateResult, error)
 // AllowN admits n calls on key at once if all n fit in the limit, and
 // records them; otherwise it records nothing, so a refused AllowN does not
 // use up what is left. n must be between 1 and the limit (ErrInvalidCount);
-// an empty key is ErrEmptyKey; a key with a '}' that would end the derived
-// keys' hash tag early (and no hash tag of its own) is refused too. All are
-// checked before anything is sent.
+// an empty key is ErrEmptyKey, a name of the library's own form
+// (docs/keys.md) ErrReservedKey. All are checked before anything is sent.
+//
+// An error that leaves the outcome unknown (a timeout, a lost connection)
+// may have recorded the calls: a limiter fails towards refusing, never
+// towards admitting more than the limit.
 //
 // With the log, AllowN records n members, so the server's work grows with
 // n, and n may be at most MaxLogAllowN; with the counter it is one

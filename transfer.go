@@ -106,7 +106,9 @@ type TransferOptions struct {
 //
 // Transfer is not idempotent: if the reply is lost (a timeout, a dropped
 // connection) the amount may or may not have moved, and calling again may
-// move it twice. Use TransferOnce where a call may be retried.
+// move it twice. Use TransferOnce where a call may be retried. Replication
+// is asynchronous: a failover can lose an acknowledged transfer, both sides
+// of it (see TransferOnce).
 func Transfer(ctx context.Context, c redis.Scripter, from, to string, amount int64) (TransferResult, error) {
 	if err := checkTransfer(c, "Transfer", from, to, amount); err != nil {
 		return TransferResult{}, err
