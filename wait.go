@@ -91,10 +91,7 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 	if err := s.checkCall(c, keys, args); err != nil {
 		return failedCmd(ctx, s.sha, err), err
 	}
-	client, err := s.waitClient(ctx, c, keys)
-	if err == nil {
-		err = r.check(client.Options().ReadTimeout)
-	}
+	client, err := s.waitClient(ctx, c, r, keys)
 	if err != nil {
 		return failedCmd(ctx, s.sha, err), err
 	}
@@ -144,14 +141,18 @@ func (r Replicas) check(readTimeout time.Duration) error {
 }
 
 // waitClient returns the client whose pipeline reaches the master that
-// runs the script on keys.
-func (s *Script) waitClient(ctx context.Context, c redis.Scripter, keys []string) (*redis.Client, error) {
+// runs the script on keys, after checking r against its ReadTimeout: on a
+// cluster before finding the master, which may ask the cluster first.
+func (s *Script) waitClient(ctx context.Context, c redis.Scripter, r Replicas, keys []string) (*redis.Client, error) {
 	switch c := c.(type) {
 	case *redis.Client:
-		return c, nil
+		return c, r.check(c.Options().ReadTimeout)
 	case *redis.ClusterClient:
 		if len(keys) == 0 {
 			return nil, fmt.Errorf("%w: script %s has no key to choose a cluster master by", ErrWaitUnsupported, s.name)
+		}
+		if err := r.check(c.Options().ReadTimeout); err != nil {
+			return nil, err
 		}
 		node, err := c.MasterForKey(ctx, keys[0])
 		if err != nil {

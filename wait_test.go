@@ -98,6 +98,10 @@ func TestRunAndWaitRefusesBeforeSending(t *testing.T) {
 	ctx := context.Background()
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
 	t.Cleanup(func() { _ = ring.Close() })
+	// A cluster client that has not read the slot map yet (here: cannot):
+	// a bad r is refused before it asks a node where the key lives.
+	cold := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, MaxRetries: -1})
+	t.Cleanup(func() { _ = cold.Close() })
 	cases := []struct {
 		name string
 		c    redis.Scripter
@@ -109,6 +113,8 @@ func TestRunAndWaitRefusesBeforeSending(t *testing.T) {
 		{"zero timeout (WAIT forever)", b.client, Replicas{N: 1}, ErrInvalidReplicas},
 		{"timeout past ReadTimeout", b.client, Replicas{N: 1, Timeout: b.client.Options().ReadTimeout}, ErrInvalidReplicas},
 		{"ring", ring, Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
+		{"cluster, no replica", cold, Replicas{N: 0, Timeout: time.Second}, ErrInvalidReplicas},
+		{"cluster, timeout past ReadTimeout", cold, Replicas{N: 1, Timeout: time.Hour}, ErrInvalidReplicas},
 		{"pipeline", b.client.Pipeline(), Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
 	}
 	for _, tc := range cases {
