@@ -50,12 +50,16 @@ func (o *CASOptions) ttlArg() (string, error) {
 //
 // Without opts.TTL the key keeps its TTL (or lack of one); with it, the
 // key expires after opts.TTL. A key of another type than a string fails
-// with ErrWrongType and changes nothing. c must not be a pipeline
-// (ErrPipeline): the answer is needed now. An empty key is ErrEmptyKey, a
-// key of the library's own form ErrReservedKey (docs/keys.md); nothing is
-// sent then. Like any write, a swap the master acknowledged can be lost in
-// a failover (replication is asynchronous); a retry that finds the old
-// value swaps again.
+// with a *ScriptError matching ErrWrongType, changing nothing. c must not
+// be a pipeline (ErrPipeline): the answer is needed now. An empty key is
+// ErrEmptyKey, a name of the library's own form (docs/keys.md)
+// ErrReservedKey; nothing is sent then.
+//
+// The compare-and-swap calls are not idempotent: after an error that
+// leaves the outcome unknown (a timeout, a lost connection) the swap may
+// have happened, and a retry then reports false, as the key holds desired;
+// read the key to tell. Replication is asynchronous: a failover can lose an
+// acknowledged swap.
 func CompareAndSwap(ctx context.Context, c redis.Scripter, key, expected, desired string, opts *CASOptions) (bool, error) {
 	if err := checkDirectClient(c, "CompareAndSwap"); err != nil {
 		return false, err
@@ -72,8 +76,10 @@ func CompareAndSwap(ctx context.Context, c redis.Scripter, key, expected, desire
 }
 
 // CompareAndDelete deletes key only if it holds expected, in one atomic
-// step, and reports whether it did. A missing key never matches. c must
-// not be a pipeline (ErrPipeline); an empty key is ErrEmptyKey.
+// step, and reports whether it did. A missing key never matches; a key of
+// another type is ErrWrongType. c must not be a pipeline (ErrPipeline); an
+// empty key is ErrEmptyKey, a reserved one ErrReservedKey. Lost replies and
+// failovers are as for CompareAndSwap.
 func CompareAndDelete(ctx context.Context, c redis.Scripter, key, expected string) (bool, error) {
 	if err := checkDirectClient(c, "CompareAndDelete"); err != nil {
 		return false, err
@@ -94,8 +100,10 @@ func CompareAndDelete(ctx context.Context, c redis.Scripter, key, expected strin
 // All keys must hash to one slot (give them a shared hash tag such as
 // "{jobs}:42"), on every client: otherwise the call fails with a
 // *CrossSlotError before anything is sent. If any key holds another type
-// than a string, the call fails and no key changes. No keys is 0 and nil,
-// with nothing sent; an empty key is ErrEmptyKey.
+// than a string, the call fails with ErrWrongType and no key changes. No
+// keys is 0 and nil, with nothing sent; an empty key is ErrEmptyKey, a
+// reserved one ErrReservedKey. Lost replies and failovers are as for
+// CompareAndSwap: the swaps of one call are lost or kept together.
 func SwapMany(ctx context.Context, c redis.Scripter, keys []string, expected, desired string, opts *CASOptions) (int, error) {
 	if err := checkDirectClient(c, "SwapMany"); err != nil {
 		return 0, err
@@ -128,17 +136,19 @@ func SwapMany(ctx context.Context, c redis.Scripter, keys []string, expected, de
 // FenceRecordKey(key). It never expires by itself; delete it with the data
 // once no stale writer can remain. Both keys keep their TTL, if any. If
 // key holds another type than a string, FencedSet fails with a
-// *ScriptError matching ErrWrongType; if the record holds something else
-// than an integer, with ErrNotInteger; either way it writes nothing. c
-// must not be a pipeline; an empty key is ErrEmptyKey, a reserved one
-// ErrReservedKey.
+// *ScriptError matching ErrWrongType; if the record holds a string other
+// than an integer, with ErrNotInteger (another type: ErrWrongType); either
+// way it writes nothing. c must not be a pipeline; an empty key is
+// ErrEmptyKey, a reserved one ErrReservedKey.
+//
+// A write and its fence are kept or lost together: a failover that loses
+// an acknowledged write (replication is asynchronous) loses its fence too,
+// and the record then accepts the lower fences that the write had shut
+// out. A retry after an unknown outcome with the same fence is safe: an
+// equal fence is accepted again.
 //
 // The data key must not be a Lock's key: the lock keeps its token there,
 // and FencedSet would overwrite it. Lock "lock:doc" and write "doc".
-//
-// The value and the record are one script's writes: a failover keeps both
-// or loses both. A lost record lets a lower fence write again, as a lost
-// lock acquisition lets its fence be issued again (see Lock.Fence).
 func FencedSet(ctx context.Context, c redis.Scripter, key, value string, fence int64) (bool, error) {
 	if err := checkDirectClient(c, "FencedSet"); err != nil {
 		return false, err

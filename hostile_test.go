@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 	"unicode/utf8"
 
 	"github.com/alicebob/miniredis/v2"
@@ -125,4 +126,65 @@ func FuzzNewScript(f *testing.F) {
 		}
 		t.Fatalf("NewScript(%q): untyped error %v", src, err)
 	})
+}
+
+// nilScripter is a caller's own client type, whose methods need a value.
+type nilScripter struct{ redis.Scripter }
+
+// A typed nil of any client type is ErrNilClient, never a panic: the
+// switch over go-redis's clients missed *redis.Tx (a transaction's
+// connection) and callers' own types, and Transfer on a nil *redis.Tx
+// dereferenced it.
+func TestHostileTypedNilClients(t *testing.T) {
+	ctx := context.Background()
+	wait := Replicas{N: 1, Timeout: time.Millisecond}
+	for _, c := range []redis.Scripter{(*redis.Tx)(nil), (*nilScripter)(nil)} {
+		calls := map[string]func() error{
+			"Run": func() error { return incrScript.Run(ctx, c, []string{"k"}).Err() },
+			"RunAndWait": func() error {
+				_, err := incrScript.RunAndWait(ctx, c, wait, []string{"k"})
+				return err
+			},
+			"Transfer": func() error {
+				_, err := Transfer(ctx, c, "{b}:a", "{b}:b", 1)
+				return err
+			},
+			"TransferOnce": func() error {
+				_, err := TransferOnce(ctx, c, "{b}:a", "{b}:b", 1, "id", nil)
+				return err
+			},
+			"CompareAndSwap": func() error {
+				_, err := CompareAndSwap(ctx, c, "k", "a", "b", nil)
+				return err
+			},
+			"CompareAndDelete": func() error {
+				_, err := CompareAndDelete(ctx, c, "k", "a")
+				return err
+			},
+			"SwapMany": func() error {
+				_, err := SwapMany(ctx, c, []string{"k"}, "a", "b", nil)
+				return err
+			},
+			"FencedSet": func() error {
+				_, err := FencedSet(ctx, c, "k", "v", 1)
+				return err
+			},
+			"NewRateLimiter": func() error {
+				_, err := NewRateLimiter(c, 1, time.Second)
+				return err
+			},
+		}
+		for name, call := range calls {
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Errorf("%s(%T): panic %v, want ErrNilClient", name, c, p)
+					}
+				}()
+				if err := call(); !errors.Is(err, ErrNilClient) {
+					t.Errorf("%s(%T) = %v, want ErrNilClient", name, c, err)
+				}
+			}()
+		}
+	}
 }

@@ -25,6 +25,10 @@ var (
 	// (which no window could ever admit), or, for the log, above
 	// MaxLogAllowN.
 	ErrInvalidCount = errors.New("redislua: rate-limit count must be between 1 and the limit")
+	// ErrWindowMismatch means a sliding counter's key holds the counts of
+	// a limiter with another window, which this one cannot read; nothing
+	// was counted. Limiters that share a key must share its window.
+	ErrWindowMismatch = errors.New("redislua: rate-limit key holds the counts of another window")
 )
 
 // maxRateLimit is the largest limit: counts stay exact in Lua's doubles.
@@ -79,6 +83,13 @@ var (
 // counter holds time at its newest window, and adds how far that is ahead
 // of the clock to RetryAfter, ResetAfter and the key's TTL. A clock that
 // steps forward ends the window early by the step.
+//
+// Limiters that share a key share its calls: with one window, a lower
+// limit refuses sooner. Limiters with different windows cannot share a
+// key: the counter refuses one that holds another window's counts with
+// ErrWindowMismatch (until they expire, or Reset), and the log cannot tell,
+// so the shorter window removes calls that the longer one still counts,
+// whose limit then no longer holds. Give each window its own key.
 //
 // The limit holds on one master's data. Replication is asynchronous, so a
 // failover can lose the calls recorded just before it, and a key may then
@@ -184,9 +195,12 @@ func (l *RateLimiter) Allow(ctx context.Context, key string) (RateResult, error)
 // AllowN admits n calls on key at once if all n fit in the limit, and
 // records them; otherwise it records nothing, so a refused AllowN does not
 // use up what is left. n must be between 1 and the limit (ErrInvalidCount);
-// an empty key is ErrEmptyKey; a key with a '}' that would end the derived
-// keys' hash tag early (and no hash tag of its own) is refused too. All are
-// checked before anything is sent.
+// an empty key is ErrEmptyKey, a name of the library's own form
+// (docs/keys.md) ErrReservedKey. All are checked before anything is sent.
+//
+// An error that leaves the outcome unknown (a timeout, a lost connection)
+// may have recorded the calls: a limiter fails towards refusing, never
+// towards admitting more than the limit.
 //
 // With the log, AllowN records n members, so the server's work grows with
 // n, and n may be at most MaxLogAllowN; with the counter it is one
@@ -209,6 +223,9 @@ func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (RateResult
 	v, err := rateReply(reply)
 	if err != nil {
 		return RateResult{}, fmt.Errorf("redislua: script %s: %w", l.script.Name(), err)
+	}
+	if v[0] == -1 {
+		return RateResult{}, fmt.Errorf("%w: %s holds a %v window's, this limiter's is %v", ErrWindowMismatch, quoteKey(k), micros(v[1]), l.window)
 	}
 	return l.result(v), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -188,24 +189,20 @@ func failedCmd(ctx context.Context, sha string, err error) *redis.Cmd {
 	return cmd
 }
 
-// isNilClient reports whether c is nil, including a typed nil pointer of
-// one of go-redis's clients, whose methods would panic.
+// isNilClient reports whether c is nil, including a typed nil pointer (a
+// nil *redis.Client, *redis.Tx or a caller's own client type), whose
+// methods would panic.
 func isNilClient(c any) bool {
 	switch v := c.(type) {
 	case nil:
 		return true
-	case *redis.Client:
+	case *redis.Client: // the common clients, without reflection
 		return v == nil
 	case *redis.ClusterClient:
 		return v == nil
-	case *redis.Ring:
-		return v == nil
-	case *redis.Pipeline:
-		return v == nil
-	case *redis.Conn:
-		return v == nil
 	}
-	return false
+	v := reflect.ValueOf(c)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 func within(n, min, max int) bool { return n >= min && (max < 0 || n <= max) }

@@ -12,12 +12,13 @@ import (
 	"github.com/redislua/redislua/internal/redistest"
 )
 
-// appUserRules limit an ACL user to keys and channels under app: (and the
-// derived keys the prebuilt scripts make for untagged keys, which start
-// with "{app:"), to the scripting commands, and to the data commands the
-// scripts call: Redis 7 checks ACLs for commands called inside scripts too.
+// appUserRules limit an ACL user to keys and channels under app: (which
+// cover the keys and channels the prebuilt primitives derive from the
+// user's keys, as they begin with them), to the scripting commands, and to
+// the data commands the scripts call: Redis 7 checks ACLs for commands
+// called inside scripts too.
 var appUserRules = []string{
-	"~app:*", "~{app:*", "&app:*", "&{app:*",
+	"~app:*", "&app:*",
 	"+@read", "+@write", "-@dangerous",
 	"+eval", "+evalsha", "+eval_ro", "+evalsha_ro", "+script|load", "+script|exists",
 	"+publish", "+subscribe", "+unsubscribe", "+time", "+ping",
@@ -64,7 +65,7 @@ func TestACLUserUsesTheWholeLibrary(t *testing.T) {
 	if ok, err := CompareAndSwap(ctx, app, "app:state", "", "x", nil); err != nil || ok {
 		t.Fatalf("CompareAndSwap as app = %v, %v", ok, err)
 	}
-	for _, key := range []string{"app:{job}:lock", "app:job"} { // tagged, and untagged ({app:job}:fence)
+	for _, key := range []string{"app:{job}:lock", "app:job"} { // tagged, and untagged (app:job{app:job}redislua:fence)
 		lock := NewLock(app, key, &LockOptions{TTL: time.Second})
 		if err := lock.Acquire(ctx); err != nil {
 			t.Fatalf("Acquire(%s) as app: %v", key, err)
@@ -73,12 +74,20 @@ func TestACLUserUsesTheWholeLibrary(t *testing.T) {
 			t.Fatalf("Release(%s) as app: %v", key, err)
 		}
 	}
-	limiter, err := NewRateLimiter(app, 2, time.Minute)
-	if err != nil {
-		t.Fatal(err)
+	if ok, err := FencedSet(ctx, app, "app:doc", "v", 1); err != nil || !ok {
+		t.Fatalf("FencedSet as app = %v, %v", ok, err)
 	}
-	if r, err := limiter.Allow(ctx, "app:user1"); err != nil || !r.Allowed {
-		t.Fatalf("Allow as app = %+v, %v", r, err)
+	for _, opts := range [][]RateLimitOption{nil, {WithSlidingCounter()}} {
+		limiter, err := NewRateLimiter(app, 2, time.Minute, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := limiter.Allow(ctx, "app:user1"); err != nil || !r.Allowed {
+			t.Fatalf("Allow as app = %+v, %v", r, err)
+		}
+		if err := limiter.Reset(ctx, "app:user1"); err != nil {
+			t.Fatalf("Reset as app: %v", err)
+		}
 	}
 }
 

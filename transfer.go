@@ -82,7 +82,9 @@ type TransferOptions struct {
 	// before a replica gets it. Calling again with the same ID is safe
 	// either way: it moves nothing if the transfer survived (and waits for
 	// the replicas again), and moves the amount if it was lost with its
-	// record. See RunAndWait for the clients it works on.
+	// record. See RunAndWait for the clients it works on; an ACL user needs
+	// +wait, or the transfer is applied and the call fails with an error
+	// matching ErrNoPerm.
 	WaitReplicas Replicas
 }
 
@@ -104,7 +106,9 @@ type TransferOptions struct {
 //
 // Transfer is not idempotent: if the reply is lost (a timeout, a dropped
 // connection) the amount may or may not have moved, and calling again may
-// move it twice. Use TransferOnce where a call may be retried.
+// move it twice. Use TransferOnce where a call may be retried. Replication
+// is asynchronous: a failover can lose an acknowledged transfer, both sides
+// of it (see TransferOnce).
 func Transfer(ctx context.Context, c redis.Scripter, from, to string, amount int64) (TransferResult, error) {
 	if err := checkTransfer(c, "Transfer", from, to, amount); err != nil {
 		return TransferResult{}, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/rediserr"
 )
 
 // Errors of RunAndWait and of the primitives' replica options.
@@ -70,8 +71,10 @@ func (e *ReplicaError) Is(target error) bool { return target == ErrTooFewReplica
 // maps them; NOSCRIPT is recovered by sending both again with EVAL. The
 // error returned beside it says what became of the writes when the script
 // succeeded: nil when r.N replicas acknowledged them, a *ReplicaError when
-// fewer did (the writes stand on the master), or the WAIT's own error.
-// When the script failed, it is that error too.
+// fewer did (the writes stand on the master), or the WAIT's own error,
+// after the script ran: an ACL user needs +wait, or every call runs the
+// script and then fails with an error matching ErrNoPerm. When the script
+// failed, it is that error too.
 //
 // c must be a *redis.Client (standalone, or a Sentinel failover client) or
 // a *redis.ClusterClient, on which the script goes to the master of its
@@ -105,12 +108,25 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 	}
 	acked, err := wait.Result()
 	if err != nil {
-		return cmd, fmt.Errorf("redislua: script %s ran; waiting for replicas: %w", s.name, err)
+		return cmd, s.waitError(err)
 	}
 	if int(acked) < r.N {
 		return cmd, &ReplicaError{Script: s.name, Want: r.N, Acked: int(acked)}
 	}
 	return cmd, nil
+}
+
+// waitError is the error of a WAIT that followed the script's success:
+// the script ran. A refusal of WAIT itself (an ACL user without +wait)
+// matches its sentinel, ErrNoPerm, as a refusal inside a script does.
+func (s *Script) waitError(err error) error {
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		if kind := kindSentinel(rediserr.Parse(rerr.Error()).Kind); kind != nil {
+			return fmt.Errorf("redislua: script %s ran; waiting for replicas: %w: %w", s.name, kind, err)
+		}
+	}
+	return fmt.Errorf("redislua: script %s ran; waiting for replicas: %w", s.name, err)
 }
 
 // checkFor validates r for client c: a *redis.Client or a

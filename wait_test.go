@@ -98,6 +98,10 @@ func TestRunAndWaitRefusesBeforeSending(t *testing.T) {
 	ctx := context.Background()
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
 	t.Cleanup(func() { _ = ring.Close() })
+	// A cluster client that has not read the slot map yet (here: cannot):
+	// a bad r is refused before it asks a node where the key lives.
+	cold := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, MaxRetries: -1})
+	t.Cleanup(func() { _ = cold.Close() })
 	cases := []struct {
 		name string
 		c    redis.Scripter
@@ -109,6 +113,8 @@ func TestRunAndWaitRefusesBeforeSending(t *testing.T) {
 		{"zero timeout (WAIT forever)", b.client, Replicas{N: 1}, ErrInvalidReplicas},
 		{"timeout past ReadTimeout", b.client, Replicas{N: 1, Timeout: b.client.Options().ReadTimeout}, ErrInvalidReplicas},
 		{"ring", ring, Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
+		{"cluster, no replica", cold, Replicas{N: 0, Timeout: time.Second}, ErrInvalidReplicas},
+		{"cluster, timeout past ReadTimeout", cold, Replicas{N: 1, Timeout: time.Hour}, ErrInvalidReplicas},
 		{"pipeline", b.client.Pipeline(), Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
 	}
 	for _, tc := range cases {
@@ -259,5 +265,39 @@ func TestLockWaitReplicasRefusedBeforeSending(t *testing.T) {
 	}
 	if sent := b.sent.take(); len(sent) != 0 {
 		t.Errorf("sent %v, want nothing", sent)
+	}
+}
+
+// An ACL user without +wait: the script runs, WAIT is refused, and the
+// error matches ErrNoPerm (it matched nothing), so that callers can tell a
+// missing permission from slow replicas. TransferOnce moves once; its
+// retries move nothing and fail the same way.
+func TestRunAndWaitWithoutWaitPermission(t *testing.T) {
+	master, _, _ := replicated(t)
+	app := master.CreateUser(t, "app", "s3cret", appUserRules...)
+	ctx := context.Background()
+	one := Replicas{N: 1, Timeout: 100 * time.Millisecond}
+
+	cmd, err := incrScript.RunAndWait(ctx, app, one, []string{"app:n"})
+	if !errors.Is(err, ErrNoPerm) || errors.Is(err, ErrTooFewReplicas) {
+		t.Fatalf("RunAndWait without +wait: err = %v, want ErrNoPerm", err)
+	}
+	if n, cerr := cmd.Int64(); n != 1 || cerr != nil {
+		t.Errorf("the script's reply = %d, %v; want 1, nil (it ran)", n, cerr)
+	}
+
+	from, to := "app:{u1}:a", "app:{u1}:b"
+	app.Set(ctx, from, 100, 0)
+	opts := &TransferOptions{WaitReplicas: one}
+	for i, wantApplied := range []bool{true, false} {
+		res, err := TransferOnce(ctx, app, from, to, 10, "t1", opts)
+		if want := (TransferResult{From: 90, To: 10, Applied: wantApplied}); res != want || !errors.Is(err, ErrNoPerm) {
+			t.Errorf("TransferOnce %d without +wait = %+v, %v; want %+v and ErrNoPerm", i+1, res, err, want)
+		}
+	}
+
+	withWait := master.CreateUser(t, "app2", "s3cret", append([]string{"+wait"}, appUserRules...)...)
+	if _, err := incrScript.RunAndWait(ctx, withWait, one, []string{"app:n"}); err != nil {
+		t.Errorf("RunAndWait with +wait: %v", err)
 	}
 }

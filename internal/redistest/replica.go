@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -33,7 +35,9 @@ func StartReplica(tb testing.TB, master *Server, extraArgs ...string) *Server {
 }
 
 // waitStreaming writes and deletes a key on master and waits (WAIT, on the
-// same connection) until a replica acknowledged both.
+// same connection) until every replica it lists acknowledged both: with
+// one acknowledgement, a second replica's StartReplica returned on the
+// first replica's.
 func waitStreaming(ctx context.Context, master *Server) error {
 	opts := master.options()
 	opts.PoolSize = 1
@@ -41,21 +45,42 @@ func waitStreaming(ctx context.Context, master *Server) error {
 	defer c.Close()
 	const key = "redistest:replica-sync"
 	for {
-		pipe := c.Pipeline()
-		pipe.Set(ctx, key, "1", 0)
-		pipe.Del(ctx, key)
-		wait := redis.NewIntCmd(ctx, "wait", 1, 100)
-		_ = pipe.Process(ctx, wait)
-		_, _ = pipe.Exec(ctx)
-		n, err := wait.Result()
-		if err == nil && n >= 1 {
+		want, err := connectedReplicas(ctx, c)
+		var n int64
+		if err == nil {
+			pipe := c.Pipeline()
+			pipe.Set(ctx, key, "1", 0)
+			pipe.Del(ctx, key)
+			wait := redis.NewIntCmd(ctx, "wait", want, 100)
+			_ = pipe.Process(ctx, wait)
+			_, _ = pipe.Exec(ctx)
+			n, err = wait.Result()
+		}
+		if err == nil && want >= 1 && n >= want {
 			return nil
 		}
 		if err == nil {
-			err = errors.New("no replica acknowledged a write")
+			err = fmt.Errorf("%d of %d replicas acknowledged a write", n, want)
 		}
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return fmt.Errorf("%w; last check: %w", ctx.Err(), err)
+		case <-time.After(pollInterval):
 		}
 	}
+}
+
+// connectedReplicas returns how many replicas the master lists
+// (connected_slaves in INFO replication).
+func connectedReplicas(ctx context.Context, c *redis.Client) (int64, error) {
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, errors.New("no connected_slaves in INFO replication")
 }

@@ -15,15 +15,18 @@
 -- either way.
 -- @key counter   a hash: w = index of the current fixed window (time /
 --                window), c = calls admitted in it, p = calls admitted in
---                window w - 1; it expires when its counts stop mattering, at
---                most two windows after the last admitted call (and after
---                the held window, if the clock is behind it)
+--                window w - 1, u = the window (absent in keys written
+--                before it was kept); it expires when its counts stop
+--                mattering, at most two windows after the last admitted
+--                call (and after the held window, if the clock is behind it)
 -- @arg limit     calls admitted per window (1 <= limit < 2^53)
 -- @arg window    the window, in microseconds (1000 to 3.1536e14, ten years)
 -- @arg n         calls this request counts for (1 <= n <= limit)
 -- @return {allowed, remaining, retry_after, reset_after}, durations in
 --         microseconds: allowed is 1 if the n calls were admitted and
---         counted, 0 if not (then nothing was written); remaining is the
+--         counted, 0 if not (then nothing was written), -1 if the counts
+--         are of another window, u, returned as remaining (nothing
+--         written, nothing else returned); remaining is the
 --         calls the estimate would admit now; retry_after is 0 if allowed,
 --         else the time until the estimate admits n calls; reset_after is
 --         the time until the estimate is back to zero; both are real time
@@ -38,8 +41,14 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local idx = math.floor(now / window)
 
-local state = redis.call('HMGET', key, 'w', 'c', 'p')
+local state = redis.call('HMGET', key, 'w', 'c', 'p', 'u')
 local w = tonumber(state[1])
+if w and state[4] and state[4] ~= ARGV[2] then
+  -- Counts of a limiter with another window: counted in this window's
+  -- units they would be wrong, and a window index of a shorter window
+  -- would read as a clock far behind it.
+  return {-1, tonumber(state[4]), 0, 0}
+end
 local cur, prev = 0, 0
 -- How far the held time below is ahead of the server's clock: every wait
 -- reported, and the key's TTL, which Redis counts on that clock, add it.
@@ -69,7 +78,7 @@ local allowed = room >= 0 and prev * left <= room * window
 local retry = 0
 if allowed then
   cur = cur + n
-  redis.call('HSET', key, 'w', string.format('%d', idx), 'c', string.format('%d', cur), 'p', string.format('%d', prev))
+  redis.call('HSET', key, 'w', string.format('%d', idx), 'c', string.format('%d', cur), 'p', string.format('%d', prev), 'u', ARGV[2])
   redis.call('PEXPIRE', key, math.ceil((lag + window + left) / 1000))
 else
   -- Later in this window, prev's share shrinks: n calls fit once
