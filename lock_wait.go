@@ -112,8 +112,9 @@ func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
 	}
 	switch code {
 	case 1:
-		// The fence comes as an integer below 2^53, as a decimal string
-		// from there on (see acquire.lua), or as a string when resent.
+		// The fence comes as an integer strictly between -2^53 and 2^53,
+		// as a decimal string outside (see acquire.lua), or as a string
+		// when resent.
 		fence, err := replyInt64(reply[1])
 		if err != nil {
 			return false, 0, fmt.Errorf("redislua: acquiring lock %s: fence: %w", quoteKey(l.key), err)
