@@ -130,9 +130,10 @@ type LockOptions struct {
 	// finds lost before Release: by the timer of its local deadline (see
 	// AutoRefresh), on a goroutine of its own, or by the watchdog, or by
 	// a Refresh or TTL call that finds the lock gone, on their
-	// goroutines. The error matches ErrNotHeld. It may call Release, and
-	// should not block for long.
-	// It returns before Lost is closed, so it must not wait on Lost.
+	// goroutines. The error matches ErrNotHeld. It is called just after
+	// Lost is closed, so what it does, however long it blocks, does not
+	// delay Lost; it may call Release. A goroutine woken by Lost may run
+	// before OnLost has.
 	OnLost func(err error)
 
 	// NoFence leaves out the fencing token: Fence returns 0, and no fence
@@ -554,7 +555,7 @@ func (l *Lock) goneErr() error {
 }
 
 // lose records that acquisition h was found lost with err, which matches
-// ErrNotHeld, and reports it once (OnLost, then Lost). It returns the
+// ErrNotHeld, and reports it once (Lost, then OnLost). It returns the
 // error reported first, or err when h was released meanwhile, since
 // there is nothing to report then.
 func (l *Lock) lose(h *holding, err error) error {
@@ -569,12 +570,13 @@ func (l *Lock) lose(h *holding, err error) error {
 	h.lostErr = err
 	h.timer.Stop()
 	h.mu.Unlock()
-	// OnLost runs before Lost closes, so whoever waits on Lost sees what
-	// OnLost did.
+	// Lost closes first: OnLost may block (a Release on a silent
+	// connection waits for the client's timeouts), and must not hold Lost
+	// open past the point where another client can take the key.
+	close(h.lost)
 	if l.onLost != nil {
 		l.onLost(err)
 	}
-	close(h.lost)
 	return err
 }
 

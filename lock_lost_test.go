@@ -31,10 +31,18 @@ func (r *lostRecorder) onLost(err error) {
 	}
 }
 
+// get returns when OnLost was first called, with what, and how many
+// times. Lost closes just before OnLost is called, so it waits up to 5s
+// for a first call.
 func (r *lostRecorder) get() (time.Time, error, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.at, r.err, r.n
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.mu.Lock()
+		at, err, n := r.at, r.err, r.n
+		r.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			return at, err, n
+		}
+	}
 }
 
 // refreshSpy is a hook that records when the last refresh that succeeded
@@ -177,6 +185,52 @@ func TestLockLostFiresBeforeAnotherHolderCanAcquire(t *testing.T) {
 				t.Errorf("OnLost fired %v after the last successful refresh, want close to the %v TTL", lostAt.Sub(okSent), ttl)
 			}
 		})
+	}
+}
+
+// OnLost may call Release, which on a silent connection blocks until the
+// client's timeouts end it: that must not keep Lost open past the point
+// where another client can take the key.
+func TestLockLostIsNotDelayedByOnLost(t *testing.T) {
+	const ttl = 2 * time.Second // a margin of 22ms
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = direct.Close() })
+	proxy := newBlackHole(t, srv.Addr)
+	via := redis.NewClient(&redis.Options{Addr: proxy.Addr()}) // default timeouts
+	t.Cleanup(func() { _ = via.Close() })
+
+	const key = "lock-test:{slow-onlost}"
+	var holder *Lock
+	onLostDone := make(chan error, 1)
+	holder = NewLock(via, key, &LockOptions{TTL: ttl, OnLost: func(error) {
+		onLostDone <- holder.Release(context.Background())
+	}})
+	if err := holder.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Swallow()
+
+	waiter := NewLock(direct, key, &LockOptions{Retry: LinearRetry(5 * time.Millisecond)})
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := waiter.Acquire(wctx); err != nil {
+		t.Fatalf("second client's Acquire: %v", err)
+	}
+	select {
+	case <-holder.Lost():
+	default:
+		t.Error("Lost() still open when the second client acquired the lock, behind OnLost's Release")
+	}
+	proxy.close() // ends OnLost's Release
+	select {
+	case err := <-onLostDone:
+		if err == nil {
+			t.Error("Release over a black-holed connection returned nil")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("OnLost still running 15s after the proxy closed")
 	}
 }
 
