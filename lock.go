@@ -79,8 +79,9 @@ var (
 type LockOptions struct {
 	// TTL is how long the lock lives unless released or refreshed; the
 	// holder must finish (or refresh) within it. Zero means
-	// DefaultLockTTL; anything else below one millisecond is
-	// ErrInvalidTTL. It is sent in whole milliseconds, rounded down.
+	// DefaultLockTTL; anything else below 3ms is ErrInvalidTTL, as the
+	// margin (see AutoRefresh) would leave no time to hold the lock. It is
+	// sent in whole milliseconds, rounded down.
 	TTL time.Duration
 
 	// Retry says how long Acquire waits between attempts while another
@@ -321,11 +322,17 @@ func (l *Lock) check(o LockOptions) error {
 	return nil
 }
 
-// checkTTL refuses a TTL that would be sent as 0 milliseconds or less:
-// PEXPIRE with 0 deletes the key, and SET PX refuses it.
+// minLockTTL is the shortest TTL a Lock takes: below it, the margin
+// (TTL/100 + 2ms) would leave the local deadline at or before the start
+// of the call that set the TTL, and no acquisition or refresh could count.
+const minLockTTL = 3 * time.Millisecond
+
+// checkTTL refuses a TTL under minLockTTL, which also keeps out those that
+// would be sent as 0 milliseconds or less (PEXPIRE with 0 deletes the key,
+// and SET PX refuses it).
 func checkTTL(ttl time.Duration) error {
-	if ttl < time.Millisecond {
-		return fmt.Errorf("%w: must be at least 1ms", ErrInvalidTTL)
+	if ttl < minLockTTL {
+		return fmt.Errorf("%w: %v is under %v, which the margin for clock drift (TTL/100 + 2ms) would use up", ErrInvalidTTL, ttl, minLockTTL)
 	}
 	return nil
 }

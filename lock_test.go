@@ -77,6 +77,8 @@ func TestLockRefusesBadArgumentsBeforeSending(t *testing.T) {
 		{"typed nil client", nilClient, "k", nil, ErrNilClient},
 		{"empty key", b.client, "", nil, ErrEmptyKey},
 		{"sub-millisecond TTL", b.client, "k", &LockOptions{TTL: 500 * time.Microsecond}, ErrInvalidTTL},
+		// Its margin is 2ms: the deadline would come as the TTL is set.
+		{"TTL used up by its margin", b.client, "k", &LockOptions{TTL: 2*time.Millisecond + 900*time.Microsecond}, ErrInvalidTTL},
 		{"negative TTL", b.client, "k", &LockOptions{TTL: -time.Second}, ErrInvalidTTL},
 		{"refresh interval as long as TTL", b.client, "k", &LockOptions{TTL: time.Second, AutoRefresh: true, RefreshInterval: time.Second}, ErrInvalidTTL},
 		// TTL less the margin is 988ms: a refresh sent after 990ms cannot
@@ -125,8 +127,10 @@ func TestLockRefusesBadCallsBeforeSending(t *testing.T) {
 	if _, err := l.TTL(ctx); !errors.Is(err, ErrNotHeld) {
 		t.Errorf("TTL before Acquire: got %v, want ErrNotHeld", err)
 	}
-	if err := l.Refresh(ctx, 500*time.Microsecond); !errors.Is(err, ErrInvalidTTL) {
-		t.Errorf("Refresh with 0.5ms: got %v, want ErrInvalidTTL", err)
+	for _, ttl := range []time.Duration{500 * time.Microsecond, 2 * time.Millisecond} {
+		if err := l.Refresh(ctx, ttl); !errors.Is(err, ErrInvalidTTL) {
+			t.Errorf("Refresh with %v: got %v, want ErrInvalidTTL", ttl, err)
+		}
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
