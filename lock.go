@@ -392,7 +392,8 @@ func (l *Lock) Lost() <-chan struct{} {
 
 // TryAcquire makes one attempt to take the lock. It returns true when this
 // Lock now holds it, and false with a nil error when another holder has
-// it. Errors are those of Acquire.
+// it, or when the attempt took it but its reply came too late to count
+// (see Acquire). Errors are those of Acquire.
 func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 	err := l.acquire(ctx, false)
 	if errors.Is(err, ErrNotAcquired) && ctx.Err() == nil {
@@ -403,7 +404,11 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 
 // Acquire takes the lock, waiting while another holder has it: a release
 // wakes it at once, and the RetryStrategy polls meanwhile. It returns nil
-// once this Lock holds the lock. When ctx ends first, the error matches
+// once this Lock holds the lock. An attempt that took the lock but whose
+// reply came after the acquisition's local deadline (see
+// LockOptions.AutoRefresh), when the key may have expired and another
+// holder taken it, does not count: Acquire releases it and waits on as if
+// the lock were held. When ctx ends first, the error matches
 // both ErrNotAcquired and ctx.Err(); when the strategy gives up, it
 // matches ErrNotAcquired. A fence counter at the largest int64 is
 // ErrFenceExhausted, one holding something other than an integer

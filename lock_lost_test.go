@@ -405,3 +405,96 @@ func TestLockStuckRefreshDoesNotDelayLossOrRelease(t *testing.T) {
 		t.Errorf("OnLost called %d times, want once", calls)
 	}
 }
+
+// lateAcquireReply is a hook that lets the first acquire attempt run on
+// the server, then holds its reply for delay, as a slow network does. It
+// closes ran when that attempt has run.
+type lateAcquireReply struct {
+	delay time.Duration
+	ran   chan struct{}
+	once  sync.Once
+}
+
+func (*lateAcquireReply) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *lateAcquireReply) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		args := cmd.Args()
+		if err == nil && len(args) >= 2 && cmd.Name() == "evalsha" && args[1] == lockAcquire.SHA() {
+			h.once.Do(func() {
+				close(h.ran)
+				time.Sleep(h.delay)
+			})
+		}
+		return err
+	}
+}
+
+func (*lateAcquireReply) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// An acquisition whose reply comes after its deadline (the start of the
+// attempt plus the TTL, less the margin) may have expired, and another
+// client taken the key, before the holder hears of it: Acquire must not
+// return it as held, but release it and go on waiting, and TryAcquire
+// must report false.
+func TestLockAcquireDoesNotCountAReplyPastItsDeadline(t *testing.T) {
+	b := realRedis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const ttl = 500 * time.Millisecond
+	if err := lockAcquire.Load(ctx, b.client); err != nil { // no NOSCRIPT
+		t.Fatal(err)
+	}
+	slowClient := func() (*redis.Client, *lateAcquireReply) {
+		c := redis.NewClient(&redis.Options{Addr: b.client.Options().Addr})
+		t.Cleanup(func() { _ = c.Close() })
+		hook := &lateAcquireReply{delay: 2 * ttl, ran: make(chan struct{})}
+		c.AddHook(hook)
+		return c, hook
+	}
+
+	t.Run("Acquire", func(t *testing.T) {
+		const key = "lock-test:{late-reply}"
+		c, hook := slowClient()
+		late := NewLock(c, key, &LockOptions{TTL: ttl, Retry: LinearRetry(5 * time.Millisecond)})
+		done := make(chan error, 1)
+		go func() { done <- late.Acquire(ctx) }()
+		<-hook.ran
+		// The late attempt's key expires while its reply is held: another
+		// client takes the lock, and keeps it past the late reply.
+		other := NewLock(b.client, key, &LockOptions{Retry: LinearRetry(5 * time.Millisecond)})
+		if err := other.Acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("Acquire returned %v while another client holds the lock, after a reply that came %v after its %v TTL began", err, hook.delay, ttl)
+		case <-time.After(hook.delay + 200*time.Millisecond): // the late reply came meanwhile
+		}
+		if err := other.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("Acquire after the other client released: %v", err)
+		}
+		if got := b.client.Get(ctx, key).Val(); got != late.Token() {
+			t.Errorf("lock key holds %q, want the token of the Lock that acquired it", got)
+		}
+		_ = late.Release(ctx)
+	})
+
+	t.Run("TryAcquire", func(t *testing.T) {
+		c, _ := slowClient()
+		late := NewLock(c, "lock-test:{late-reply-try}", &LockOptions{TTL: ttl})
+		ok, err := late.TryAcquire(ctx)
+		if ok || err != nil {
+			t.Errorf("TryAcquire with a reply past the deadline: got %v, %v; want false, nil", ok, err)
+		}
+		if tok := late.Token(); tok != "" {
+			t.Errorf("the Lock holds token %q", tok)
+		}
+	})
+}

@@ -18,6 +18,10 @@ import (
 // connection. Each wait lasts until a release message, the strategy's
 // backoff or the holder's remaining TTL, whichever comes first; without a
 // confirmation (a refused or broken subscription) that is polling.
+//
+// An attempt that took the lock counts only if its reply came before the
+// acquisition's local deadline (see LockOptions.AutoRefresh); otherwise it
+// is released, and counts as failed.
 func (l *Lock) acquire(ctx context.Context, wait bool) error {
 	if l.err != nil {
 		return l.err
@@ -64,9 +68,21 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 			}
 			return err
 		}
+		pttl := n
 		if ok {
-			l.hold(token, n, sent)
-			return nil
+			if time.Now().Before(localDeadline(sent, l.ttl)) {
+				l.hold(token, n, sent)
+				return nil
+			}
+			// The reply came after the deadline: the key may have expired
+			// and another holder taken it before this Lock heard of it.
+			// It does not count; the next attempt, with the same token,
+			// finds the key again if this release does not reach it.
+			l.abandon(ctx, token)
+			if !wait {
+				return l.lateErr()
+			}
+			pttl = -1
 		}
 		if !wait {
 			return l.notAcquired(nil)
@@ -78,8 +94,8 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 		if w == nil {
 			w = joinHub(l.client, l.channel) // wakes w once subscribed
 		}
-		if pttl := time.Duration(n) * time.Millisecond; pttl >= 0 && pttl+time.Millisecond < backoff {
-			backoff = pttl + time.Millisecond // the lock expires by then
+		if d := time.Duration(pttl) * time.Millisecond; pttl >= 0 && d+time.Millisecond < backoff {
+			backoff = d + time.Millisecond // the lock expires by then
 		}
 		if err := w.wait(ctx, backoff); err != nil {
 			return l.notAcquired(err)
@@ -185,6 +201,12 @@ func (l *Lock) abandon(ctx context.Context, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
 	defer cancel()
 	_ = lockRelease.Run(ctx, l.client, l.keys[:1], token, l.channel).Err()
+}
+
+// lateErr is the error of an attempt that took the lock but whose reply
+// came after the acquisition's deadline.
+func (l *Lock) lateErr() error {
+	return fmt.Errorf("%w: lock %s: the reply came after its TTL, less the margin, could run out", ErrNotAcquired, quoteKey(l.key))
 }
 
 // notAcquired returns ErrNotAcquired, joined with ctxErr when not nil so
