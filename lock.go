@@ -221,8 +221,10 @@ type Lock struct {
 	cur       *holding // nil when not held
 	last      *holding // the current or most recent acquisition
 	// unreleased is the token of an acquisition whose Release failed with
-	// an error, so that it may still hold the key: Release (when nothing
-	// is held) and Acquire send its release again. "" when none.
+	// an error, or of an attempt whose release failed after it ended in an
+	// error (see abandon), so that it may still hold the key: Release
+	// (when nothing is held) and Acquire send its release again. "" when
+	// none.
 	unreleased string
 }
 
@@ -416,8 +418,9 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 // undoes the acquisition, so the lock stays free. A Redis error is
 // returned as it is, wrapped; if the attempt it ended may have taken the
 // lock, Acquire first sends a release for it, so that it is not left to
-// expire. If this Lock's last Release failed with an error, Acquire first
-// sends that release again.
+// expire, and should that release fail too, Release and the next Acquire
+// send it again, as after a failed Release. If this Lock's last Release
+// failed with an error, Acquire first sends that release again.
 func (l *Lock) Acquire(ctx context.Context) error {
 	return l.acquire(ctx, true)
 }
@@ -435,7 +438,9 @@ func (l *Lock) Acquire(ctx context.Context) error {
 // release again, with the same token, and returns nil if it released the
 // key, ErrNotHeld if the key no longer held the token (the first release
 // did reach Redis, or the lock expired). Acquire sends it again too,
-// before its first attempt. Otherwise the lock expires with its TTL.
+// before its first attempt. Otherwise the lock expires with its TTL. The
+// same goes for an Acquire that failed with an error after an attempt
+// that may have taken the lock, if its own release failed too.
 func (l *Lock) Release(ctx context.Context) error {
 	if l.err != nil {
 		return l.err

@@ -98,6 +98,64 @@ func TestLockReleaseAfterAnError(t *testing.T) {
 	})
 }
 
+// An acquiring attempt that ran but whose reply was lost is released at
+// once (see TestLockAcquireReleasesAfterALostReply). When that release
+// fails too, the Lock keeps the token as after a failed Release: Release,
+// or the next Acquire, sends it again instead of leaving the key held by
+// a token nobody will release until its TTL.
+func TestLockAbandonedAttemptAfterAFailedRelease(t *testing.T) {
+	lost := errors.New("connection reset (simulated)")
+	refused := errors.New("connection refused (simulated)")
+	setup := func(t *testing.T, b backend, key string) *Lock {
+		ctx := context.Background()
+		for _, s := range []*Script{lockAcquire, lockRelease} {
+			if err := s.Load(ctx, b.client); err != nil {
+				t.Fatal(err)
+			}
+		}
+		acquireFault := &scriptFault{sha: lockAcquire.SHA(), err: lost, afterSending: true}
+		releaseFault := &scriptFault{sha: lockRelease.SHA(), err: refused}
+		acquireFault.remaining.Store(1)
+		releaseFault.remaining.Store(1)
+		b.client.AddHook(acquireFault)
+		b.client.AddHook(releaseFault)
+		l := NewLock(b.client, key, nil)
+		if err := l.Acquire(ctx); !errors.Is(err, lost) {
+			t.Fatalf("Acquire: %v, want the connection error", err)
+		}
+		if n := b.client.Exists(ctx, key).Val(); n != 1 {
+			t.Fatal("the key is gone though its release never reached Redis")
+		}
+		return l
+	}
+	t.Run("release", func(t *testing.T) {
+		forEachBackend(t, func(t *testing.T, b backend) {
+			ctx := context.Background()
+			const key = "lock-test:{abandoned-release}"
+			l := setup(t, b, key)
+			if err := l.Release(ctx); err != nil {
+				t.Fatalf("Release after the failed Acquire: %v, want nil: it released the attempt's key", err)
+			}
+			if n := b.client.Exists(ctx, key).Val(); n != 0 {
+				t.Fatal("the key is still held after Release")
+			}
+		})
+	})
+	t.Run("acquire", func(t *testing.T) {
+		forEachBackend(t, func(t *testing.T, b backend) {
+			ctx := context.Background()
+			l := setup(t, b, "lock-test:{abandoned-acquire}")
+			ok, err := l.TryAcquire(ctx)
+			if err != nil || !ok {
+				t.Fatalf("TryAcquire after the failed Acquire = %v, %v; want the lock at once", ok, err)
+			}
+			if err := l.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+}
+
 // scriptFault is a hook that fails the next `remaining` EVALSHA commands
 // of script sha with err: without sending them, as a refused connection
 // would, or, with afterSending, after they ran, as a connection lost

@@ -193,14 +193,23 @@ func (l *Lock) hold(token string, fence int64, sent time.Time) {
 }
 
 // abandon sends a release for token after an attempt that failed with an
-// error: the script may have run (a lost reply, a cancelled context) or
-// stopped half-way, and the lock may be held by a token nobody will
-// release. It is bounded by abandonTimeout and survives ctx's end; its
-// own failure leaves the lock to its TTL.
+// error, or whose reply came too late: the script may have run (a lost
+// reply, a cancelled context) or stopped half-way, and the lock may be
+// held by a token nobody will release. It is bounded by abandonTimeout and
+// survives ctx's end. If it fails too, token is kept as unreleased, so
+// that Release and the next Acquire send it again, unless the token of a
+// failed Release is kept already: that one held the key before this
+// attempt, which may never have run.
 func (l *Lock) abandon(ctx context.Context, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
 	defer cancel()
-	_ = lockRelease.Run(ctx, l.client, l.keys[:1], token, l.channel).Err()
+	if err := lockRelease.Run(ctx, l.client, l.keys[:1], token, l.channel).Err(); err != nil {
+		l.mu.Lock()
+		if l.unreleased == "" {
+			l.unreleased = token
+		}
+		l.mu.Unlock()
+	}
 }
 
 // lateErr is the error of an attempt that took the lock but whose reply
