@@ -91,6 +91,7 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 		if !retry {
 			return l.notAcquired(nil)
 		}
+		backoff = max(backoff, minBackoff) // whatever a custom strategy says
 		if w == nil {
 			w = joinHub(l.client, l.channel) // wakes w once subscribed
 		}

@@ -14,7 +14,8 @@ import (
 // wait before sending a refresh again after a transient error.
 //
 // A strategy holds no state between calls: one value may serve any number
-// of Locks and goroutines at once.
+// of Locks and goroutines at once. A wait under 1ms counts as 1ms, so that
+// a zero or negative one cannot turn waiting into a loop hammering Redis.
 type RetryStrategy interface {
 	// Backoff returns how long to wait after the attempt numbered attempt
 	// (1 for the first) failed, and false to give up. Acquire calls it
@@ -23,8 +24,9 @@ type RetryStrategy interface {
 	Backoff(attempt int) (wait time.Duration, retry bool)
 }
 
-// minBackoff is the shortest wait a strategy returns, so that a zero or
-// negative duration cannot turn waiting into a loop hammering Redis.
+// minBackoff is the shortest wait between attempts, whatever a strategy
+// returns, so that a zero or negative duration cannot turn waiting into a
+// loop hammering Redis.
 const minBackoff = time.Millisecond
 
 // NoRetry gives up after the first attempt: Acquire then behaves like
