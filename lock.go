@@ -196,7 +196,8 @@ type LockOptions struct {
 // works, and any goroutine may call Release), but while it holds the key
 // or is acquiring it, Acquire and TryAcquire return ErrAlreadyHeld: give
 // each goroutine that competes for the key its own Lock. NewLock does no
-// I/O, so this is cheap. A Lock may be acquired again after Release.
+// I/O, so this is cheap. A Lock may be acquired again after Release. Make
+// Locks with NewLock: every call on a zero Lock returns ErrNilClient.
 type Lock struct {
 	client   LockClient
 	key      string
@@ -329,6 +330,19 @@ func (l *Lock) check(o LockOptions) error {
 // of the call that set the TTL, and no acquisition or refresh could count.
 const minLockTTL = 3 * time.Millisecond
 
+// invalid returns the error every call on l returns before sending
+// anything: a problem with NewLock's arguments, or ErrNilClient for a
+// Lock that NewLock did not make (a zero Lock has no client).
+func (l *Lock) invalid() error {
+	if l.err != nil {
+		return l.err
+	}
+	if l.keys == nil {
+		return fmt.Errorf("%w: lock %s: not made by NewLock", ErrNilClient, quoteKey(l.key))
+	}
+	return nil
+}
+
 // checkTTL refuses a TTL under minLockTTL, which also keeps out those that
 // would be sent as 0 milliseconds or less (PEXPIRE with 0 deletes the key,
 // and SET PX refuses it).
@@ -442,8 +456,8 @@ func (l *Lock) Acquire(ctx context.Context) error {
 // same goes for an Acquire that failed with an error after an attempt
 // that may have taken the lock, if its own release failed too.
 func (l *Lock) Release(ctx context.Context) error {
-	if l.err != nil {
-		return l.err
+	if err := l.invalid(); err != nil {
+		return err
 	}
 	l.mu.Lock()
 	h := l.cur
@@ -497,8 +511,8 @@ func (l *Lock) releaseToken(ctx context.Context, token string) (bool, error) {
 // LockOptions.RefreshRetry says. The watchdog, if any, keeps refreshing
 // with the Lock's TTL.
 func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
-	if l.err != nil {
-		return l.err
+	if err := l.invalid(); err != nil {
+		return err
 	}
 	arg := l.ttlArg
 	if ttl == 0 {
@@ -524,8 +538,8 @@ func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 // ErrNotHeld otherwise. A key without a TTL (something outside this Lock
 // removed it) is ErrNoExpiry; a Refresh sets one again.
 func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
-	if l.err != nil {
-		return 0, l.err
+	if err := l.invalid(); err != nil {
+		return 0, err
 	}
 	h, err := l.holding()
 	if err != nil {

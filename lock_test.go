@@ -114,6 +114,25 @@ func TestLockRefusesBadArgumentsBeforeSending(t *testing.T) {
 	}
 }
 
+// A zero Lock (not made by NewLock) has no client: every call says so,
+// without a panic.
+func TestZeroLockRefusesCalls(t *testing.T) {
+	ctx := context.Background()
+	var l Lock
+	calls := map[string]error{
+		"Acquire": l.Acquire(ctx),
+		"Release": l.Release(ctx),
+		"Refresh": l.Refresh(ctx, 0),
+	}
+	_, calls["TryAcquire"] = l.TryAcquire(ctx)
+	_, calls["TTL"] = l.TTL(ctx)
+	for call, err := range calls {
+		if !errors.Is(err, ErrNilClient) {
+			t.Errorf("%s on a zero Lock: got %v, want ErrNilClient", call, err)
+		}
+	}
+}
+
 func TestLockRefusesBadCallsBeforeSending(t *testing.T) {
 	b := forMiniredis(t)
 	ctx := context.Background()

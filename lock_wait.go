@@ -23,8 +23,8 @@ import (
 // acquisition's local deadline (see LockOptions.AutoRefresh); otherwise it
 // is released, and counts as failed.
 func (l *Lock) acquire(ctx context.Context, wait bool) error {
-	if l.err != nil {
-		return l.err
+	if err := l.invalid(); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return l.notAcquired(err)
