@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -536,7 +537,8 @@ func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 
 // TTL returns the lock's remaining time to live if this Lock holds it, and
 // ErrNotHeld otherwise. A key without a TTL (something outside this Lock
-// removed it) is ErrNoExpiry; a Refresh sets one again.
+// removed it) is ErrNoExpiry; a Refresh sets one again. A TTL longer than
+// a time.Duration holds (set from outside) is the largest Duration.
 func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
 	if err := l.invalid(); err != nil {
 		return 0, err
@@ -555,6 +557,8 @@ func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("%w: lock %s", ErrNoExpiry, quoteKey(l.key))
 	case ms < 0:
 		return 0, fmt.Errorf("redislua: reading TTL of lock %s: unexpected PTTL %d", quoteKey(l.key), ms)
+	case ms > math.MaxInt64/int64(time.Millisecond):
+		return math.MaxInt64, nil // set from outside, beyond what a Duration holds
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }

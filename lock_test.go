@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 	"sync"
@@ -966,6 +967,28 @@ func TestLockTTLAfterPersist(t *testing.T) {
 	case <-l.Lost():
 		t.Error("Lost() closed: a key without TTL is not a loss")
 	default:
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A TTL set from outside beyond what a time.Duration holds (PEXPIREAT
+// 2^62 ms, in about 146 million years) is the largest Duration, not a
+// negative one.
+func TestLockTTLBeyondADuration(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	const key = "lock-test:{ttl-far}"
+	l := NewLock(b.client, key, nil)
+	if err := l.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.client.PExpireAt(ctx, key, time.UnixMilli(1<<62)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, err := l.TTL(ctx); err != nil || ttl != math.MaxInt64 {
+		t.Errorf("TTL = %v, %v; want %v", ttl, err, time.Duration(math.MaxInt64))
 	}
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
