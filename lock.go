@@ -435,7 +435,8 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 // lock, Acquire first sends a release for it, so that it is not left to
 // expire, and should that release fail too, Release and the next Acquire
 // send it again, as after a failed Release. If this Lock's last Release
-// failed with an error, Acquire first sends that release again.
+// failed with an error, Acquire sends that release again before each
+// attempt, until one gets a reply.
 func (l *Lock) Acquire(ctx context.Context) error {
 	return l.acquire(ctx, true)
 }
@@ -453,7 +454,7 @@ func (l *Lock) Acquire(ctx context.Context) error {
 // release again, with the same token, and returns nil if it released the
 // key, ErrNotHeld if the key no longer held the token (the first release
 // did reach Redis, or the lock expired). Acquire sends it again too,
-// before its first attempt. Otherwise the lock expires with its TTL. The
+// before its attempts. Otherwise the lock expires with its TTL. The
 // same goes for an Acquire that failed with an error after an attempt
 // that may have taken the lock, if its own release failed too.
 func (l *Lock) Release(ctx context.Context) error {

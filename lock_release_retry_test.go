@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -62,6 +63,39 @@ func TestLockReleaseAfterAnError(t *testing.T) {
 			}
 			if got := b.client.Get(ctx, key).Val(); got == old || got != l.Token() {
 				t.Fatalf("key holds %q, want the new token %q (old %q)", got, l.Token(), old)
+			}
+			if err := l.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	t.Run("acquire while releasing still fails", func(t *testing.T) {
+		// The release Acquire sends first fails as well: its attempts find
+		// the key held by the Lock's own earlier token, and each sends
+		// the release again, rather than waiting for that token's TTL.
+		forEachBackend(t, func(t *testing.T, b backend) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			const key = "lock-test:{acquire-release-fails}"
+			if err := lockRelease.Load(ctx, b.client); err != nil {
+				t.Fatal(err)
+			}
+			hook := &scriptFault{sha: lockRelease.SHA(), err: refused}
+			b.client.AddHook(hook)
+			l := NewLock(b.client, key, &LockOptions{Retry: LinearRetry(10 * time.Millisecond)})
+			if err := l.Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+			hook.remaining.Store(2) // Release, then the release Acquire sends first
+			if err := l.Release(ctx); !errors.Is(err, refused) {
+				t.Fatalf("Release: %v, want the connection error", err)
+			}
+			start := time.Now()
+			if err := l.Acquire(ctx); err != nil {
+				t.Fatalf("Acquire: %v, want the lock once a release gets through", err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("Acquire took %v, want well under the %v TTL of the unreleased token", d, DefaultLockTTL)
 			}
 			if err := l.Release(ctx); err != nil {
 				t.Fatal(err)

@@ -35,19 +35,12 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 		return fmt.Errorf("%w: lock %s", ErrAlreadyHeld, quoteKey(l.key))
 	}
 	l.acquiring = true
-	unreleased := l.unreleased
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
 		l.acquiring = false
 		l.mu.Unlock()
 	}()
-	if unreleased != "" {
-		// An earlier Release failed: the key may still hold its token.
-		// Should this fail too, the first attempt finds the key held,
-		// and waits for its TTL as it would for any holder.
-		_, _ = l.releaseToken(ctx, unreleased)
-	}
 
 	// One token for every attempt of this call: an attempt resent after a
 	// lost reply finds its own token and is told it holds the lock.
@@ -59,6 +52,7 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 		}
 	}()
 	for attempt := 1; ; attempt++ {
+		l.releaseAgain(ctx)
 		sent := time.Now()
 		ok, n, err := l.attempt(ctx, token)
 		if err != nil {
@@ -177,6 +171,19 @@ func (l *Lock) fenceErr(why string) error {
 		return fmt.Errorf("%w: lock %s: fence counter %s: %w", ErrNotInteger, quoteKey(l.key), counter, ErrWrongType)
 	}
 	return fmt.Errorf("redislua: acquiring lock %s: fence counter %s: unexpected reason %q", quoteKey(l.key), counter, why)
+}
+
+// releaseAgain sends the release of the unreleased token, if there is
+// one: an earlier Release (or abandon) failed, and the key may still hold
+// it. Should this fail too, the attempt that follows finds the key held,
+// and the next attempt sends it again.
+func (l *Lock) releaseAgain(ctx context.Context) {
+	l.mu.Lock()
+	token := l.unreleased
+	l.mu.Unlock()
+	if token != "" {
+		_, _ = l.releaseToken(ctx, token)
+	}
 }
 
 // hold records a successful acquisition, whose attempt was sent at sent,
