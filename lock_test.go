@@ -919,6 +919,13 @@ func TestRetryStrategies(t *testing.T) {
 	if d, _ := ExponentialRetry(-1, -1).Backoff(3); d < 0 || d > time.Millisecond {
 		t.Errorf("ExponentialRetry(-1, -1).Backoff(3) = %v, want at most 1ms", d)
 	}
+	// Doubling a wait above half the largest Duration would overflow it.
+	huge := ExponentialRetry(math.MaxInt64/2+1, math.MaxInt64)
+	for attempt := 1; attempt <= 3; attempt++ {
+		if d, ok := huge.Backoff(attempt); !ok || d < math.MaxInt64/4 {
+			t.Errorf("ExponentialRetry(MaxInt64/2+1, MaxInt64).Backoff(%d) = %v, %v; want at least MaxInt64/4", attempt, d, ok)
+		}
+	}
 	limited := LimitRetry(LinearRetry(time.Second), 2)
 	for attempt, want := range []bool{1: true, 2: true, 3: false, 4: false} {
 		if attempt == 0 {

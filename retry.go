@@ -61,9 +61,12 @@ type exponentialRetry struct{ min, max time.Duration }
 func (r exponentialRetry) Backoff(attempt int) (time.Duration, bool) {
 	d := r.min
 	for i := 1; i < attempt && d < r.max; i++ {
-		d *= 2 // stops doubling at max, so it cannot overflow
+		if d > r.max/2 {
+			d = r.max // doubling could overflow
+			break
+		}
+		d *= 2
 	}
-	d = min(d, r.max)
 	half := d / 2
 	return half + rand.N(d-half+1), true
 }
