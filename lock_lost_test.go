@@ -111,6 +111,8 @@ func TestLockLostFiresBeforeAnotherHolderCanAcquire(t *testing.T) {
 	}{
 		{"default options", redis.Options{}},
 		{"ContextTimeoutEnabled", redis.Options{ContextTimeoutEnabled: true}},
+		{"no read timeout", redis.Options{ReadTimeout: -1}},
+		{"one connection", redis.Options{PoolSize: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const ttl = 1500 * time.Millisecond
@@ -183,6 +185,54 @@ func TestLockLostFiresBeforeAnotherHolderCanAcquire(t *testing.T) {
 			}
 			if lostAt.Sub(okSent) < ttl/2 {
 				t.Errorf("OnLost fired %v after the last successful refresh, want close to the %v TTL", lostAt.Sub(okSent), ttl)
+			}
+		})
+	}
+}
+
+// A server paused past the TTL (a hung host) answers nothing, while its
+// clock runs on: when it resumes, the key has expired and another client
+// takes it at once. Lost must be closed by then, whatever the holder's
+// client options.
+func TestLockLostWhileTheServerIsPaused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts redis.Options
+	}{
+		{"default options", redis.Options{}},
+		{"no read timeout", redis.Options{ReadTimeout: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const ttl = time.Second
+			ctx := context.Background()
+			srv := redistest.Start(t)
+			o := tc.opts
+			o.Addr = srv.Addr
+			holderClient := redis.NewClient(&o)
+			t.Cleanup(func() { _ = holderClient.Close() })
+			direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+			t.Cleanup(func() { _ = direct.Close() })
+
+			const key = "lock-test:{paused}"
+			var lost lostRecorder
+			holder := NewLock(holderClient, key, &LockOptions{TTL: ttl, AutoRefresh: true, OnLost: lost.onLost})
+			if err := holder.Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+			srv.Pause(t)
+			time.Sleep(ttl + 500*time.Millisecond)
+			srv.Resume()
+			ok, err := NewLock(direct, key, nil).TryAcquire(ctx)
+			if !ok || err != nil {
+				t.Fatalf("second client's TryAcquire after the pause = %v, %v; want the expired lock", ok, err)
+			}
+			select {
+			case <-holder.Lost():
+			default:
+				t.Error("Lost() still open when the second client took the lock")
+			}
+			if _, lostErr, calls := lost.get(); calls != 1 || !errors.Is(lostErr, ErrNotHeld) {
+				t.Errorf("OnLost called %d times, first with %v; want once with ErrNotHeld", calls, lostErr)
 			}
 		})
 	}
