@@ -152,14 +152,16 @@ func ExampleLock_Lost() {
 	rdb, done := newClient()
 	defer done()
 
+	reported := make(chan error, 1)
 	lock := redislua.NewLock(rdb, "job", &redislua.LockOptions{
 		TTL:         300 * time.Millisecond, // refreshed every 100ms
 		AutoRefresh: true,
-		OnLost:      func(err error) { fmt.Println("OnLost:", errors.Is(err, redislua.ErrNotHeld)) },
+		OnLost:      func(err error) { reported <- err }, // called just after Lost closes
 	})
 	lock.Acquire(ctx)
 	rdb.Del(ctx, "job") // deleted behind the holder's back
 	<-lock.Lost()
+	fmt.Println("OnLost:", errors.Is(<-reported, redislua.ErrNotHeld))
 	fmt.Println(errors.Is(lock.Release(ctx), redislua.ErrNotHeld))
 	// Output:
 	// OnLost: true

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -79,8 +80,9 @@ var (
 type LockOptions struct {
 	// TTL is how long the lock lives unless released or refreshed; the
 	// holder must finish (or refresh) within it. Zero means
-	// DefaultLockTTL; anything else below one millisecond is
-	// ErrInvalidTTL. It is sent in whole milliseconds, rounded down.
+	// DefaultLockTTL; anything else below 3ms is ErrInvalidTTL, as the
+	// margin (see AutoRefresh) would leave no time to hold the lock. It is
+	// sent in whole milliseconds, rounded down.
 	TTL time.Duration
 
 	// Retry says how long Acquire waits between attempts while another
@@ -130,9 +132,10 @@ type LockOptions struct {
 	// finds lost before Release: by the timer of its local deadline (see
 	// AutoRefresh), on a goroutine of its own, or by the watchdog, or by
 	// a Refresh or TTL call that finds the lock gone, on their
-	// goroutines. The error matches ErrNotHeld. It may call Release, and
-	// should not block for long.
-	// It returns before Lost is closed, so it must not wait on Lost.
+	// goroutines. The error matches ErrNotHeld. It is called just after
+	// Lost is closed, so what it does, however long it blocks, does not
+	// delay Lost; it may call Release. A goroutine woken by Lost may run
+	// before OnLost has.
 	OnLost func(err error)
 
 	// NoFence leaves out the fencing token: Fence returns 0, and no fence
@@ -194,7 +197,8 @@ type LockOptions struct {
 // works, and any goroutine may call Release), but while it holds the key
 // or is acquiring it, Acquire and TryAcquire return ErrAlreadyHeld: give
 // each goroutine that competes for the key its own Lock. NewLock does no
-// I/O, so this is cheap. A Lock may be acquired again after Release.
+// I/O, so this is cheap. A Lock may be acquired again after Release. Make
+// Locks with NewLock: every call on a zero Lock returns ErrNilClient.
 type Lock struct {
 	client   LockClient
 	key      string
@@ -219,8 +223,10 @@ type Lock struct {
 	cur       *holding // nil when not held
 	last      *holding // the current or most recent acquisition
 	// unreleased is the token of an acquisition whose Release failed with
-	// an error, so that it may still hold the key: Release (when nothing
-	// is held) and Acquire send its release again. "" when none.
+	// an error, or of an attempt whose release failed after it ended in an
+	// error (see abandon), so that it may still hold the key: Release
+	// (when nothing is held) and Acquire send its release again. "" when
+	// none.
 	unreleased string
 }
 
@@ -320,11 +326,30 @@ func (l *Lock) check(o LockOptions) error {
 	return nil
 }
 
-// checkTTL refuses a TTL that would be sent as 0 milliseconds or less:
-// PEXPIRE with 0 deletes the key, and SET PX refuses it.
+// minLockTTL is the shortest TTL a Lock takes: below it, the margin
+// (TTL/100 + 2ms) would leave the local deadline at or before the start
+// of the call that set the TTL, and no acquisition or refresh could count.
+const minLockTTL = 3 * time.Millisecond
+
+// invalid returns the error every call on l returns before sending
+// anything: a problem with NewLock's arguments, or ErrNilClient for a
+// Lock that NewLock did not make (a zero Lock has no client).
+func (l *Lock) invalid() error {
+	if l.err != nil {
+		return l.err
+	}
+	if l.keys == nil {
+		return fmt.Errorf("%w: lock %s: not made by NewLock", ErrNilClient, quoteKey(l.key))
+	}
+	return nil
+}
+
+// checkTTL refuses a TTL under minLockTTL, which also keeps out those that
+// would be sent as 0 milliseconds or less (PEXPIRE with 0 deletes the key,
+// and SET PX refuses it).
 func checkTTL(ttl time.Duration) error {
-	if ttl < time.Millisecond {
-		return fmt.Errorf("%w: must be at least 1ms", ErrInvalidTTL)
+	if ttl < minLockTTL {
+		return fmt.Errorf("%w: %v is under %v, which the margin for clock drift (TTL/100 + 2ms) would use up", ErrInvalidTTL, ttl, minLockTTL)
 	}
 	return nil
 }
@@ -384,7 +409,8 @@ func (l *Lock) Lost() <-chan struct{} {
 
 // TryAcquire makes one attempt to take the lock. It returns true when this
 // Lock now holds it, and false with a nil error when another holder has
-// it. Errors are those of Acquire.
+// it, or when the attempt took it but its reply came too late to count
+// (see Acquire). Errors are those of Acquire.
 func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 	err := l.acquire(ctx, false)
 	if errors.Is(err, ErrNotAcquired) && ctx.Err() == nil {
@@ -395,7 +421,11 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 
 // Acquire takes the lock, waiting while another holder has it: a release
 // wakes it at once, and the RetryStrategy polls meanwhile. It returns nil
-// once this Lock holds the lock. When ctx ends first, the error matches
+// once this Lock holds the lock. An attempt that took the lock but whose
+// reply came after the acquisition's local deadline (see
+// LockOptions.AutoRefresh), when the key may have expired and another
+// holder taken it, does not count: Acquire releases it and waits on as if
+// the lock were held. When ctx ends first, the error matches
 // both ErrNotAcquired and ctx.Err(); when the strategy gives up, it
 // matches ErrNotAcquired. A fence counter at the largest int64 is
 // ErrFenceExhausted, one holding something other than an integer
@@ -403,8 +433,10 @@ func (l *Lock) TryAcquire(ctx context.Context) (bool, error) {
 // undoes the acquisition, so the lock stays free. A Redis error is
 // returned as it is, wrapped; if the attempt it ended may have taken the
 // lock, Acquire first sends a release for it, so that it is not left to
-// expire. If this Lock's last Release failed with an error, Acquire first
-// sends that release again.
+// expire, and should that release fail too, Release and the next Acquire
+// send it again, as after a failed Release. If this Lock's last Release
+// failed with an error, Acquire sends that release again before each
+// attempt, until one gets a reply.
 func (l *Lock) Acquire(ctx context.Context) error {
 	return l.acquire(ctx, true)
 }
@@ -422,10 +454,12 @@ func (l *Lock) Acquire(ctx context.Context) error {
 // release again, with the same token, and returns nil if it released the
 // key, ErrNotHeld if the key no longer held the token (the first release
 // did reach Redis, or the lock expired). Acquire sends it again too,
-// before its first attempt. Otherwise the lock expires with its TTL.
+// before its attempts. Otherwise the lock expires with its TTL. The
+// same goes for an Acquire that failed with an error after an attempt
+// that may have taken the lock, if its own release failed too.
 func (l *Lock) Release(ctx context.Context) error {
-	if l.err != nil {
-		return l.err
+	if err := l.invalid(); err != nil {
+		return err
 	}
 	l.mu.Lock()
 	h := l.cur
@@ -479,8 +513,8 @@ func (l *Lock) releaseToken(ctx context.Context, token string) (bool, error) {
 // LockOptions.RefreshRetry says. The watchdog, if any, keeps refreshing
 // with the Lock's TTL.
 func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
-	if l.err != nil {
-		return l.err
+	if err := l.invalid(); err != nil {
+		return err
 	}
 	arg := l.ttlArg
 	if ttl == 0 {
@@ -504,10 +538,11 @@ func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 
 // TTL returns the lock's remaining time to live if this Lock holds it, and
 // ErrNotHeld otherwise. A key without a TTL (something outside this Lock
-// removed it) is ErrNoExpiry; a Refresh sets one again.
+// removed it) is ErrNoExpiry; a Refresh sets one again. A TTL longer than
+// a time.Duration holds (set from outside) is the largest Duration.
 func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
-	if l.err != nil {
-		return 0, l.err
+	if err := l.invalid(); err != nil {
+		return 0, err
 	}
 	h, err := l.holding()
 	if err != nil {
@@ -523,6 +558,8 @@ func (l *Lock) TTL(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("%w: lock %s", ErrNoExpiry, quoteKey(l.key))
 	case ms < 0:
 		return 0, fmt.Errorf("redislua: reading TTL of lock %s: unexpected PTTL %d", quoteKey(l.key), ms)
+	case ms > math.MaxInt64/int64(time.Millisecond):
+		return math.MaxInt64, nil // set from outside, beyond what a Duration holds
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
@@ -554,7 +591,7 @@ func (l *Lock) goneErr() error {
 }
 
 // lose records that acquisition h was found lost with err, which matches
-// ErrNotHeld, and reports it once (OnLost, then Lost). It returns the
+// ErrNotHeld, and reports it once (Lost, then OnLost). It returns the
 // error reported first, or err when h was released meanwhile, since
 // there is nothing to report then.
 func (l *Lock) lose(h *holding, err error) error {
@@ -569,12 +606,13 @@ func (l *Lock) lose(h *holding, err error) error {
 	h.lostErr = err
 	h.timer.Stop()
 	h.mu.Unlock()
-	// OnLost runs before Lost closes, so whoever waits on Lost sees what
-	// OnLost did.
+	// Lost closes first: OnLost may block (a Release on a silent
+	// connection waits for the client's timeouts), and must not hold Lost
+	// open past the point where another client can take the key.
+	close(h.lost)
 	if l.onLost != nil {
 		l.onLost(err)
 	}
-	close(h.lost)
 	return err
 }
 

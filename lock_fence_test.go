@@ -53,6 +53,30 @@ func TestLockFencesAreExactAbove2To53(t *testing.T) {
 	})
 }
 
+// A counter written below -2^53 (a Lua number cannot hold every integer
+// there either) still issues exact, strictly increasing fences.
+func TestLockFencesAreExactBelowMinus2To53(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		l := NewLock(b.client, "lock-test:{fence-negative}", nil)
+		const seed int64 = math.MinInt64
+		if err := b.client.Set(ctx, l.FenceKey(), seed, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		for i := int64(1); i <= 3; i++ {
+			if err := l.Acquire(ctx); err != nil {
+				t.Fatalf("acquisition %d: %v", i, err)
+			}
+			if got, want := l.Fence(), seed+i; got != want {
+				t.Errorf("acquisition %d: Fence() = %d, want %d", i, got, want)
+			}
+			if err := l.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
 // A fence counter that cannot issue a larger fence refuses the
 // acquisition with a typed error, and the script undoes it: the lock key
 // is not left behind, and the Lock holds nothing.

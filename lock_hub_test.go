@@ -359,6 +359,45 @@ func TestLockWaiterPollsWhenSubscribingIsRefused(t *testing.T) {
 	waitFor(t, 5*time.Second, "the client's hub to close", func() bool { return hubOf(app) == nil })
 }
 
+// A user whose ACL refuses PUBLISH (Redis 7 gives a new user no channel
+// unless told) still releases: the key is deleted and Release returns
+// nil, rather than an error for a release that happened; waiters poll.
+func TestLockReleasesWhenPublishingIsRefused(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := srv.Client(t)
+	for i, drop := range []string{"+publish", "&app:*"} {
+		t.Run(drop, func(t *testing.T) {
+			rules := slices.DeleteFunc(slices.Clone(appUserRules), func(r string) bool { return r == drop })
+			app := srv.CreateUser(t, fmt.Sprintf("app%d", i), "s3cret", rules...)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			key := fmt.Sprintf("app:{hub-nopublish-%d}", i)
+			holder := NewLock(app, key, nil)
+			if err := holder.Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+			acquired := make(chan error, 1)
+			go func() {
+				l := NewLock(app, key, &LockOptions{Retry: LinearRetry(20 * time.Millisecond)})
+				if err := l.Acquire(ctx); err != nil {
+					acquired <- err
+					return
+				}
+				acquired <- l.Release(ctx)
+			}()
+			if err := holder.Release(ctx); err != nil {
+				t.Errorf("Release: %v, want nil", err)
+			}
+			if err := <-acquired; err != nil {
+				t.Errorf("waiter: %v", err)
+			}
+			if n := admin.Exists(ctx, key).Val(); n != 0 {
+				t.Error("the lock key exists after both released")
+			}
+		})
+	}
+}
+
 // When the server kills the hub's connection, go-redis opens another and
 // subscribes it again; its confirmations come unasked, and must neither
 // crash the hub nor keep its waiters from being woken by releases.

@@ -31,10 +31,18 @@ func (r *lostRecorder) onLost(err error) {
 	}
 }
 
+// get returns when OnLost was first called, with what, and how many
+// times. Lost closes just before OnLost is called, so it waits up to 5s
+// for a first call.
 func (r *lostRecorder) get() (time.Time, error, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.at, r.err, r.n
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.mu.Lock()
+		at, err, n := r.at, r.err, r.n
+		r.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			return at, err, n
+		}
+	}
 }
 
 // refreshSpy is a hook that records when the last refresh that succeeded
@@ -103,6 +111,8 @@ func TestLockLostFiresBeforeAnotherHolderCanAcquire(t *testing.T) {
 	}{
 		{"default options", redis.Options{}},
 		{"ContextTimeoutEnabled", redis.Options{ContextTimeoutEnabled: true}},
+		{"no read timeout", redis.Options{ReadTimeout: -1}},
+		{"one connection", redis.Options{PoolSize: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const ttl = 1500 * time.Millisecond
@@ -177,6 +187,100 @@ func TestLockLostFiresBeforeAnotherHolderCanAcquire(t *testing.T) {
 				t.Errorf("OnLost fired %v after the last successful refresh, want close to the %v TTL", lostAt.Sub(okSent), ttl)
 			}
 		})
+	}
+}
+
+// A server paused past the TTL (a hung host) answers nothing, while its
+// clock runs on: when it resumes, the key has expired and another client
+// takes it at once. Lost must be closed by then, whatever the holder's
+// client options.
+func TestLockLostWhileTheServerIsPaused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts redis.Options
+	}{
+		{"default options", redis.Options{}},
+		{"no read timeout", redis.Options{ReadTimeout: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const ttl = time.Second
+			ctx := context.Background()
+			srv := redistest.Start(t)
+			o := tc.opts
+			o.Addr = srv.Addr
+			holderClient := redis.NewClient(&o)
+			t.Cleanup(func() { _ = holderClient.Close() })
+			direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+			t.Cleanup(func() { _ = direct.Close() })
+
+			const key = "lock-test:{paused}"
+			var lost lostRecorder
+			holder := NewLock(holderClient, key, &LockOptions{TTL: ttl, AutoRefresh: true, OnLost: lost.onLost})
+			if err := holder.Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+			srv.Pause(t)
+			time.Sleep(ttl + 500*time.Millisecond)
+			srv.Resume()
+			ok, err := NewLock(direct, key, nil).TryAcquire(ctx)
+			if !ok || err != nil {
+				t.Fatalf("second client's TryAcquire after the pause = %v, %v; want the expired lock", ok, err)
+			}
+			select {
+			case <-holder.Lost():
+			default:
+				t.Error("Lost() still open when the second client took the lock")
+			}
+			if _, lostErr, calls := lost.get(); calls != 1 || !errors.Is(lostErr, ErrNotHeld) {
+				t.Errorf("OnLost called %d times, first with %v; want once with ErrNotHeld", calls, lostErr)
+			}
+		})
+	}
+}
+
+// OnLost may call Release, which on a silent connection blocks until the
+// client's timeouts end it: that must not keep Lost open past the point
+// where another client can take the key.
+func TestLockLostIsNotDelayedByOnLost(t *testing.T) {
+	const ttl = 2 * time.Second // a margin of 22ms
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = direct.Close() })
+	proxy := newBlackHole(t, srv.Addr)
+	via := redis.NewClient(&redis.Options{Addr: proxy.Addr()}) // default timeouts
+	t.Cleanup(func() { _ = via.Close() })
+
+	const key = "lock-test:{slow-onlost}"
+	var holder *Lock
+	onLostDone := make(chan error, 1)
+	holder = NewLock(via, key, &LockOptions{TTL: ttl, OnLost: func(error) {
+		onLostDone <- holder.Release(context.Background())
+	}})
+	if err := holder.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Swallow()
+
+	waiter := NewLock(direct, key, &LockOptions{Retry: LinearRetry(5 * time.Millisecond)})
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := waiter.Acquire(wctx); err != nil {
+		t.Fatalf("second client's Acquire: %v", err)
+	}
+	select {
+	case <-holder.Lost():
+	default:
+		t.Error("Lost() still open when the second client acquired the lock, behind OnLost's Release")
+	}
+	proxy.close() // ends OnLost's Release
+	select {
+	case err := <-onLostDone:
+		if err == nil {
+			t.Error("Release over a black-holed connection returned nil")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("OnLost still running 15s after the proxy closed")
 	}
 }
 
@@ -350,4 +454,97 @@ func TestLockStuckRefreshDoesNotDelayLossOrRelease(t *testing.T) {
 	if _, _, calls := lost.get(); calls != 1 {
 		t.Errorf("OnLost called %d times, want once", calls)
 	}
+}
+
+// lateAcquireReply is a hook that lets the first acquire attempt run on
+// the server, then holds its reply for delay, as a slow network does. It
+// closes ran when that attempt has run.
+type lateAcquireReply struct {
+	delay time.Duration
+	ran   chan struct{}
+	once  sync.Once
+}
+
+func (*lateAcquireReply) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *lateAcquireReply) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		args := cmd.Args()
+		if err == nil && len(args) >= 2 && cmd.Name() == "evalsha" && args[1] == lockAcquire.SHA() {
+			h.once.Do(func() {
+				close(h.ran)
+				time.Sleep(h.delay)
+			})
+		}
+		return err
+	}
+}
+
+func (*lateAcquireReply) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// An acquisition whose reply comes after its deadline (the start of the
+// attempt plus the TTL, less the margin) may have expired, and another
+// client taken the key, before the holder hears of it: Acquire must not
+// return it as held, but release it and go on waiting, and TryAcquire
+// must report false.
+func TestLockAcquireDoesNotCountAReplyPastItsDeadline(t *testing.T) {
+	b := realRedis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const ttl = 500 * time.Millisecond
+	if err := lockAcquire.Load(ctx, b.client); err != nil { // no NOSCRIPT
+		t.Fatal(err)
+	}
+	slowClient := func() (*redis.Client, *lateAcquireReply) {
+		c := redis.NewClient(&redis.Options{Addr: b.client.Options().Addr})
+		t.Cleanup(func() { _ = c.Close() })
+		hook := &lateAcquireReply{delay: 2 * ttl, ran: make(chan struct{})}
+		c.AddHook(hook)
+		return c, hook
+	}
+
+	t.Run("Acquire", func(t *testing.T) {
+		const key = "lock-test:{late-reply}"
+		c, hook := slowClient()
+		late := NewLock(c, key, &LockOptions{TTL: ttl, Retry: LinearRetry(5 * time.Millisecond)})
+		done := make(chan error, 1)
+		go func() { done <- late.Acquire(ctx) }()
+		<-hook.ran
+		// The late attempt's key expires while its reply is held: another
+		// client takes the lock, and keeps it past the late reply.
+		other := NewLock(b.client, key, &LockOptions{Retry: LinearRetry(5 * time.Millisecond)})
+		if err := other.Acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("Acquire returned %v while another client holds the lock, after a reply that came %v after its %v TTL began", err, hook.delay, ttl)
+		case <-time.After(hook.delay + 200*time.Millisecond): // the late reply came meanwhile
+		}
+		if err := other.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("Acquire after the other client released: %v", err)
+		}
+		if got := b.client.Get(ctx, key).Val(); got != late.Token() {
+			t.Errorf("lock key holds %q, want the token of the Lock that acquired it", got)
+		}
+		_ = late.Release(ctx)
+	})
+
+	t.Run("TryAcquire", func(t *testing.T) {
+		c, _ := slowClient()
+		late := NewLock(c, "lock-test:{late-reply-try}", &LockOptions{TTL: ttl})
+		ok, err := late.TryAcquire(ctx)
+		if ok || err != nil {
+			t.Errorf("TryAcquire with a reply past the deadline: got %v, %v; want false, nil", ok, err)
+		}
+		if tok := late.Token(); tok != "" {
+			t.Errorf("the Lock holds token %q", tok)
+		}
+	})
 }

@@ -72,7 +72,7 @@ func (l *Lock) refreshTTL(ctx context.Context, h *holding, ttl time.Duration, ar
 		if !retry {
 			return l.refreshErr(cause, nil)
 		}
-		if werr := sleepUntil(ctx, wait, h.currentDeadline()); werr != nil {
+		if werr := sleepUntil(ctx, max(wait, minBackoff), h.currentDeadline()); werr != nil {
 			if ctx.Err() != nil {
 				return l.refreshErr(cause, ctx.Err())
 			}

@@ -187,3 +187,57 @@ func TestLockWatchdogRetriesBetweenTicks(t *testing.T) {
 		t.Errorf("the refresh after the failed one was sent %v after Acquire; the first tick is at 1s, the next at 2s", d)
 	}
 }
+
+// badRetry is a RetryStrategy that retries at once: a zero or negative
+// wait.
+type badRetry struct{ wait time.Duration }
+
+func (r badRetry) Backoff(int) (time.Duration, bool) { return r.wait, true }
+
+// A strategy that returns a zero or negative wait does not turn Acquire,
+// or Refresh after a transient error, into a loop hammering Redis (or the
+// CPU): each waits at least 1ms, as the built-in strategies do.
+func TestLockWaitsAtLeast1msWhateverTheStrategy(t *testing.T) {
+	const period = 150 * time.Millisecond
+	const most = int(period/time.Millisecond) + 20 // one attempt a millisecond, and a few more
+	for _, wait := range []time.Duration{0, -time.Hour} {
+		t.Run(fmt.Sprintf("Acquire/%v", wait), func(t *testing.T) {
+			b := realRedis(t)
+			ctx := context.Background()
+			const key = "lock-test:{bad-retry}"
+			if err := NewLock(b.client, key, nil).Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b.sent.take()
+			actx, cancel := context.WithTimeout(ctx, period)
+			defer cancel()
+			err := NewLock(b.client, key, &LockOptions{Retry: badRetry{wait}}).Acquire(actx)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Acquire: got %v, want the context's error", err)
+			}
+			if n := count(b.sent.take(), "evalsha"); n > most {
+				t.Errorf("%d attempts in %v, want at most %d", n, period, most)
+			}
+		})
+		t.Run(fmt.Sprintf("Refresh/%v", wait), func(t *testing.T) {
+			b := realRedis(t)
+			ctx := context.Background()
+			if err := lockRefresh.Load(ctx, b.client); err != nil {
+				t.Fatal(err)
+			}
+			fault := &scriptFault{sha: lockRefresh.SHA(), err: io.EOF} // fails at once, sending nothing
+			fault.remaining.Store(1 << 30)
+			b.client.AddHook(fault)
+			l := NewLock(b.client, "lock-test:{bad-refresh-retry}", &LockOptions{TTL: period, RefreshRetry: badRetry{wait}})
+			if err := l.Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Refresh(ctx, 0); !errors.Is(err, ErrNotHeld) {
+				t.Fatalf("Refresh: got %v, want ErrNotHeld at the deadline", err)
+			}
+			if n := 1<<30 - int(fault.remaining.Load()); n > most {
+				t.Errorf("%d refreshes before a %v deadline, want at most %d", n, period, most)
+			}
+		})
+	}
+}

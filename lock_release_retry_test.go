@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -68,6 +69,39 @@ func TestLockReleaseAfterAnError(t *testing.T) {
 			}
 		})
 	})
+	t.Run("acquire while releasing still fails", func(t *testing.T) {
+		// The release Acquire sends first fails as well: its attempts find
+		// the key held by the Lock's own earlier token, and each sends
+		// the release again, rather than waiting for that token's TTL.
+		forEachBackend(t, func(t *testing.T, b backend) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			const key = "lock-test:{acquire-release-fails}"
+			if err := lockRelease.Load(ctx, b.client); err != nil {
+				t.Fatal(err)
+			}
+			hook := &scriptFault{sha: lockRelease.SHA(), err: refused}
+			b.client.AddHook(hook)
+			l := NewLock(b.client, key, &LockOptions{Retry: LinearRetry(10 * time.Millisecond)})
+			if err := l.Acquire(ctx); err != nil {
+				t.Fatal(err)
+			}
+			hook.remaining.Store(2) // Release, then the release Acquire sends first
+			if err := l.Release(ctx); !errors.Is(err, refused) {
+				t.Fatalf("Release: %v, want the connection error", err)
+			}
+			start := time.Now()
+			if err := l.Acquire(ctx); err != nil {
+				t.Fatalf("Acquire: %v, want the lock once a release gets through", err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("Acquire took %v, want well under the %v TTL of the unreleased token", d, DefaultLockTTL)
+			}
+			if err := l.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
 	t.Run("release reached Redis", func(t *testing.T) {
 		// The release ran but its reply was lost: Release again finds
 		// the key gone and says so.
@@ -93,6 +127,64 @@ func TestLockReleaseAfterAnError(t *testing.T) {
 			}
 			if err := l.Release(ctx); !errors.Is(err, ErrNotHeld) || errors.Is(err, lost) {
 				t.Fatalf("second Release: %v, want ErrNotHeld", err)
+			}
+		})
+	})
+}
+
+// An acquiring attempt that ran but whose reply was lost is released at
+// once (see TestLockAcquireReleasesAfterALostReply). When that release
+// fails too, the Lock keeps the token as after a failed Release: Release,
+// or the next Acquire, sends it again instead of leaving the key held by
+// a token nobody will release until its TTL.
+func TestLockAbandonedAttemptAfterAFailedRelease(t *testing.T) {
+	lost := errors.New("connection reset (simulated)")
+	refused := errors.New("connection refused (simulated)")
+	setup := func(t *testing.T, b backend, key string) *Lock {
+		ctx := context.Background()
+		for _, s := range []*Script{lockAcquire, lockRelease} {
+			if err := s.Load(ctx, b.client); err != nil {
+				t.Fatal(err)
+			}
+		}
+		acquireFault := &scriptFault{sha: lockAcquire.SHA(), err: lost, afterSending: true}
+		releaseFault := &scriptFault{sha: lockRelease.SHA(), err: refused}
+		acquireFault.remaining.Store(1)
+		releaseFault.remaining.Store(1)
+		b.client.AddHook(acquireFault)
+		b.client.AddHook(releaseFault)
+		l := NewLock(b.client, key, nil)
+		if err := l.Acquire(ctx); !errors.Is(err, lost) {
+			t.Fatalf("Acquire: %v, want the connection error", err)
+		}
+		if n := b.client.Exists(ctx, key).Val(); n != 1 {
+			t.Fatal("the key is gone though its release never reached Redis")
+		}
+		return l
+	}
+	t.Run("release", func(t *testing.T) {
+		forEachBackend(t, func(t *testing.T, b backend) {
+			ctx := context.Background()
+			const key = "lock-test:{abandoned-release}"
+			l := setup(t, b, key)
+			if err := l.Release(ctx); err != nil {
+				t.Fatalf("Release after the failed Acquire: %v, want nil: it released the attempt's key", err)
+			}
+			if n := b.client.Exists(ctx, key).Val(); n != 0 {
+				t.Fatal("the key is still held after Release")
+			}
+		})
+	})
+	t.Run("acquire", func(t *testing.T) {
+		forEachBackend(t, func(t *testing.T, b backend) {
+			ctx := context.Background()
+			l := setup(t, b, "lock-test:{abandoned-acquire}")
+			ok, err := l.TryAcquire(ctx)
+			if err != nil || !ok {
+				t.Fatalf("TryAcquire after the failed Acquire = %v, %v; want the lock at once", ok, err)
+			}
+			if err := l.Release(ctx); err != nil {
+				t.Fatal(err)
 			}
 		})
 	})

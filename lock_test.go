@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 	"sync"
@@ -77,6 +78,8 @@ func TestLockRefusesBadArgumentsBeforeSending(t *testing.T) {
 		{"typed nil client", nilClient, "k", nil, ErrNilClient},
 		{"empty key", b.client, "", nil, ErrEmptyKey},
 		{"sub-millisecond TTL", b.client, "k", &LockOptions{TTL: 500 * time.Microsecond}, ErrInvalidTTL},
+		// Its margin is 2ms: the deadline would come as the TTL is set.
+		{"TTL used up by its margin", b.client, "k", &LockOptions{TTL: 2*time.Millisecond + 900*time.Microsecond}, ErrInvalidTTL},
 		{"negative TTL", b.client, "k", &LockOptions{TTL: -time.Second}, ErrInvalidTTL},
 		{"refresh interval as long as TTL", b.client, "k", &LockOptions{TTL: time.Second, AutoRefresh: true, RefreshInterval: time.Second}, ErrInvalidTTL},
 		// TTL less the margin is 988ms: a refresh sent after 990ms cannot
@@ -112,6 +115,25 @@ func TestLockRefusesBadArgumentsBeforeSending(t *testing.T) {
 	}
 }
 
+// A zero Lock (not made by NewLock) has no client: every call says so,
+// without a panic.
+func TestZeroLockRefusesCalls(t *testing.T) {
+	ctx := context.Background()
+	var l Lock
+	calls := map[string]error{
+		"Acquire": l.Acquire(ctx),
+		"Release": l.Release(ctx),
+		"Refresh": l.Refresh(ctx, 0),
+	}
+	_, calls["TryAcquire"] = l.TryAcquire(ctx)
+	_, calls["TTL"] = l.TTL(ctx)
+	for call, err := range calls {
+		if !errors.Is(err, ErrNilClient) {
+			t.Errorf("%s on a zero Lock: got %v, want ErrNilClient", call, err)
+		}
+	}
+}
+
 func TestLockRefusesBadCallsBeforeSending(t *testing.T) {
 	b := forMiniredis(t)
 	ctx := context.Background()
@@ -125,8 +147,10 @@ func TestLockRefusesBadCallsBeforeSending(t *testing.T) {
 	if _, err := l.TTL(ctx); !errors.Is(err, ErrNotHeld) {
 		t.Errorf("TTL before Acquire: got %v, want ErrNotHeld", err)
 	}
-	if err := l.Refresh(ctx, 500*time.Microsecond); !errors.Is(err, ErrInvalidTTL) {
-		t.Errorf("Refresh with 0.5ms: got %v, want ErrInvalidTTL", err)
+	for _, ttl := range []time.Duration{500 * time.Microsecond, 2 * time.Millisecond} {
+		if err := l.Refresh(ctx, ttl); !errors.Is(err, ErrInvalidTTL) {
+			t.Errorf("Refresh with %v: got %v, want ErrInvalidTTL", ttl, err)
+		}
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -895,6 +919,13 @@ func TestRetryStrategies(t *testing.T) {
 	if d, _ := ExponentialRetry(-1, -1).Backoff(3); d < 0 || d > time.Millisecond {
 		t.Errorf("ExponentialRetry(-1, -1).Backoff(3) = %v, want at most 1ms", d)
 	}
+	// Doubling a wait above half the largest Duration would overflow it.
+	huge := ExponentialRetry(math.MaxInt64/2+1, math.MaxInt64)
+	for attempt := 1; attempt <= 3; attempt++ {
+		if d, ok := huge.Backoff(attempt); !ok || d < math.MaxInt64/4 {
+			t.Errorf("ExponentialRetry(MaxInt64/2+1, MaxInt64).Backoff(%d) = %v, %v; want at least MaxInt64/4", attempt, d, ok)
+		}
+	}
 	limited := LimitRetry(LinearRetry(time.Second), 2)
 	for attempt, want := range []bool{1: true, 2: true, 3: false, 4: false} {
 		if attempt == 0 {
@@ -943,6 +974,28 @@ func TestLockTTLAfterPersist(t *testing.T) {
 	case <-l.Lost():
 		t.Error("Lost() closed: a key without TTL is not a loss")
 	default:
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A TTL set from outside beyond what a time.Duration holds (PEXPIREAT
+// 2^62 ms, in about 146 million years) is the largest Duration, not a
+// negative one.
+func TestLockTTLBeyondADuration(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	const key = "lock-test:{ttl-far}"
+	l := NewLock(b.client, key, nil)
+	if err := l.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.client.PExpireAt(ctx, key, time.UnixMilli(1<<62)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, err := l.TTL(ctx); err != nil || ttl != math.MaxInt64 {
+		t.Errorf("TTL = %v, %v; want %v", ttl, err, time.Duration(math.MaxInt64))
 	}
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)

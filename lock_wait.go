@@ -18,9 +18,13 @@ import (
 // connection. Each wait lasts until a release message, the strategy's
 // backoff or the holder's remaining TTL, whichever comes first; without a
 // confirmation (a refused or broken subscription) that is polling.
+//
+// An attempt that took the lock counts only if its reply came before the
+// acquisition's local deadline (see LockOptions.AutoRefresh); otherwise it
+// is released, and counts as failed.
 func (l *Lock) acquire(ctx context.Context, wait bool) error {
-	if l.err != nil {
-		return l.err
+	if err := l.invalid(); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return l.notAcquired(err)
@@ -31,19 +35,12 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 		return fmt.Errorf("%w: lock %s", ErrAlreadyHeld, quoteKey(l.key))
 	}
 	l.acquiring = true
-	unreleased := l.unreleased
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
 		l.acquiring = false
 		l.mu.Unlock()
 	}()
-	if unreleased != "" {
-		// An earlier Release failed: the key may still hold its token.
-		// Should this fail too, the first attempt finds the key held,
-		// and waits for its TTL as it would for any holder.
-		_, _ = l.releaseToken(ctx, unreleased)
-	}
 
 	// One token for every attempt of this call: an attempt resent after a
 	// lost reply finds its own token and is told it holds the lock.
@@ -55,6 +52,7 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 		}
 	}()
 	for attempt := 1; ; attempt++ {
+		l.releaseAgain(ctx)
 		sent := time.Now()
 		ok, n, err := l.attempt(ctx, token)
 		if err != nil {
@@ -64,9 +62,21 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 			}
 			return err
 		}
+		pttl := n
 		if ok {
-			l.hold(token, n, sent)
-			return nil
+			if time.Now().Before(localDeadline(sent, l.ttl)) {
+				l.hold(token, n, sent)
+				return nil
+			}
+			// The reply came after the deadline: the key may have expired
+			// and another holder taken it before this Lock heard of it.
+			// It does not count; the next attempt, with the same token,
+			// finds the key again if this release does not reach it.
+			l.abandon(ctx, token)
+			if !wait {
+				return l.lateErr()
+			}
+			pttl = -1
 		}
 		if !wait {
 			return l.notAcquired(nil)
@@ -75,11 +85,12 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 		if !retry {
 			return l.notAcquired(nil)
 		}
+		backoff = max(backoff, minBackoff) // whatever a custom strategy says
 		if w == nil {
 			w = joinHub(l.client, l.channel) // wakes w once subscribed
 		}
-		if pttl := time.Duration(n) * time.Millisecond; pttl >= 0 && pttl+time.Millisecond < backoff {
-			backoff = pttl + time.Millisecond // the lock expires by then
+		if d := time.Duration(pttl) * time.Millisecond; pttl >= 0 && d+time.Millisecond < backoff {
+			backoff = d + time.Millisecond // the lock expires by then
 		}
 		if err := w.wait(ctx, backoff); err != nil {
 			return l.notAcquired(err)
@@ -112,8 +123,9 @@ func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
 	}
 	switch code {
 	case 1:
-		// The fence comes as an integer below 2^53, as a decimal string
-		// from there on (see acquire.lua), or as a string when resent.
+		// The fence comes as an integer strictly between -2^53 and 2^53,
+		// as a decimal string outside (see acquire.lua), or as a string
+		// when resent.
 		fence, err := replyInt64(reply[1])
 		if err != nil {
 			return false, 0, fmt.Errorf("redislua: acquiring lock %s: fence: %w", quoteKey(l.key), err)
@@ -161,6 +173,19 @@ func (l *Lock) fenceErr(why string) error {
 	return fmt.Errorf("redislua: acquiring lock %s: fence counter %s: unexpected reason %q", quoteKey(l.key), counter, why)
 }
 
+// releaseAgain sends the release of the unreleased token, if there is
+// one: an earlier Release (or abandon) failed, and the key may still hold
+// it. Should this fail too, the attempt that follows finds the key held,
+// and the next attempt sends it again.
+func (l *Lock) releaseAgain(ctx context.Context) {
+	l.mu.Lock()
+	token := l.unreleased
+	l.mu.Unlock()
+	if token != "" {
+		_, _ = l.releaseToken(ctx, token)
+	}
+}
+
 // hold records a successful acquisition, whose attempt was sent at sent,
 // and starts its deadline's timer and its watchdog.
 func (l *Lock) hold(token string, fence int64, sent time.Time) {
@@ -176,14 +201,29 @@ func (l *Lock) hold(token string, fence int64, sent time.Time) {
 }
 
 // abandon sends a release for token after an attempt that failed with an
-// error: the script may have run (a lost reply, a cancelled context) or
-// stopped half-way, and the lock may be held by a token nobody will
-// release. It is bounded by abandonTimeout and survives ctx's end; its
-// own failure leaves the lock to its TTL.
+// error, or whose reply came too late: the script may have run (a lost
+// reply, a cancelled context) or stopped half-way, and the lock may be
+// held by a token nobody will release. It is bounded by abandonTimeout and
+// survives ctx's end. If it fails too, token is kept as unreleased, so
+// that Release and the next Acquire send it again, unless the token of a
+// failed Release is kept already: that one held the key before this
+// attempt, which may never have run.
 func (l *Lock) abandon(ctx context.Context, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
 	defer cancel()
-	_ = lockRelease.Run(ctx, l.client, l.keys[:1], token, l.channel).Err()
+	if err := lockRelease.Run(ctx, l.client, l.keys[:1], token, l.channel).Err(); err != nil {
+		l.mu.Lock()
+		if l.unreleased == "" {
+			l.unreleased = token
+		}
+		l.mu.Unlock()
+	}
+}
+
+// lateErr is the error of an attempt that took the lock but whose reply
+// came after the acquisition's deadline.
+func (l *Lock) lateErr() error {
+	return fmt.Errorf("%w: lock %s: the reply came after its TTL, less the margin, could run out", ErrNotAcquired, quoteKey(l.key))
 }
 
 // notAcquired returns ErrNotAcquired, joined with ctxErr when not nil so

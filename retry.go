@@ -14,7 +14,8 @@ import (
 // wait before sending a refresh again after a transient error.
 //
 // A strategy holds no state between calls: one value may serve any number
-// of Locks and goroutines at once.
+// of Locks and goroutines at once. A wait under 1ms counts as 1ms, so that
+// a zero or negative one cannot turn waiting into a loop hammering Redis.
 type RetryStrategy interface {
 	// Backoff returns how long to wait after the attempt numbered attempt
 	// (1 for the first) failed, and false to give up. Acquire calls it
@@ -23,8 +24,9 @@ type RetryStrategy interface {
 	Backoff(attempt int) (wait time.Duration, retry bool)
 }
 
-// minBackoff is the shortest wait a strategy returns, so that a zero or
-// negative duration cannot turn waiting into a loop hammering Redis.
+// minBackoff is the shortest wait between attempts, whatever a strategy
+// returns, so that a zero or negative duration cannot turn waiting into a
+// loop hammering Redis.
 const minBackoff = time.Millisecond
 
 // NoRetry gives up after the first attempt: Acquire then behaves like
@@ -59,9 +61,12 @@ type exponentialRetry struct{ min, max time.Duration }
 func (r exponentialRetry) Backoff(attempt int) (time.Duration, bool) {
 	d := r.min
 	for i := 1; i < attempt && d < r.max; i++ {
-		d *= 2 // stops doubling at max, so it cannot overflow
+		if d > r.max/2 {
+			d = r.max // doubling could overflow
+			break
+		}
+		d *= 2
 	}
-	d = min(d, r.max)
 	half := d / 2
 	return half + rand.N(d-half+1), true
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // ErrInvalidTTL means a time to live is negative, or positive but under
-// one millisecond, the smallest Redis keeps; for a Lock, also a refresh
+// one millisecond, the smallest Redis keeps; for a Lock, a TTL under 3ms,
+// which its margin would use up (see LockOptions.TTL), or a refresh
 // interval that is not at least 1ms and shorter than the TTL less its
 // margin (see LockOptions.RefreshInterval).
 var ErrInvalidTTL = errors.New("redislua: invalid TTL")

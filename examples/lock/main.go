@@ -171,10 +171,11 @@ func expiredHolder(ctx context.Context, rdb *redis.Client, key string) error {
 // watchdog shows AutoRefresh keeping a short lock alive and reporting its
 // loss when the key is deleted behind its back.
 func watchdog(ctx context.Context, rdb *redis.Client, key string) error {
+	reported := make(chan error, 1) // OnLost is called just after Lost closes
 	lock := redislua.NewLock(rdb, key, &redislua.LockOptions{
 		TTL:         200 * time.Millisecond, // refreshed every 66ms
 		AutoRefresh: true,
-		OnLost:      func(err error) { fmt.Println("watchdog reported:", err) },
+		OnLost:      func(err error) { reported <- err },
 	})
 	if err := lock.Acquire(ctx); err != nil {
 		return err
@@ -193,6 +194,7 @@ func watchdog(ctx context.Context, rdb *redis.Client, key string) error {
 	case <-time.After(5 * time.Second):
 		return errors.New("the watchdog did not notice the deleted lock")
 	}
+	fmt.Println("watchdog reported:", <-reported)
 	fmt.Println("Release after the loss:", lock.Release(ctx))
 	return nil
 }

@@ -10,20 +10,23 @@
 -- @arg token   the caller's token, random for each acquisition
 -- @arg ttl     the TTL in milliseconds (at least 1)
 -- @return {1, fence} when the caller now holds the lock: fence is the
---         counter after INCR, an integer below 2^53 and a decimal string
---         from there on (a Lua number is a double, and would round it), a
---         string when the attempt is resent; {0, pttl} when another token
---         holds it (pttl is the lock's remaining time to live in ms, -1
---         when it has none); {-1, why} when the counter cannot issue a
---         fence and the lock is not taken: why is 'exhausted' (the counter
---         is at the largest int64), 'notinteger' (it holds something other
---         than an integer) or 'wrongtype' (it is not a string)
+--         counter after INCR, an integer strictly between -2^53 and 2^53
+--         and a decimal string outside (a Lua number is a double, and
+--         would round it), a string when the attempt is resent; {0, pttl}
+--         when another token holds it (pttl is the lock's remaining time
+--         to live in ms, -1 when it has none); {-1, why} when the counter
+--         cannot issue a fence and the lock is not taken: why is
+--         'exhausted' (the counter is at the largest int64), 'notinteger'
+--         (it holds something other than an integer) or 'wrongtype' (it
+--         is not a string)
 --- @include "../lib/int64"
 
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local fence = redis.pcall('INCR', KEYS[2])
   if type(fence) == 'number' then
-    if fence < 9007199254740992 then -- 2^53: below it, doubles are exact
+    -- Doubles are exact strictly between -2^53 and 2^53; a counter written
+    -- from outside may be anywhere in the int64 range.
+    if fence < 9007199254740992 and fence > -9007199254740992 then
       return {1, fence}
     end
     return {1, redis.call('GET', KEYS[2])}
