@@ -154,7 +154,7 @@ type LockOptions struct {
 	// acquisition and lets a second holder in (see Fence); it does not
 	// close it. It needs a *redis.Client or *redis.ClusterClient
 	// (ErrWaitUnsupported otherwise), and a Timeout below the client's
-	// ReadTimeout (ErrInvalidReplicas).
+	// ReadTimeout and below the TTL less its margin (ErrInvalidReplicas).
 	WaitReplicas Replicas
 }
 
@@ -317,6 +317,12 @@ func (l *Lock) check(o LockOptions) error {
 	if o.WaitReplicas != (Replicas{}) {
 		if err := o.WaitReplicas.checkFor(l.client); err != nil {
 			return fmt.Errorf("%w: lock %s", err, quoteKey(l.key))
+		}
+		// An acquisition whose reply comes after its local deadline does
+		// not count: a wait that long would make every one of them late.
+		if limit := l.ttl - expiryMargin(l.ttl); o.WaitReplicas.Timeout >= limit {
+			return fmt.Errorf("%w: lock %s: WaitReplicas.Timeout %v must be shorter than the TTL less its margin, %v",
+				ErrInvalidReplicas, quoteKey(l.key), o.WaitReplicas.Timeout, limit)
 		}
 	}
 	if !o.NoFence {

@@ -250,15 +250,17 @@ func TestLockWaitReplicasRefusedBeforeSending(t *testing.T) {
 	cases := []struct {
 		name string
 		c    LockClient
+		ttl  time.Duration
 		r    Replicas
 		want error
 	}{
-		{"ring", ring, Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
-		{"timeout past ReadTimeout", b.client, Replicas{N: 1, Timeout: time.Minute}, ErrInvalidReplicas},
-		{"no timeout", b.client, Replicas{N: 1}, ErrInvalidReplicas},
+		{"ring", ring, 0, Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
+		{"timeout past ReadTimeout", b.client, 0, Replicas{N: 1, Timeout: time.Minute}, ErrInvalidReplicas},
+		{"no timeout", b.client, 0, Replicas{N: 1}, ErrInvalidReplicas},
+		{"timeout past the TTL less its margin", b.client, time.Second, Replicas{N: 1, Timeout: 990 * time.Millisecond}, ErrInvalidReplicas},
 	}
 	for _, tc := range cases {
-		err := NewLock(tc.c, "wait-lock:bad", &LockOptions{WaitReplicas: tc.r}).Acquire(ctx)
+		err := NewLock(tc.c, "wait-lock:bad", &LockOptions{TTL: tc.ttl, WaitReplicas: tc.r}).Acquire(ctx)
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: Acquire = %v, want %v", tc.name, err, tc.want)
 		}
