@@ -36,8 +36,8 @@ const maxRateLimit = 1<<53 - 1
 
 // MaxLogAllowN is the most calls one AllowN may take on a sliding-window
 // log (the default limiter). The log records each call as a member of a
-// sorted set, and each call also removes up to as many members that have
-// left the window: bounding both keeps any call under about half a
+// sorted set, and each admitted call also removes up to as many members
+// that have left the window (a refused call writes nothing): bounding both keeps any call under about half a
 // millisecond of server time, whatever the limit (figures in
 // BENCHMARKS.md). The sliding counter takes any n up to its limit, at the
 // cost of one call.

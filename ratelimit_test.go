@@ -386,7 +386,9 @@ func TestRateLimiterLogTimeline(t *testing.T) {
 		{10 * s, 1, RateResult{true, 0, 0, 10 * s}, 3},
 		// Two calls need the two oldest (4 s and 8 s) gone: at 18 s.
 		{13 * s, 2, RateResult{false, 0, 5 * s, 7 * s}, 3},
-		{18*s - us, 2, RateResult{false, 1, us, 2*s + us}, 2},
+		// Refused calls write nothing: the call at 4 s, gone since 14 s,
+		// stays until the next admitted call removes it.
+		{18*s - us, 2, RateResult{false, 1, us, 2*s + us}, 3},
 		{18 * s, 2, RateResult{true, 0, 0, 10 * s}, 3},
 		// Long idle: everything has left.
 		{60 * s, 1, RateResult{true, 2, 0, 10 * s}, 1},

@@ -8,8 +8,8 @@
 --
 -- The work of one call is bounded whatever the limit: it adds n <= 128
 -- members, removes at most 128 of the calls that have left the window
--- (the oldest), and otherwise only counts and reads by score or rank,
--- O(log N) on the sorted set's skiplist. Calls that have left the window
+-- (the oldest; only when admitted), and otherwise only counts and reads by
+-- score or rank, O(log N) on the sorted set's skiplist. Calls that have left the window
 -- but are not removed yet are never counted. Removing as many as a call
 -- may add keeps the set within limit members: a call that adds n either
 -- removes n or more, or removes every call that had left.
@@ -44,8 +44,9 @@ local n = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
--- The calls made at now - window or earlier have left the window. Up to
--- 128 of them, the oldest, are removed; those left over are not counted.
+-- The calls made at now - window or earlier have left the window: they are
+-- not counted. An admitted call removes up to 128 of them, the oldest; a
+-- refused call writes nothing.
 --
 -- The server's clock may be behind calls already recorded (a clock stepped
 -- back, a failover to a node whose clock differs). Such calls stay in the
@@ -54,18 +55,16 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 -- has passed their window. No call leaves the window early; what could
 -- shorten their life is the PEXPIRE at the end, which is why it only ever
 -- extends the key's TTL.
-local bound = string.format('%d', now - window)
-local gone = redis.call('ZCOUNT', key, '-inf', bound)
-if gone > 0 then
-  redis.call('ZREMRANGEBYRANK', key, 0, math.min(gone, 128) - 1)
-  gone = math.max(gone - 128, 0)
-end
 -- The calls in the window: the set's members after the `gone` oldest.
+-- (Counting those that left, from the low end, is the cheaper count while
+-- the set is a listpack, which ZCOUNT scans from its start.)
+local gone = redis.call('ZCOUNT', key, '-inf', string.format('%d', now - window))
 local count = redis.call('ZCARD', key) - gone
 
 if count + n > limit then
-  -- n calls fit once the k oldest in the window have left; k <= count
-  -- because n <= limit.
+  -- Refused: nothing is written, not even the trim, which the next
+  -- admitted call does. n calls fit once the k oldest in the window have
+  -- left; k <= count because n <= limit.
   local k = count + n - limit
   local kth = tonumber(redis.call('ZRANGE', key, gone + k - 1, gone + k - 1, 'WITHSCORES')[2])
   local newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
@@ -74,6 +73,12 @@ if count + n > limit then
     remaining = 0
   end
   return {0, remaining, kth + window - now, newest + window - now}
+end
+
+-- Admitted: remove up to 128 of the calls that have left the window, the
+-- oldest (the lowest ranks).
+if gone > 0 then
+  redis.call('ZREMRANGEBYRANK', key, 0, math.min(gone, 128) - 1)
 end
 
 -- Members are "<time>:<sequence>", the sequence starting at count. Every
