@@ -46,7 +46,10 @@ type table struct {
 // another root. A nil fsys gives an empty registry for Add.
 //
 // A file that another file includes ("--- @include "lib/util"") is a
-// library inlined into its includers, not a script of its own.
+// library inlined into its includers, not a script of its own. An include
+// cycle is a *SyntaxError naming the include line that closes it and the
+// chain ("b.lua:3: include cycle: a.lua -> b.lua -> a.lua"), also when no
+// script includes its files.
 //
 // Every problem is reported, not just the first: the error joins (with
 // errors.Join) one error per bad file, each naming its file.
@@ -80,14 +83,17 @@ func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
 		}
 		sources[file] = string(src)
 	}
-	libraries := includedFiles(sources)
+	nameOf := func(file string) string { return strings.TrimSuffix(strings.TrimPrefix(file, base), ".lua") }
+	libraries, cycles := luasrc.Libraries(sources)
+	for _, c := range cycles {
+		errs = append(errs, &SyntaxError{Script: nameOf(c.File), File: c.File, Line: c.Line, Message: c.Message})
+	}
 	for _, file := range files {
 		src, ok := sources[file]
 		if !ok || libraries[file] {
 			continue
 		}
-		name := strings.TrimSuffix(strings.TrimPrefix(file, base), ".lua")
-		s, err := newScript(name, file, src, r.cfg, fsys)
+		s, err := newScript(nameOf(file), file, src, r.cfg, fsys)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -129,22 +135,6 @@ func luaFiles(fsys fs.FS) (files []string, base string, err error) {
 		base = dir + "/"
 	}
 	return files, base, nil
-}
-
-// includedFiles returns the files that another file @includes: they are
-// libraries, not scripts, and get no name of their own.
-func includedFiles(sources map[string]string) map[string]bool {
-	libs := map[string]bool{}
-	for file, src := range sources {
-		for _, line := range strings.Split(src, "\n") {
-			target, ok, err := luasrc.IncludeTarget(line)
-			if !ok || err != nil {
-				continue
-			}
-			libs[luasrc.IncludePath(file, target)] = true
-		}
-	}
-	return libs
 }
 
 func (t *table) add(s *Script) {

@@ -179,3 +179,39 @@ func TestNewRegistryStripsAChainOfSingleDirectories(t *testing.T) {
 		}
 	}
 }
+
+// An include cycle that no script reaches made every file in it a
+// library: the registry loaded without them and said nothing.
+func TestIncludeCycleIsAnError(t *testing.T) {
+	_, err := NewRegistry(fstest.MapFS{
+		"lua/ok.lua":   {Data: []byte("return 1\n")},
+		"lua/a.lua":    {Data: []byte("return 1\n--- @include \"b\"\n")},
+		"lua/b.lua":    {Data: []byte("\n\n--- @include \"a\"\n")},
+		"lua/self.lua": {Data: []byte("--- @include \"self\"\nreturn 1\n")},
+	})
+	if !errors.Is(err, ErrSyntax) {
+		t.Fatalf("err = %v, want ErrSyntax for the cycles", err)
+	}
+	for _, want := range []string{
+		"lua/b.lua:3: syntax error: include cycle: lua/a.lua -> lua/b.lua -> lua/a.lua",
+		"lua/self.lua:1: syntax error: include cycle: lua/self.lua -> lua/self.lua",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "include cycle"); n != 2 {
+		t.Errorf("%d cycles reported, want 2:\n%v", n, err)
+	}
+
+	// A cycle below a script is reported once, from the script.
+	_, err = NewRegistry(fstest.MapFS{
+		"lua/main.lua":  {Data: []byte("--- @include \"lib/a\"\nreturn 1\n")},
+		"lua/lib/a.lua": {Data: []byte("--- @include \"b\"\n")},
+		"lua/lib/b.lua": {Data: []byte("--- @include \"a\"\n")},
+	})
+	want := "lua/lib/b.lua:1: syntax error: include cycle: lua/main.lua -> lua/lib/a.lua -> lua/lib/b.lua -> lua/lib/a.lua"
+	if err == nil || err.Error() != "redislua: "+want {
+		t.Errorf("err = %v, want only %q", err, want)
+	}
+}

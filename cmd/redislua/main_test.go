@@ -108,3 +108,17 @@ func TestLoadCluster(t *testing.T) {
 		}
 	}
 }
+
+// An include cycle made lint and sha succeed with no output: its files
+// were all libraries, so there was nothing to check.
+func TestIncludeCycleFails(t *testing.T) {
+	want := "testdata/cycle/b.lua:2:1: syntax include cycle: a.lua -> b.lua -> a.lua\n"
+	if code, out, errOut := runCLI("lint", "testdata/cycle"); code != 1 || out != want {
+		t.Errorf("lint: exit %d, %q %q; want 1 and %q", code, out, errOut, want)
+	}
+	for _, cmd := range []string{"sha", "ls"} {
+		if code, out, errOut := runCLI(cmd, "testdata/cycle"); code != 1 || out != "" || errOut != want {
+			t.Errorf("%s: exit %d, %q %q; want 1 and %q on stderr", cmd, code, out, errOut, want)
+		}
+	}
+}

@@ -72,7 +72,8 @@ type HeaderError struct {
 
 func (e *HeaderError) Error() string { return fmt.Sprintf("%d: %s", e.Line, e.Message) }
 
-// ParseHeader reads the leading comment block of src.
+// ParseHeader reads the leading comment block of src. Lines end as Lua
+// ends them: "\n", "\r", "\r\n" or "\n\r".
 func ParseHeader(src string) (Header, error) {
 	var (
 		h           Header
@@ -80,8 +81,8 @@ func ParseHeader(src string) (Header, error) {
 		directives  bool
 		continued   *string // what an indented comment line continues
 	)
-	for i, line := range strings.Split(src, "\n") {
-		line = strings.TrimSpace(line)
+	for i, l := range splitLines(src) {
+		line := strings.TrimSpace(l.text)
 		if i == 0 && strings.HasPrefix(line, "#!") {
 			continue
 		}
@@ -105,7 +106,7 @@ func ParseHeader(src string) (Header, error) {
 			case !directives:
 				description = append(description, body)
 			case indented && continued != nil:
-				*continued += " " + body
+				*continued = strings.TrimSpace(*continued + " " + body)
 			}
 			continue
 		}

@@ -82,3 +82,24 @@ func TestParseHeaderErrors(t *testing.T) {
 		}
 	}
 }
+
+// A lone "\r" ends a line in Lua: "-- @key a\r-- @key b" declared one key
+// named "a\r--".
+func TestParseHeaderLineEndings(t *testing.T) {
+	for _, eol := range []string{"\n", "\r", "\r\n", "\n\r"} {
+		src := strings.Join([]string{"#!lua", "-- Adds.", "-- @key a", "-- @key b", "--   both keys", "-- @arg n", "return 1"}, eol)
+		h, err := ParseHeader(src)
+		want := Header{
+			Description: "Adds.",
+			Keys:        []Param{{Name: "a"}, {Name: "b", Description: "both keys"}},
+			Args:        []Param{{Name: "n"}},
+		}
+		if err != nil || !reflect.DeepEqual(h, want) {
+			t.Errorf("%q: ParseHeader = %+v, %v; want %+v", eol, h, err, want)
+		}
+		_, err = ParseHeader(strings.Join([]string{"-- a", "", "-- @bogus"}, eol))
+		if err == nil || !strings.HasPrefix(err.Error(), "3: ") {
+			t.Errorf("%q: error = %v, want it on line 3", eol, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -41,10 +42,17 @@ func (s *Source) Locate(line int) Loc {
 type IncludeError struct {
 	Loc
 	Message string
+	// Cycle lists the files of an include cycle, from the script (or the
+	// first file of the cycle) to the file included again.
+	Cycle []string
 }
 
 func (e *IncludeError) Error() string {
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+}
+
+func cycleError(at Loc, chain []string) *IncludeError {
+	return &IncludeError{Loc: at, Message: "include cycle: " + strings.Join(chain, " -> "), Cycle: chain}
 }
 
 // Expand inlines every "--- @include "path"" line of src (read from file
@@ -52,34 +60,41 @@ func (e *IncludeError) Error() string {
 // including file's directory; ".lua" is added when the path has no
 // extension (BullMQ's convention). A file is inlined once per script: a
 // later include of it becomes an empty line. Cycles and missing files are
-// errors naming the include line. fsys may be nil when src includes
-// nothing.
+// errors naming the include line. Lines end as Lua ends them (see
+// splitLines), and the text keeps every line break as it was. fsys may be
+// nil when src includes nothing.
 func Expand(fsys fs.FS, file, src string) (*Source, error) {
 	e := &expander{fsys: fsys, seen: map[string]bool{}}
 	if err := e.expand(file, src, nil); err != nil {
 		return nil, err
 	}
-	return &Source{Text: strings.Join(e.lines, "\n"), Included: e.included, origin: e.origin}, nil
+	var b strings.Builder
+	b.Grow(len(src))
+	for _, l := range e.lines {
+		b.WriteString(l.text)
+		b.WriteString(l.end)
+	}
+	return &Source{Text: b.String(), Included: e.included, origin: e.origin}, nil
 }
 
 type expander struct {
 	fsys     fs.FS
 	seen     map[string]bool
-	lines    []string
+	lines    []line
 	origin   []Loc
 	included []string
 }
 
 func (e *expander) expand(file, src string, stack []string) error {
 	stack = append(stack, file)
-	for i, line := range strings.Split(src, "\n") {
-		target, ok, err := IncludeTarget(line)
+	for i, l := range splitLines(src) {
+		target, ok, err := IncludeTarget(l.text)
 		here := Loc{File: file, Line: i + 1}
 		if err != nil {
 			return &IncludeError{Loc: here, Message: err.Error()}
 		}
 		if !ok {
-			e.lines = append(e.lines, line)
+			e.lines = append(e.lines, l)
 			e.origin = append(e.origin, here)
 			continue
 		}
@@ -87,13 +102,11 @@ func (e *expander) expand(file, src string, stack []string) error {
 			return &IncludeError{Loc: here, Message: "@include needs the script to be read from an fs.FS (use NewRegistry)"}
 		}
 		inc := IncludePath(file, target)
-		for _, f := range stack {
-			if f == inc {
-				return &IncludeError{Loc: here, Message: "include cycle: " + strings.Join(append(stack, inc), " -> ")}
-			}
+		if slices.Contains(stack, inc) {
+			return cycleError(here, append(stack, inc))
 		}
 		if e.seen[inc] {
-			e.lines = append(e.lines, "") // already inlined: keep the line count
+			e.lines = append(e.lines, line{end: l.end}) // already inlined: keep the line count
 			e.origin = append(e.origin, here)
 			continue
 		}
@@ -101,14 +114,17 @@ func (e *expander) expand(file, src string, stack []string) error {
 		if err != nil {
 			return &IncludeError{Loc: here, Message: fmt.Sprintf("cannot include %q: %v", target, err)}
 		}
-		if strings.HasPrefix(string(data), "#!") {
+		text := string(data)
+		if strings.HasPrefix(text, "#!") {
 			return &IncludeError{Loc: here, Message: fmt.Sprintf("included file %s has a shebang line; only the script itself may", inc)}
 		}
 		e.seen[inc] = true
 		e.included = append(e.included, inc)
-		if err := e.expand(inc, strings.TrimRight(string(data), "\n"), stack); err != nil {
+		if err := e.expand(inc, strings.TrimRight(text, "\r\n"), stack); err != nil {
 			return err
 		}
+		// The included text's last line ends as the include line did.
+		e.lines[len(e.lines)-1].end = l.end
 	}
 	return nil
 }

@@ -86,3 +86,39 @@ func TestIncludeTarget(t *testing.T) {
 		}
 	}
 }
+
+// Lines end as Lua ends them, in the script and in what it includes; the
+// text keeps every line break, and line numbers follow Lua's count.
+func TestExpandLineEndings(t *testing.T) {
+	fsys := fstest.MapFS{
+		"cr.lua":   {Data: []byte("local function cr()\r  return 1\rend\r\r")},
+		"crlf.lua": {Data: []byte("local function crlf()\r\n  return 2\r\nend\r\n")},
+	}
+	src := "--- @include \"cr\"\r--- @include \"crlf\"\n\rreturn cr()\r\n+ crlf()\n"
+	got, err := Expand(fsys, "main.lua", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "local function cr()\r  return 1\rend\rlocal function crlf()\r\n  return 2\r\nend\n\rreturn cr()\r\n+ crlf()\n"
+	if got.Text != want {
+		t.Fatalf("Text = %q, want %q", got.Text, want)
+	}
+	for line, want := range map[int]Loc{
+		2: {"cr.lua", 2},
+		3: {"cr.lua", 3},
+		4: {"crlf.lua", 1},
+		6: {"crlf.lua", 3},
+		7: {"main.lua", 3},
+		8: {"main.lua", 4},
+		9: {"main.lua", 5},
+	} {
+		if got := got.Locate(line); got != want {
+			t.Errorf("Locate(%d) = %v, want %v", line, got, want)
+		}
+	}
+	for _, text := range []string{"return 1\r", "a\r\nb\r\n", "a\n\rb\r\r\n"} {
+		if got, err := Expand(nil, "x.lua", text); err != nil || got.Text != text {
+			t.Errorf("Expand(%q) = %q, %v: want it unchanged", text, got.Text, err)
+		}
+	}
+}

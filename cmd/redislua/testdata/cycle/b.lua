@@ -1,0 +1,2 @@
+-- b includes a, which includes b
+--- @include "a"
