@@ -51,6 +51,11 @@ type table struct {
 // chain ("b.lua:3: include cycle: a.lua -> b.lua -> a.lua"), also when no
 // script includes its files.
 //
+// Only regular files are read (through os.DirFS, a symbolic link's target
+// must be one): a named pipe or a device is an error, never opened. No
+// file is read past MaxScriptSize+1 bytes, nor a script's includes past
+// MaxScriptSize in all.
+//
 // Every problem is reported, not just the first: the error joins (with
 // errors.Join) one error per bad file, each naming its file.
 func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
@@ -72,16 +77,17 @@ func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
 	sources := make(map[string]string, len(files))
 	var errs []error
 	for _, file := range files {
-		if info, err := fs.Stat(fsys, file); err == nil && info.Size() > MaxScriptSize {
-			errs = append(errs, fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrScriptTooLarge, file, info.Size(), MaxScriptSize))
-			continue
-		}
-		src, err := fs.ReadFile(fsys, file)
-		if err != nil {
+		src, err := luasrc.ReadFile(fsys, file, MaxScriptSize)
+		switch {
+		case errors.Is(err, luasrc.ErrTooLarge):
+			errs = append(errs, fmt.Errorf("%w: %s is more than %d bytes", ErrScriptTooLarge, file, MaxScriptSize))
+		case errors.Is(err, luasrc.ErrNotRegular):
+			errs = append(errs, fmt.Errorf("redislua: %w", err))
+		case err != nil:
 			errs = append(errs, fmt.Errorf("redislua: reading %s: %w", file, err))
-			continue
+		default:
+			sources[file] = string(src)
 		}
-		sources[file] = string(src)
 	}
 	nameOf := func(file string) string { return strings.TrimSuffix(strings.TrimPrefix(file, base), ".lua") }
 	libraries, cycles := luasrc.Libraries(sources)

@@ -3,8 +3,11 @@ package redislua
 import (
 	"context"
 	"errors"
+	"io"
+	"io/fs"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 )
@@ -213,5 +216,101 @@ func TestIncludeCycleIsAnError(t *testing.T) {
 	want := "lua/lib/b.lua:1: syntax error: include cycle: lua/main.lua -> lua/lib/a.lua -> lua/lib/b.lua -> lua/lib/a.lua"
 	if err == nil || err.Error() != "redislua: "+want {
 		t.Errorf("err = %v, want only %q", err, want)
+	}
+}
+
+// countingFS serves the files named in generated with contents made on
+// the fly, n bytes of '-' (n < 0: endless, like /dev/zero), and counts the
+// bytes read from them. Their FileInfo (mode, and size 0 whatever their
+// length) is that of their MapFS entry.
+type countingFS struct {
+	files     fstest.MapFS // only Open is exposed: no ReadFile shortcut
+	generated map[string]int64
+	read      atomic.Int64
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	n, ok := c.generated[name]
+	if !ok {
+		return c.files.Open(name)
+	}
+	return &generatedFile{fs: c, name: name, left: n}, nil
+}
+
+type generatedFile struct {
+	fs   *countingFS
+	name string
+	left int64
+}
+
+func (f *generatedFile) Stat() (fs.FileInfo, error) {
+	return f.fs.files.Stat(f.name)
+}
+
+func (f *generatedFile) Read(p []byte) (int, error) {
+	if f.left == 0 {
+		return 0, io.EOF
+	}
+	n := len(p)
+	if f.left > 0 && int64(n) > f.left {
+		n = int(f.left)
+	}
+	for i := range p[:n] {
+		p[i] = '-'
+	}
+	if f.left > 0 {
+		f.left -= int64(n)
+	}
+	f.fs.read.Add(int64(n))
+	return n, nil
+}
+
+func (f *generatedFile) Close() error { return nil }
+
+// Reads stop one byte past MaxScriptSize: a huge include, or a file that
+// never ends, costs at most that much memory.
+func TestReadsAreBounded(t *testing.T) {
+	for _, size := range []int64{64 << 20, -1} {
+		fsys := &countingFS{
+			files:     fstest.MapFS{"lua/main.lua": {Data: []byte("--- @include \"big.txt\"\nreturn 1\n")}, "lua/big.txt": {}},
+			generated: map[string]int64{"lua/big.txt": size},
+		}
+		_, err := NewRegistry(fsys)
+		if !errors.Is(err, ErrScriptTooLarge) || !strings.Contains(err.Error(), "lua/main.lua:1") {
+			t.Errorf("include of %d bytes: err = %v, want ErrScriptTooLarge naming lua/main.lua:1", size, err)
+		}
+		if n := fsys.read.Load(); n > MaxScriptSize+1 {
+			t.Errorf("include of %d bytes: read %d bytes, want at most MaxScriptSize+1", size, n)
+		}
+
+		fsys = &countingFS{files: fstest.MapFS{"lua/big.lua": {}}, generated: map[string]int64{"lua/big.lua": size}}
+		if _, err := NewRegistry(fsys); !errors.Is(err, ErrScriptTooLarge) || !strings.Contains(err.Error(), "lua/big.lua") {
+			t.Errorf("script of %d bytes: err = %v, want ErrScriptTooLarge naming lua/big.lua", size, err)
+		}
+		if n := fsys.read.Load(); n > MaxScriptSize+1 {
+			t.Errorf("script of %d bytes: read %d bytes, want at most MaxScriptSize+1", size, n)
+		}
+	}
+}
+
+// Only regular files are read: a named pipe blocks, a device may never
+// end. A *.lua that is not a regular file is an error naming it.
+func TestNonRegularFilesAreRefused(t *testing.T) {
+	for _, mode := range []fs.FileMode{fs.ModeNamedPipe, fs.ModeDevice | fs.ModeCharDevice, fs.ModeSocket, fs.ModeIrregular} {
+		fsys := &countingFS{
+			files:     fstest.MapFS{"lua/ok.lua": {Data: []byte("return 1")}, "lua/main.lua": {Data: []byte("--- @include \"lib/odd.txt\"\nreturn 1")}},
+			generated: map[string]int64{"lua/odd.lua": -1, "lua/lib/odd.txt": -1},
+		}
+		fsys.files["lua/odd.lua"] = &fstest.MapFile{Mode: mode}
+		fsys.files["lua/lib/odd.txt"] = &fstest.MapFile{Mode: mode}
+		_, err := NewRegistry(fsys)
+		for _, want := range []string{"lua/odd.lua is not a regular file", "lua/main.lua:1", "lua/lib/odd.txt is not a regular file"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%v: err = %v, want it to contain %q", mode, err, want)
+			}
+		}
+		if n := fsys.read.Load(); n != 0 {
+			t.Errorf("%v: read %d bytes", mode, n)
+		}
 	}
 }

@@ -110,16 +110,16 @@ func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error)
 	if header.ReadOnly && shebang.Present && !shebang.Has(luasrc.FlagNoWrites) {
 		return nil, syntaxErr(top, 1, `"-- @readonly" needs "flags=no-writes" in the shebang: Redis refuses EVAL_RO of a script whose shebang lacks it`)
 	}
-	src, err := luasrc.Expand(fsys, file, text)
+	src, err := luasrc.Expand(fsys, file, text, MaxScriptSize)
 	if err != nil {
 		var ie *luasrc.IncludeError
-		if errors.As(err, &ie) {
+		switch {
+		case errors.Is(err, luasrc.ErrTooLarge):
+			return nil, fmt.Errorf("%w: %v", ErrScriptTooLarge, err)
+		case errors.As(err, &ie):
 			return nil, syntaxErr(ie.Loc, 0, ie.Message)
 		}
 		return nil, syntaxErr(top, 0, err.Error())
-	}
-	if len(src.Text) > MaxScriptSize {
-		return nil, fmt.Errorf("%w: %s is %d bytes with its includes, the limit is %d", ErrScriptTooLarge, file, len(src.Text), MaxScriptSize)
 	}
 	readOnly := shebang.Has(luasrc.FlagNoWrites) || header.ReadOnly
 	warnings, err := lint(name, src, header, readOnly, cfg)

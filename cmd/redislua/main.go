@@ -11,7 +11,8 @@
 //
 // Each DIR is read as the library reads an fs.FS: every *.lua file below
 // it is a script named by its path without ".lua", except files that
-// another file includes.
+// another file includes. Only regular files are read (a named pipe, or a
+// link to a device, is reported, not opened); an include cycle is an error.
 package main
 
 import (

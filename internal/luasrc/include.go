@@ -1,6 +1,7 @@
 package luasrc
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -38,18 +39,23 @@ func (s *Source) Locate(line int) Loc {
 	return Loc{Line: line}
 }
 
-// IncludeError is an @include that cannot be expanded.
+// IncludeError is an @include that cannot be expanded. Err, when set, is
+// the cause: ErrTooLarge, ErrNotRegular, or the fs.FS's error.
 type IncludeError struct {
 	Loc
 	Message string
 	// Cycle lists the files of an include cycle, from the script (or the
 	// first file of the cycle) to the file included again.
 	Cycle []string
+	Err   error
 }
 
 func (e *IncludeError) Error() string {
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
 }
+
+// Unwrap returns the cause.
+func (e *IncludeError) Unwrap() error { return e.Err }
 
 func cycleError(at Loc, chain []string) *IncludeError {
 	return &IncludeError{Loc: at, Message: "include cycle: " + strings.Join(chain, " -> "), Cycle: chain}
@@ -59,12 +65,17 @@ func cycleError(at Loc, chain []string) *IncludeError {
 // in fsys) with the named file, recursively. Paths are relative to the
 // including file's directory; ".lua" is added when the path has no
 // extension (BullMQ's convention). A file is inlined once per script: a
-// later include of it becomes an empty line. Cycles and missing files are
-// errors naming the include line. Lines end as Lua ends them (see
-// splitLines), and the text keeps every line break as it was. fsys may be
-// nil when src includes nothing.
-func Expand(fsys fs.FS, file, src string) (*Source, error) {
-	e := &expander{fsys: fsys, seen: map[string]bool{}}
+// later include of it becomes an empty line. Cycles, missing files and
+// files that are not regular are errors naming the include line. Lines end
+// as Lua ends them (see splitLines), and the text keeps every line break as
+// it was. Expand stops with ErrTooLarge once src and the files it read add
+// up to more than limit bytes, reading at most limit+1 bytes in all. fsys
+// may be nil when src includes nothing.
+func Expand(fsys fs.FS, file, src string, limit int) (*Source, error) {
+	e := &expander{fsys: fsys, seen: map[string]bool{}, limit: limit, budget: limit - len(src)}
+	if e.budget < 0 {
+		return nil, fmt.Errorf("%s is %w: more than %d bytes", file, ErrTooLarge, limit)
+	}
 	if err := e.expand(file, src, nil); err != nil {
 		return nil, err
 	}
@@ -80,6 +91,8 @@ func Expand(fsys fs.FS, file, src string) (*Source, error) {
 type expander struct {
 	fsys     fs.FS
 	seen     map[string]bool
+	limit    int
+	budget   int // bytes left to read
 	lines    []line
 	origin   []Loc
 	included []string
@@ -110,10 +123,14 @@ func (e *expander) expand(file, src string, stack []string) error {
 			e.origin = append(e.origin, here)
 			continue
 		}
-		data, err := fs.ReadFile(e.fsys, inc)
-		if err != nil {
-			return &IncludeError{Loc: here, Message: fmt.Sprintf("cannot include %q: %v", target, err)}
+		data, err := ReadFile(e.fsys, inc, e.budget)
+		if errors.Is(err, ErrTooLarge) {
+			return &IncludeError{Loc: here, Message: fmt.Sprintf("cannot include %q: the script with its includes is more than %d bytes", target, e.limit), Err: err}
 		}
+		if err != nil {
+			return &IncludeError{Loc: here, Message: fmt.Sprintf("cannot include %q: %v", target, err), Err: err}
+		}
+		e.budget -= len(data)
 		text := string(data)
 		if strings.HasPrefix(text, "#!") {
 			return &IncludeError{Loc: here, Message: fmt.Sprintf("included file %s has a shebang line; only the script itself may", inc)}

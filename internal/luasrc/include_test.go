@@ -1,6 +1,8 @@
 package luasrc
 
 import (
+	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -12,7 +14,7 @@ func TestExpandInlinesOnceAndMapsLines(t *testing.T) {
 		"lua/includes/util.lua": {Data: []byte("local function util()\n  return 1\nend\n")},
 		"lua/includes/more.lua": {Data: []byte("--- @include \"util\"\nlocal function more()\n  return util()\nend\n")},
 	}
-	src, err := Expand(fsys, "lua/main.lua", string(fsys["lua/main.lua"].Data))
+	src, err := Expand(fsys, "lua/main.lua", string(fsys["lua/main.lua"].Data), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func TestExpandInlinesOnceAndMapsLines(t *testing.T) {
 
 func TestExpandWithoutIncludesIsIdentity(t *testing.T) {
 	for _, text := range []string{"return 1", "return 1\n", "#!lua\nreturn 1\n\n", ""} {
-		src, err := Expand(nil, "x.lua", text)
+		src, err := Expand(nil, "x.lua", text, 1<<20)
 		if err != nil || src.Text != text {
 			t.Errorf("Expand(%q) = %q, %v", text, src.Text, err)
 		}
@@ -63,12 +65,12 @@ func TestExpandErrors(t *testing.T) {
 		{"m.lua", "--- @include \"bang\"", "has a shebang"},
 	}
 	for _, tt := range tests {
-		_, err := Expand(fsys, tt.file, tt.src)
+		_, err := Expand(fsys, tt.file, tt.src, 1<<20)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Expand(%s) = %v, want error containing %q", tt.file, err, tt.want)
 		}
 	}
-	if _, err := Expand(nil, "m.lua", "--- @include \"x\""); err == nil || !strings.Contains(err.Error(), "fs.FS") {
+	if _, err := Expand(nil, "m.lua", "--- @include \"x\"", 1<<20); err == nil || !strings.Contains(err.Error(), "fs.FS") {
 		t.Errorf("Expand without fsys = %v", err)
 	}
 }
@@ -95,7 +97,7 @@ func TestExpandLineEndings(t *testing.T) {
 		"crlf.lua": {Data: []byte("local function crlf()\r\n  return 2\r\nend\r\n")},
 	}
 	src := "--- @include \"cr\"\r--- @include \"crlf\"\n\rreturn cr()\r\n+ crlf()\n"
-	got, err := Expand(fsys, "main.lua", src)
+	got, err := Expand(fsys, "main.lua", src, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +119,33 @@ func TestExpandLineEndings(t *testing.T) {
 		}
 	}
 	for _, text := range []string{"return 1\r", "a\r\nb\r\n", "a\n\rb\r\r\n"} {
-		if got, err := Expand(nil, "x.lua", text); err != nil || got.Text != text {
+		if got, err := Expand(nil, "x.lua", text, 1<<20); err != nil || got.Text != text {
 			t.Errorf("Expand(%q) = %q, %v: want it unchanged", text, got.Text, err)
 		}
+	}
+}
+
+// Expand reads at most limit bytes in all, and only regular files.
+func TestExpandLimits(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.lua":    {Data: []byte(strings.Repeat("-", 60))},
+		"b.lua":    {Data: []byte(strings.Repeat("-", 60))},
+		"pipe.lua": {Mode: fs.ModeNamedPipe},
+	}
+	src := "--- @include \"a\"\n--- @include \"b\"\n"
+	if _, err := Expand(fsys, "m.lua", src, 200); err != nil {
+		t.Errorf("within the limit: %v", err)
+	}
+	_, err := Expand(fsys, "m.lua", src, 150)
+	var ie *IncludeError
+	if !errors.As(err, &ie) || !errors.Is(err, ErrTooLarge) || ie.Line != 2 || !strings.Contains(err.Error(), "more than 150 bytes") {
+		t.Errorf("over the limit: %v, want ErrTooLarge at m.lua:2", err)
+	}
+	if _, err := Expand(fsys, "m.lua", src, 10); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("src alone over the limit: %v", err)
+	}
+	_, err = Expand(fsys, "m.lua", "return 1\n--- @include \"pipe\"\n", 200)
+	if !errors.As(err, &ie) || !errors.Is(err, ErrNotRegular) || ie.Line != 2 || !strings.Contains(err.Error(), "pipe.lua is not a regular file (named pipe)") {
+		t.Errorf("pipe: %v, want ErrNotRegular at m.lua:2", err)
 	}
 }

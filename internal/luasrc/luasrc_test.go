@@ -86,7 +86,7 @@ func FuzzParseHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src string) {
 		_, _ = ParseHeader(src) // must not panic
-		_, _ = Expand(nil, "f.lua", src)
+		_, _ = Expand(nil, "f.lua", src, 1<<20)
 		_, _, _ = IncludeTarget(src)
 	})
 }
