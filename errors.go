@@ -35,7 +35,8 @@ var (
 	// ErrEmptyName means a script was given no name.
 	ErrEmptyName = errors.New("redislua: empty script name")
 	// ErrInvalidName means a script name is not a slash-separated path
-	// (it holds "." or ".." elements, or starts or ends with "/").
+	// (it holds "." or ".." elements, or starts or ends with "/"), or holds
+	// a control character, a line break, or an element of only white space.
 	ErrInvalidName = errors.New("redislua: invalid script name")
 	// ErrScriptTooLarge means a script is longer than MaxScriptSize.
 	ErrScriptTooLarge = errors.New("redislua: script too large")

@@ -54,7 +54,8 @@ type table struct {
 // Only regular files are read (through os.DirFS, a symbolic link's target
 // must be one): a named pipe or a device is an error, never opened. No
 // file is read past MaxScriptSize+1 bytes, nor a script's includes past
-// MaxScriptSize in all.
+// MaxScriptSize in all. A file whose derived name ErrInvalidName refuses
+// is an error too.
 //
 // Every problem is reported, not just the first: the error joins (with
 // errors.Join) one error per bad file, each naming its file.
@@ -168,7 +169,9 @@ func (t *table) clone() *table {
 
 // Add parses src as a script named name and adds it. A name already in the
 // registry is an error (ErrDuplicateScript), as is everything NewScript
-// refuses.
+// refuses: an empty name (ErrEmptyName), or one that is not a
+// slash-separated path or holds a control character, a line break or a
+// path element of only white space (ErrInvalidName).
 func (r *Registry) Add(name, src string) (*Script, error) {
 	s, err := newScript(name, name, src, r.cfg, nil)
 	if err != nil {

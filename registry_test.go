@@ -219,6 +219,32 @@ func TestIncludeCycleIsAnError(t *testing.T) {
 	}
 }
 
+// Names that print badly or not at all (a NUL, a line break, a control
+// character, nothing but spaces) are refused wherever a name comes from.
+func TestOddNamesAreRefused(t *testing.T) {
+	reg, _ := NewRegistry(nil)
+	odd := []string{"a\x00b", "a\nb", "a\rb", "a\tb", "\x1b[31mred", "a\x7f", "a\u0085b", "a\u2028b", "evil\u202egnp", " ", "   ", "a/ /b", "\t"}
+	for _, name := range odd {
+		if _, err := reg.Add(name, "return 1"); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("Add(%q) = %v, want ErrInvalidName", name, err)
+		}
+		if _, err := NewScript(name, "return 1"); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("NewScript(%q) = %v, want ErrInvalidName", name, err)
+		}
+		if _, err := NewRegistry(fstest.MapFS{"lua/" + name + ".lua": {Data: []byte("return 1")}, "lua/ok.lua": {Data: []byte("return 1")}}); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("NewRegistry with file %q = %v, want ErrInvalidName", name+".lua", err)
+		}
+	}
+	if len(reg.Scripts()) != 0 {
+		t.Errorf("Scripts() = %v", reg.Scripts())
+	}
+	for _, name := range []string{"with space", "lock/acquire", "ünïcode", "a-b_c.d"} {
+		if _, err := reg.Add(name, "return 1"); err != nil {
+			t.Errorf("Add(%q) = %v", name, err)
+		}
+	}
+}
+
 // countingFS serves the files named in generated with contents made on
 // the fly, n bytes of '-' (n < 0: endless, like /dev/zero), and counts the
 // bytes read from them. Their FileInfo (mode, and size 0 whatever their

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"unicode"
 
 	"github.com/redislua/redislua/internal/luasrc"
 )
@@ -60,7 +61,12 @@ type Param struct {
 // read-only when its shebang has the no-writes flag or, for servers that
 // reject a shebang (miniredis), when its leading comment has a
 // "-- @readonly" line. Header lines "-- @key" and "-- @arg" declare the
-// KEYS and ARGV that Run then checks. @include needs a Registry.
+// KEYS and ARGV that Run then checks; header lines end where Lua ends a
+// line ("\n", "\r", "\r\n", "\n\r"), so errors and headers agree with
+// Redis on line numbers. @include needs a Registry. The name is refused
+// with ErrInvalidName unless it is a slash-separated path (as fs.ValidPath
+// says) free of control characters, line breaks and elements of only white
+// space.
 func NewScript(name, src string) (*Script, error) {
 	return newScript(name, name, src, config{}, nil)
 }
@@ -75,6 +81,27 @@ func MustNewScript(name, src string) *Script {
 	return s
 }
 
+// checkName refuses a name that is not a slash-separated path, or that
+// would print badly or not at all: a control character (NUL, a line break,
+// an escape), a line or paragraph separator, a bidirectional-text control,
+// or a path element of nothing but white space.
+func checkName(name string) error {
+	if !fs.ValidPath(name) || name == "." {
+		return fmt.Errorf(`%w: %q: use a slash-separated path without ".", ".." or a leading "/"`, ErrInvalidName, name)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control) {
+			return fmt.Errorf("%w: %q: holds the control character %U", ErrInvalidName, name, r)
+		}
+	}
+	for _, elem := range strings.Split(name, "/") {
+		if strings.TrimSpace(elem) == "" {
+			return fmt.Errorf("%w: %q: a name or path element of only white space", ErrInvalidName, name)
+		}
+	}
+	return nil
+}
+
 // newScript builds a script whose errors name file (a path in fsys, or the
 // name itself), configured by a registry's cfg. Includes are read from
 // fsys, which may be nil.
@@ -82,8 +109,8 @@ func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error)
 	if name == "" {
 		return nil, ErrEmptyName
 	}
-	if !fs.ValidPath(name) || name == "." {
-		return nil, fmt.Errorf(`%w: %q: use a slash-separated path without ".", ".." or a leading "/"`, ErrInvalidName, name)
+	if err := checkName(name); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil, fmt.Errorf("%w: %s", ErrEmptySource, file)
