@@ -28,8 +28,8 @@ type Registry struct {
 // table is an immutable snapshot of a registry's scripts. Add replaces it.
 type table struct {
 	byName map[string]*Script
-	bySHA  map[string]*Script
-	names  []string // sorted
+	bySHA  map[string][]*Script // several when scripts share a source
+	names  []string             // sorted
 }
 
 // NewRegistry reads every *.lua file under fsys (recursively), parses and
@@ -66,7 +66,7 @@ func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
 			o.apply(&r.cfg)
 		}
 	}
-	t := &table{byName: map[string]*Script{}, bySHA: map[string]*Script{}}
+	t := &table{byName: map[string]*Script{}, bySHA: map[string][]*Script{}}
 	if fsys == nil {
 		r.current.Store(t)
 		return r, nil
@@ -146,7 +146,7 @@ func luaFiles(fsys fs.FS) (files []string, base string, err error) {
 
 func (t *table) add(s *Script) {
 	t.byName[s.name] = s
-	t.bySHA[s.sha] = s
+	t.bySHA[s.sha] = append(t.bySHA[s.sha], s)
 	t.names = append(t.names, s.name)
 }
 
@@ -155,14 +155,14 @@ func (t *table) sortNames() { sort.Strings(t.names) }
 func (t *table) clone() *table {
 	c := &table{
 		byName: make(map[string]*Script, len(t.byName)+1),
-		bySHA:  make(map[string]*Script, len(t.bySHA)+1),
+		bySHA:  make(map[string][]*Script, len(t.bySHA)+1),
 		names:  append(make([]string, 0, len(t.names)+1), t.names...),
 	}
 	for k, v := range t.byName {
 		c.byName[k] = v
 	}
 	for k, v := range t.bySHA {
-		c.bySHA[k] = v
+		c.bySHA[k] = v[:len(v):len(v)] // add copies it before appending
 	}
 	return c
 }
@@ -171,7 +171,8 @@ func (t *table) clone() *table {
 // registry is an error (ErrDuplicateScript), as is everything NewScript
 // refuses: an empty name (ErrEmptyName), or one that is not a
 // slash-separated path or holds a control character, a line break or a
-// path element of only white space (ErrInvalidName).
+// path element of only white space (ErrInvalidName). A source that another
+// script already has is allowed; see MapError.
 func (r *Registry) Add(name, src string) (*Script, error) {
 	s, err := newScript(name, name, src, r.cfg, nil)
 	if err != nil {
@@ -301,13 +302,89 @@ func loadPipelined(ctx context.Context, pipe redis.Pipeliner, scripts []*Script)
 // (such as the error of a command queued by Run in a pipeline) into a
 // *ScriptError, finding the script by the SHA1 that Redis names in the
 // error. Errors it cannot attribute come back unchanged.
+//
+// Scripts with the same source have the same SHA1, and the error names
+// nothing else: when several of the registry's scripts have it, MapError
+// returns an *AmbiguousScriptError naming them all, never one of them. The
+// error's own Script.MapError maps it right, as Run does: prefer them when
+// the script is known.
 func (r *Registry) MapError(err error) error {
 	var rerr redis.Error
-	if err == nil || !errors.As(err, &rerr) || isMapped(err) {
+	var amb *AmbiguousScriptError
+	if err == nil || !errors.As(err, &rerr) || isMapped(err) || errors.As(err, &amb) {
 		return err
 	}
-	if s, ok := r.scripts().bySHA[rediserr.Parse(rerr.Error()).SHA]; ok {
-		return s.mapError(err)
+	parsed := rediserr.Parse(rerr.Error())
+	scripts := r.scripts().bySHA[parsed.SHA]
+	switch len(scripts) {
+	case 0:
+		return err
+	case 1:
+		return scripts[0].mapError(err)
 	}
-	return err
+	return ambiguous(scripts, err, parsed.Line)
+}
+
+// AmbiguousScriptError is an error from a script whose source several
+// scripts of a registry share, as Registry.MapError returns it: Redis names
+// the SHA1 of the source, not the script, so which one ran is unknown.
+// File and Line are set when the line Redis names is the same line of the
+// same file in all of them (a file they all include); otherwise File is
+// empty and Line is the line of the shared source. errors.Is matches the
+// sentinel for the error's kind, as for a *ScriptError; Unwrap returns the
+// server's error, which the right Script's MapError maps to a *ScriptError.
+type AmbiguousScriptError struct {
+	// Scripts are the names of the scripts with this source, sorted.
+	Scripts []string
+	// SHA is the SHA1 of their source.
+	SHA string
+	// File and Line locate the error when all the scripts agree on where
+	// it is; else File is "" and Line is the line of the shared source.
+	File string
+	Line int
+	// Message is the server's message without Redis's wrapping.
+	Message string
+
+	kind error
+	err  error
+}
+
+// Error reads "redislua: <file>:<line>: <message> (script a or b: same
+// source)", or "redislua: script a or b (same source), line <n>: <message>"
+// when the file is not known.
+func (e *AmbiguousScriptError) Error() string {
+	who := "script " + strings.Join(e.Scripts, " or ")
+	switch {
+	case e.File != "":
+		return fmt.Sprintf("redislua: %s:%d: %s (%s: same source)", e.File, e.Line, e.Message, who)
+	case e.Line > 0:
+		return fmt.Sprintf("redislua: %s (same source), line %d: %s", who, e.Line, e.Message)
+	}
+	return fmt.Sprintf("redislua: %s (same source): %s", who, e.Message)
+}
+
+// Unwrap returns the server's original error.
+func (e *AmbiguousScriptError) Unwrap() error { return e.err }
+
+// Is reports whether target is the sentinel for this error's kind.
+func (e *AmbiguousScriptError) Is(target error) bool { return e.kind != nil && target == e.kind }
+
+// ambiguous maps err, from a source that scripts share, without picking
+// one of them; line is the line of the source that Redis names.
+func ambiguous(scripts []*Script, err error, line int) error {
+	e := &AmbiguousScriptError{SHA: scripts[0].sha}
+	for i, s := range scripts {
+		var se *ScriptError
+		if !errors.As(s.mapError(err), &se) {
+			return err // not an error mapError maps
+		}
+		if i == 0 {
+			e.File, e.Line, e.Message, e.kind, e.err = se.File, se.Line, se.Message, se.kind, err
+		} else if se.File != e.File || se.Line != e.Line {
+			e.File, e.Line = "", line
+		}
+		e.Scripts = append(e.Scripts, s.name)
+	}
+	sort.Strings(e.Scripts)
+	return e
 }
