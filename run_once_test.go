@@ -2,6 +2,7 @@ package redislua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -47,7 +48,7 @@ func otherMaster(t *testing.T, cc *redis.ClusterClient, addr string) string {
 func runs(t *testing.T, cc *redis.ClusterClient, key string) int64 {
 	t.Helper()
 	n, err := cc.Get(context.Background(), key).Int64()
-	if err != nil && err != redis.Nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		t.Fatal(err)
 	}
 	return n
