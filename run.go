@@ -25,8 +25,8 @@ import (
 // (and, with ReadOnly set, LOADING) whatever Run asks. So the first Run or
 // Load on such a client hooks its node clients (asking the cluster for its
 // nodes: one CLUSTER SLOTS), and a reply of that kind is followed only if
-// the node gives it again to a probe, the same command whose script just
-// returns 0. A script's own reply that looks like one reaches the caller
+// the node gives it again to a probe: the same command, keys and flags,
+// whose script just returns 0. A script's own reply that looks like one reaches the caller
 // as written and the script is not sent again, also in the client's
 // pipelines once its nodes are hooked.
 //
