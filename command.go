@@ -55,21 +55,30 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 		cmdArgs[3+i] = key
 	}
 	cmdArgs = append(cmdArgs, flat...)
-	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...)}
+	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...), script: s}
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3) // how a cluster client routes it
 	}
 	_ = p.Process(ctx, cmd) // the error is on cmd
+	if cmd.held != nil {
+		cmd.SetErr(cmd.held) // see cluster_guard.go
+	}
 	return cmd.Cmd
 }
 
 // onceCmd is a script command that go-redis must not send again once it
 // may have reached the server: a read timeout or a lost connection leaves
 // its outcome unknown, and re-sending could run the script twice. go-redis
-// still re-sends a command that never left the client, and follows
-// cluster redirections (MOVED, ASK), which prove the script did not run.
+// still re-sends a command that never left the client, and a ClusterClient
+// follows the redirections (MOVED, ASK) and READONLY replies of a node,
+// which prove the script did not run; the node hooks of cluster_guard.go
+// hold back such a reply when the script, not the node, wrote it.
 type onceCmd struct {
 	*redis.Cmd
+	script *Script
+	// held is a script's reply that a node hook kept from go-redis's
+	// cluster redirection loop; the command is never sent again.
+	held error
 }
 
 // NoRetry tells go-redis not to retry the command after sending it.

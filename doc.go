@@ -29,14 +29,16 @@
 // instead of Redis's "user_script:3". errors.Is matches ErrOOM, ErrBusy,
 // ErrReadOnly, ErrNoPerm; Unwrap returns the server's error. Errors a
 // script returns on purpose with redis.error_reply pass through untouched,
-// and redis.Nil stays redis.Nil.
+// and redis.Nil stays redis.Nil; Script.Run lists the error codes such a
+// reply must not start with.
 //
 // # Where things are
 //
 // script.go holds Script and the reading of its source; run.go checks a
 // call and handles NOSCRIPT; command.go builds the EVAL commands;
 // registry.go holds Registry and options.go its options; cluster.go
-// computes slots and loads every node; lint.go runs the static checks;
+// computes slots and loads every node; cluster_guard.go keeps a script's
+// replies from redirecting a ClusterClient; lint.go runs the static checks;
 // errors.go holds the error types and errmap.go maps Redis error replies
 // onto them; pipeline.go is the OptimizePipelines hook; prebuilt.go embeds
 // the library's own scripts (lua/), whose typed wrappers are cas.go,

@@ -21,6 +21,22 @@ import (
 // error causes a second send: a script whose outcome is unknown (a timeout,
 // a lost connection) is never run twice.
 //
+// A *redis.ClusterClient follows a node's MOVED, ASK and READONLY replies
+// (and, with ReadOnly set, LOADING) whatever Run asks. So the first Run or
+// Load on such a client hooks its node clients (asking the cluster for its
+// nodes: one CLUSTER SLOTS), and a reply of that kind is followed only if
+// the node gives it again to a probe: the same command, keys and flags,
+// whose script just returns 0. A script's own reply that looks like one reaches the caller
+// as written and the script is not sent again, also in the client's
+// pipelines once its nodes are hooked.
+//
+// A script must not return an error reply (redis.error_reply, {err=...})
+// that starts with NOSCRIPT or "ERR NOSCRIPT": Run takes it for the
+// server's and sends the script again. Nor, since callers and other
+// clients take them for the server's, one that starts with MOVED, ASK,
+// READONLY, LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, NOREPLICAS or
+// BUSY. The linter's server-error-code check reports them.
+//
 // Inside a pipeline or transaction (c is a redis.Pipeliner), Run queues a
 // plain EVAL (EVAL_RO), because a NOSCRIPT error inside a pipeline cannot
 // be recovered without running commands out of order; OptimizePipelines
@@ -39,6 +55,11 @@ func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args 
 	}
 	if p, ok := c.(redis.Pipeliner); ok {
 		return s.eval(ctx, p, keys, args)
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		if err := guardCluster(ctx, cc); err != nil {
+			return failedCmd(ctx, s.sha, fmt.Errorf("redislua: running script %s: listing the cluster's nodes: %w", s.name, err))
+		}
 	}
 	cmd := s.evalSha(ctx, c, keys, args)
 	if isNoScript(cmd.Err()) {
@@ -114,13 +135,17 @@ func (s *Script) checkCall(c redis.Scripter, keys []string, args []any) error {
 }
 
 // Load sends SCRIPT LOAD so that later calls need only EVALSHA. On a
-// *redis.ClusterClient it loads the script on every master and replica.
+// *redis.ClusterClient it loads the script on every master and replica,
+// and hooks the client's nodes as Run does.
 // Inside a pipeline it queues the command, whose result arrives with Exec.
 func (s *Script) Load(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading script %s", ErrNilClient, s.name)
 	}
 	if cc, ok := c.(*redis.ClusterClient); ok {
+		if err := guardCluster(ctx, cc); err != nil {
+			return fmt.Errorf("redislua: loading script %s: listing the cluster's nodes: %w", s.name, err)
+		}
 		return eachNode(ctx, cc, func(ctx context.Context, node *redis.Client) error {
 			return s.checkLoaded(node.ScriptLoad(ctx, s.src.Text))
 		})

@@ -60,6 +60,13 @@ const (
 	// of such a value against a number, which is always false.
 	// Severity: Warning.
 	IDArgvArith = "argv-arith"
+
+	// IDServerErrorCode reports an error reply built by the script
+	// (redis.error_reply(s), {err = s}) that starts with an error code of
+	// the server's own refusals, such as MOVED, READONLY or NOSCRIPT:
+	// clients take it for that refusal and send the script again, or to
+	// another node, although it ran. Severity: Warning.
+	IDServerErrorCode = "server-error-code"
 )
 
 // severities gives the severity of every finding ID; it is also the list of
@@ -76,6 +83,7 @@ var severities = map[string]Severity{
 	IDBlockingCommand:   Warning,
 	IDUnknownCommand:    Warning,
 	IDArgvArith:         Warning,
+	IDServerErrorCode:   Warning,
 }
 
 // canonicalID returns the ID spelt as the constants spell it, matching s

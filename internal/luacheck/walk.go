@@ -303,6 +303,7 @@ func (c *checker) expr(e ast.Expr) {
 			c.fieldKey(f.Key)
 			c.expr(f.Value)
 		}
+		c.checkErrorTable(e)
 	}
 }
 

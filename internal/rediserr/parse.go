@@ -26,7 +26,9 @@ const (
 	// KindSyntax is a compile error: the script never ran.
 	KindSyntax
 	// KindNoScript is NOSCRIPT: EVALSHA named a script the server does not
-	// have, so the script did not run.
+	// have, so the script did not run. Only a reply that starts with the
+	// error code (see isNoScript) is NOSCRIPT, and never one that carries
+	// the suffix of an error raised while a script ran.
 	KindNoScript
 	// KindBusy is BUSY: another script runs past the busy threshold.
 	KindBusy
@@ -82,11 +84,23 @@ func Parse(msg string) Reply {
 		return parseSyntax(rest)
 	}
 	r := Reply{Kind: classify(msg), Message: msg}
-	if r.Kind == KindOther && strings.Contains(msg, "NOSCRIPT") {
-		// Recognised anywhere in the text: some cluster proxies prefix it.
+	if r.Kind == KindOther && isNoScript(msg) {
 		r.Kind = KindNoScript
 	}
 	return r
+}
+
+// isNoScript recognises the NOSCRIPT replies that servers send, and no
+// text that merely contains the word, as a script's own reply may with its
+// caller's data. Two forms are known: the error code NOSCRIPT, which Redis
+// (server.c, shared.noscripterr: "NOSCRIPT No matching script. Please use
+// EVAL."), Dragonfly (kScriptNotFound), miniredis and Kvrocks send; and
+// "ERR NOSCRIPT No matching script. Please use EVAL", which older Kvrocks
+// sent (its errNoMatchingScript behind its "ERR " prefix; the scripting
+// tests of apache/incubator-kvrocks expect "ERR NOSCRIPT.*").
+func isNoScript(msg string) bool {
+	msg = strings.TrimPrefix(msg, "ERR ")
+	return msg == "NOSCRIPT" || strings.HasPrefix(msg, "NOSCRIPT ")
 }
 
 // cutScriptSuffix splits Redis 7's " script: <sha>, on @user_script:<line>."

@@ -52,8 +52,13 @@ func TestParse(t *testing.T) {
 			Reply{Kind: KindBusy, Message: "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."}},
 		{"noscript", "NOSCRIPT No matching script. Please use EVAL.",
 			Reply{Kind: KindNoScript, Message: "NOSCRIPT No matching script. Please use EVAL."}},
-		{"noscript behind a proxy prefix", "ERR upstream: NOSCRIPT No matching script. Please use EVAL.",
-			Reply{Kind: KindNoScript, Message: "ERR upstream: NOSCRIPT No matching script. Please use EVAL."}},
+		{"noscript of older kvrocks", "ERR NOSCRIPT No matching script. Please use EVAL",
+			Reply{Kind: KindNoScript, Message: "ERR NOSCRIPT No matching script. Please use EVAL"}},
+		{"noscript as the caller's data in a script's reply", "ERR invalid quantity NOSCRIPT",
+			Reply{Kind: KindOther, Message: "ERR invalid quantity NOSCRIPT"}},
+		{"noscript behind a prefix no server sends", "ERR upstream: NOSCRIPT No matching script. Please use EVAL.",
+			Reply{Kind: KindOther, Message: "ERR upstream: NOSCRIPT No matching script. Please use EVAL."}},
+		{"a longer word is not the code", "NOSCRIPTED x", Reply{Kind: KindOther, Message: "NOSCRIPTED x"}},
 		{"crossslot", "CROSSSLOT Keys in request don't hash to the same slot",
 			Reply{Kind: KindCrossSlot, Message: "CROSSSLOT Keys in request don't hash to the same slot"}},
 		{"error_reply passes untouched", "MYERR msg", Reply{Kind: KindOther, Message: "MYERR msg"}},
@@ -135,6 +140,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if r.Kind == KindNoScript && strings.Contains(msg, suffixOn) && r.SHA != "" {
 			t.Fatalf("reply of a script that ran read as NOSCRIPT: %q", msg)
+		}
+		if r.Kind == KindNoScript && !strings.HasPrefix(strings.TrimPrefix(msg, "ERR "), "NOSCRIPT") {
+			t.Fatalf("reply read as NOSCRIPT without the error code first: %q", msg)
 		}
 	})
 }
