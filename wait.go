@@ -80,8 +80,9 @@ func (e *ReplicaError) Is(target error) bool { return target == ErrTooFewReplica
 // a *redis.ClusterClient, on which the script goes to the master of its
 // first key's slot; anything else is ErrWaitUnsupported, and a bad r is
 // ErrInvalidReplicas, both before anything is sent. During a cluster
-// resharding the call may fail with a MOVED or ASK reply; the script did not
-// run then.
+// resharding the call may fail with the node's MOVED or ASK reply, which is
+// not followed: the script did not run then (unless it returned such a text
+// itself, which a script must not do: see Run).
 func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, keys []string, args ...any) (*redis.Cmd, error) {
 	if r == (Replicas{}) {
 		cmd := s.Run(ctx, c, keys, args...)
