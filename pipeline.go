@@ -21,31 +21,32 @@ import (
 //
 // Without the hook, Run queues a plain EVAL per call in a pipeline: always
 // safe, but every call carries the whole source. With it, each server's
-// share of a pipeline starts with one SCRIPT LOAD per script (inside MULTI
+// share of a pipeline starts with one SCRIPT LOAD per script (after MULTI
 // in a transaction) and every call of the script there becomes EVALSHA.
-// SCRIPT LOAD has no keys and Redis does not refuse it for maxmemory, so
-// the calls do not depend on any of them being accepted: a call refused
-// by an ACL, maxmemory, MOVED or ASK refuses only itself. The rewrite runs
-// on each server's client after go-redis has routed the pipeline, so it
-// follows go-redis wherever it sends a command (scripts without keys,
-// reads spread over replicas, redirections), and on transactions run by
-// Watch. Calls are neither reordered nor sent twice, and a script cache
-// flushed before or between pipelines cannot cause NOSCRIPT.
+// SCRIPT LOAD has no keys and Redis runs it above maxmemory, so no call
+// depends on another being accepted: a call refused by an ACL, maxmemory,
+// MOVED or ASK refuses only itself (in a transaction Redis discards the
+// whole transaction, as without the hook). The rewrite runs on each
+// server's client after go-redis has routed the pipeline, so it follows
+// go-redis wherever it sends a command (scripts without keys, reads spread
+// over replicas, redirections), and covers transactions run by Watch.
+// Calls are neither reordered nor sent twice, and a script cache flushed
+// before or between pipelines cannot cause NOSCRIPT.
 //
-// Once per server client, before its first pipeline with a script, the
-// hook sends one SCRIPT LOAD on its own to learn whether the user may run
-// it; if the server refuses it (ACL, renamed command), pipelines to that
-// server keep a plain EVAL per call. On a ClusterClient the nodes it
-// created before OptimizePipelines are hooked at its first pipeline (one
-// CLUSTER SLOTS), and a transaction, which go-redis sends whole to one
-// node, is rewritten before routing, after a first SCRIPT LOAD on every
-// node.
+// Before a server's first pipeline with a script, the hook sends one
+// SCRIPT LOAD on its own to learn whether the user may run it; where the
+// server refuses it (ACL, renamed command), pipelines to it keep a plain
+// EVAL per call. A ClusterClient's transaction, which go-redis sends whole
+// to one node, is rewritten before routing, after a first SCRIPT LOAD on
+// every node. Nodes a ClusterClient created before OptimizePipelines are
+// hooked at its first pipeline (one CLUSTER SLOTS); until then, a
+// transaction run by Watch on one of them sends plain EVAL and its errors
+// are not mapped.
 //
 // Errors: cmd.Err() of a failed script command is mapped with that
-// command's script, as Run's. Exec returns the error of the first queued
-// command that failed, mapped only if it is a script command. A call
-// whose SCRIPT LOAD failed gets the load's error (a compile error, for
-// instance) instead of NOSCRIPT.
+// command's own script. Exec returns the error of the first queued command
+// that failed, mapped only if it is a script command. A call whose SCRIPT
+// LOAD failed (a compile error) gets the load's error, not NOSCRIPT.
 //
 // What it cannot exclude: in a plain (non-transaction) pipeline, another
 // client flushing the script cache (SCRIPT FLUSH) between the SCRIPT LOAD

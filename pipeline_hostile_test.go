@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,7 +130,7 @@ func TestOptimizePipelinesOnRingManyKeys(t *testing.T) {
 // script. The calls behind it must still run.
 func TestOptimizePipelinesFirstCallRefusedByACL(t *testing.T) {
 	srv := redistest.Start(t)
-	app := srv.CreateUser(t, "app", "s3cret", append(appUserRules, "+multi", "+exec")...)
+	app := srv.CreateUser(t, "app", "s3cret", slices.Concat(appUserRules, []string{"+multi", "+exec"})...)
 	if err := OptimizePipelines(app); err != nil {
 		t.Fatal(err)
 	}
@@ -434,5 +435,81 @@ func TestOptimizePipelinesCompileError(t *testing.T) {
 		if got, err := ok.Int64(); err != nil || got != 7 {
 			t.Fatalf("tx=%v: the other script = %d, %v; want 7", tx, got, err)
 		}
+	}
+}
+
+// A user who loses the right to SCRIPT LOAD while the client runs: the
+// pipeline in flight fails with the load's refusal (not NOSCRIPT), a
+// transaction is discarded, and later pipelines run with plain EVAL.
+func TestOptimizePipelinesScriptLoadRevoked(t *testing.T) {
+	srv := redistest.Start(t)
+	rules := slices.Concat(appUserRules, []string{"+multi", "+exec"})
+	app := srv.CreateUser(t, "app", "s3cret", rules...)
+	if err := OptimizePipelines(app); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s := MustNewScript("incr", incrSrc)
+	run := func(tx bool) ([]*redis.Cmd, error) {
+		srv.Client(t).ScriptFlush(ctx)
+		pipe := app.Pipeline()
+		if tx {
+			pipe = app.TxPipeline()
+		}
+		var cmds []*redis.Cmd
+		for i := 0; i < 3; i++ {
+			cmds = append(cmds, s.Run(ctx, pipe, []string{"app:revoked"}, 1))
+		}
+		_, err := pipe.Exec(ctx)
+		return cmds, err
+	}
+	if _, err := run(false); err != nil {
+		t.Fatal(err)
+	}
+	var revoked []string
+	for _, r := range rules {
+		if r != "+script|load" {
+			revoked = append(revoked, r)
+		}
+	}
+	srv.CreateUser(t, "app", "s3cret", revoked...) // the same user, redefined
+
+	// The server refuses the SCRIPT LOAD when MULTI queues it.
+	cmds, err := run(true)
+	if err == nil {
+		t.Fatal("a transaction whose SCRIPT LOAD was refused ran")
+	}
+	for i, cmd := range cmds {
+		if cmd.Err() == nil || errors.Is(cmd.Err(), ErrNoScript) {
+			t.Fatalf("call %d of the discarded transaction: %v", i, cmd.Err())
+		}
+	}
+	for _, tx := range []bool{false, true} {
+		cmds, err := run(tx)
+		if err != nil {
+			t.Fatalf("tx=%v after the refusal: %v", tx, err)
+		}
+		if got := countNames(cmds); got["eval"] != len(cmds) {
+			t.Fatalf("tx=%v after the refusal: sent as %v, want plain EVAL", tx, got)
+		}
+	}
+
+	// A plain pipeline in flight: its calls fail with the refusal.
+	app2 := srv.CreateUser(t, "app2", "s3cret", rules...)
+	if err := OptimizePipelines(app2); err != nil {
+		t.Fatal(err)
+	}
+	pipe := app2.Pipeline()
+	s.Run(ctx, pipe, []string{"app:revoked"}, 1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.CreateUser(t, "app2", "s3cret", revoked...)
+	srv.Client(t).ScriptFlush(ctx)
+	pipe = app2.Pipeline()
+	call := s.Run(ctx, pipe, []string{"app:revoked"}, 1)
+	_, err = pipe.Exec(ctx)
+	if !errors.Is(call.Err(), ErrNoPerm) || !errors.Is(err, ErrNoPerm) {
+		t.Fatalf("call after the refused SCRIPT LOAD: %v (Exec: %v), want ErrNoPerm", call.Err(), err)
 	}
 }
