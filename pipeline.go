@@ -115,10 +115,10 @@ func (h *serverHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // batch is the part of a pipeline that goes to one server.
 type batch struct {
-	cmds  []redis.Cmder // as go-redis passed them (MULTI ... EXEC for a transaction)
-	wire  []redis.Cmder // cmds with the SCRIPT LOADs: what is sent
-	loads []scriptLoad  // one per script, in order of first use
-	index map[*Script]int
+	cmds  []redis.Cmder   // as go-redis passed them (MULTI ... EXEC for a transaction)
+	wire  []redis.Cmder   // cmds with the SCRIPT LOADs: what is sent
+	loads []scriptLoad    // one per script, in order of first use
+	index map[*Script]int // loads by script, once there are many
 }
 
 // scriptLoad is a SCRIPT LOAD the hook added to a batch.
