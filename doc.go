@@ -40,7 +40,9 @@
 // computes slots and loads every node; cluster_guard.go keeps a script's
 // replies from redirecting a ClusterClient; lint.go runs the static checks;
 // errors.go holds the error types and errmap.go maps Redis error replies
-// onto them; pipeline.go is the OptimizePipelines hook; prebuilt.go embeds
+// onto them; pipeline.go is the OptimizePipelines hook on a server's
+// client and pipeline_cluster.go puts it on the nodes of a ClusterClient
+// or Ring; prebuilt.go embeds
 // the library's own scripts (lua/), whose typed wrappers are cas.go,
 // transfer.go, lock.go (with lock_wait.go, lock_deadline.go,
 // lock_refresh.go, lock_watchdog.go, retry.go) and ratelimit.go (with

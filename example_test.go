@@ -206,7 +206,7 @@ func ExampleOptimizePipelines() {
 		fmt.Println(cmd.Args()[0], cmd.Val())
 	}
 	// Output:
-	// eval 1
+	// evalsha 1
 	// evalsha 2
 	// evalsha 3
 }

@@ -5,42 +5,57 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua/internal/hashslot"
+	"github.com/redislua/redislua/internal/rediserr"
 )
 
-// OptimizePipelines installs a go-redis hook on c (a *redis.Client,
+// OptimizePipelines installs go-redis hooks on c (a *redis.Client,
 // *redis.ClusterClient or *redis.Ring) so that a pipeline or transaction
-// sends each script's source at most once per node, and maps the errors of
-// queued script commands (and Exec's, which is the first of them) as Run
-// does outside pipelines. Call it once, when the client is created.
+// sends each script's source once per server instead of with every call,
+// and maps the errors of queued script commands as Run does outside
+// pipelines. Call it once, when the client is created.
 //
 // Without the hook, Run queues a plain EVAL per call in a pipeline: always
-// safe, but every call carries the whole source. With it, the first call of
-// each script that a pipeline sends to a node stays EVAL, which caches the
-// script there, and the later calls to that node become EVALSHA, which the
-// node runs after the EVAL on the same connection. No command is added,
-// removed, re-sent or reordered, and a script cache flushed before or
-// between pipelines cannot cause NOSCRIPT.
+// safe, but every call carries the whole source. With it, each server's
+// share of a pipeline starts with one SCRIPT LOAD per script (after MULTI
+// in a transaction) and every call of the script there becomes EVALSHA.
+// SCRIPT LOAD has no keys and Redis runs it above maxmemory, so no call
+// depends on another being accepted: a call refused by an ACL, maxmemory,
+// MOVED or ASK refuses only itself (in a transaction Redis discards the
+// whole transaction, as without the hook). The rewrite runs on each
+// server's client after go-redis has routed the pipeline, so it follows
+// go-redis wherever it sends a command (scripts without keys, reads spread
+// over replicas, redirections), and covers transactions run by Watch.
+// Calls are neither reordered nor sent twice, and a script cache flushed
+// before or between pipelines cannot cause NOSCRIPT.
 //
-// On a ClusterClient the rewrite runs in a hook on each node's client
-// (ClusterClient.OnNewNode), on the commands go-redis has already routed
-// to that node: "first" is per node whatever the keys' slots, and it always
-// matches where the commands go, including reads that a ReadOnly client
-// spreads over replicas, scripts without keys that go-redis spreads over
-// masters, and commands redirected by MOVED or ASK. The client's first
-// pipeline also asks the cluster for its nodes (one CLUSTER SLOTS), to hook
-// those the client created before OptimizePipelines. On a Ring "first"
-// is per hashed key, since go-redis routes a pipeline by key there.
+// Before a server's first pipeline with a script, the hook sends one
+// SCRIPT LOAD on its own to learn whether the user may run it; where the
+// server refuses it (ACL, renamed command), pipelines to it keep a plain
+// EVAL per call. A ClusterClient's transaction, which go-redis sends whole
+// to one node, is rewritten before routing, after a first SCRIPT LOAD on
+// every node. Nodes a ClusterClient created before OptimizePipelines are
+// hooked at its first pipeline (one CLUSTER SLOTS); until then, a
+// transaction run by Watch on one of them sends plain EVAL and its errors
+// are not mapped.
+//
+// Errors: cmd.Err() of a failed script command is mapped with that
+// command's own script. Exec returns the error of the first queued command
+// that failed, mapped only if it is a script command. A call whose SCRIPT
+// LOAD failed (a compile error) gets the load's error, not NOSCRIPT.
 //
 // What it cannot exclude: in a plain (non-transaction) pipeline, another
-// client flushing the script cache (SCRIPT FLUSH) in the middle of it can
-// leave a later EVALSHA without its script. That command then fails with
-// ErrNoScript and is not retried, since running it after the commands
-// queued behind it would break the pipeline's order. A TxPipeline runs
-// atomically, so there this cannot happen.
+// client flushing the script cache (SCRIPT FLUSH) between the SCRIPT LOAD
+// and a call: that call fails with ErrNoScript and is not retried, since
+// running it after the commands queued behind it would break the
+// pipeline's order. A transaction runs atomically, so there this cannot
+// happen. If the user loses the right to SCRIPT LOAD while the client
+// runs, the pipelines in flight fail (a transaction is discarded) and
+// later ones use plain EVAL.
 func OptimizePipelines(c interface{ AddHook(redis.Hook) }) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: OptimizePipelines", ErrNilClient)
@@ -49,106 +64,291 @@ func OptimizePipelines(c interface{ AddHook(redis.Hook) }) error {
 	case *redis.ClusterClient:
 		installClusterHooks(c)
 	case *redis.Ring:
-		c.AddHook(pipelineHook{scope: byHashedKey, mapErrors: true})
+		installRingHooks(c)
 	default:
-		c.AddHook(pipelineHook{scope: wholePipeline, mapErrors: true})
+		c.AddHook(newServerHook(c))
 	}
 	return nil
 }
 
-// scope says which script commands of a pipeline reach the same server.
-type scope int
-
+// Whether a server lets the client run SCRIPT LOAD.
 const (
-	wholePipeline scope = iota // one server: a client, or a cluster node's client
-	byHashedKey                // Ring: one shard per hashed part of the first key
+	loadUnknown int32 = iota
+	loadAllowed
+	loadRefused
 )
 
-// pipelineHook rewrites repeated EVALs of a script in a pipeline to
-// EVALSHA, and maps script errors after the pipeline ran.
-type pipelineHook struct {
-	scope     scope
-	mapErrors bool
+// serverHook is the hook on the client of one server: a Client, or a node
+// or shard client of a ClusterClient or Ring. It rewrites the script
+// commands of the pipelines go-redis sends to that server.
+type serverHook struct {
+	// probe sends one SCRIPT LOAD of s outside any pipeline; nil if the
+	// client cannot.
+	probe func(ctx context.Context, s *Script) error
+	load  atomic.Int32 // loadUnknown, loadAllowed or loadRefused
 }
 
-// sent is a script whose source a pipeline already carries to a server.
-type sent struct {
-	script *Script
-	part   string // the first key's hashed part, on a Ring
-}
-
-func (h pipelineHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (h pipelineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-
-func (h pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		var buf [16]sent
-		h.rewrite(cmds, buf[:0])
-		err := next(ctx, cmds)
-		if h.mapErrors {
-			err = mapPipelineErrors(cmds, err)
+func newServerHook(c any) *serverHook {
+	h := &serverHook{}
+	if sc, ok := c.(redis.Scripter); ok {
+		h.probe = func(ctx context.Context, s *Script) error {
+			return sc.ScriptLoad(ctx, s.src.Text).Err()
 		}
-		return err
+	} else {
+		h.load.Store(loadAllowed) // learnt from the pipelines' own loads
+	}
+	return h
+}
+
+func (h *serverHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *serverHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h *serverHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if ctx.Value(clusterTx{}) != nil {
+			return next(ctx, cmds) // rewritten by the ClusterClient's hook
+		}
+		b := h.prepare(ctx, cmds)
+		return h.finish(b, next(ctx, b.wire))
 	}
 }
 
-// rewrite makes the first command of each script in the scope an EVAL and
-// every later one an EVALSHA, in place. It may see a command twice (go-redis
-// sends commands redirected by MOVED or ASK through a node's hooks again,
-// with the commands redirected with them), so it sets both forms.
-func (h pipelineHook) rewrite(cmds []redis.Cmder, seen []sent) {
-	for _, cmd := range cmds {
+// batch is the part of a pipeline that goes to one server.
+type batch struct {
+	cmds  []redis.Cmder   // as go-redis passed them (MULTI ... EXEC for a transaction)
+	wire  []redis.Cmder   // cmds with the SCRIPT LOADs: what is sent
+	loads []scriptLoad    // one per script, in order of first use
+	index map[*Script]int // loads by script, once there are many
+}
+
+// scriptLoad is a SCRIPT LOAD the hook added to a batch.
+type scriptLoad struct {
+	script *Script
+	cmd    *redis.StringCmd
+}
+
+// prepare rewrites every script command of cmds in place, to EVALSHA
+// after a SCRIPT LOAD of its script in wire if the server allows SCRIPT
+// LOAD, to EVAL otherwise. It sets the form even when a command has one
+// already: go-redis sends commands redirected by MOVED or ASK through the
+// new node's hook again.
+func (h *serverHook) prepare(ctx context.Context, cmds []redis.Cmder) batch {
+	b := batch{cmds: cmds, wire: cmds}
+	i := slices.IndexFunc(cmds, func(cmd redis.Cmder) bool { return scriptOf(cmd.Args()) != nil })
+	if i < 0 {
+		return b
+	}
+	bySHA := h.loadAllowed(ctx, scriptOf(cmds[i].Args()))
+	for _, cmd := range cmds[i:] {
 		args := cmd.Args()
 		s := scriptOf(args)
 		if s == nil {
 			continue
 		}
-		key := sent{script: s}
-		if h.scope == byHashedKey && len(args) > 3 {
-			// Without keys, part stays "": the Ring sends all of a
-			// pipeline's commands without keys to one shard.
-			first, _ := args[3].(string)
-			key.part = hashslot.HashedPart(first)
+		setForm(args, s, bySHA)
+		if bySHA {
+			b.add(ctx, s)
 		}
-		readOnly := args[0] == cmdEvalRO || args[0] == cmdEvalShaRO
-		if !slices.Contains(seen, key) {
-			seen = append(seen, key)
-			args[0], args[1] = cmdEval, s.bodyArg
-			if readOnly {
-				args[0] = cmdEvalRO
+	}
+	if len(b.loads) == 0 {
+		return b
+	}
+	at := 0
+	if isTx(cmds) {
+		at = 1 // after MULTI: queued in the transaction, before its calls
+	}
+	wire := make([]redis.Cmder, 0, len(cmds)+len(b.loads))
+	wire = append(wire, cmds[:at]...)
+	for _, l := range b.loads {
+		wire = append(wire, l.cmd)
+	}
+	b.wire = append(wire, cmds[at:]...)
+	return b
+}
+
+// add queues a SCRIPT LOAD of s unless the batch has one. A map takes over
+// from the list past a few scripts, so that a batch costs linear time
+// however many scripts it has.
+func (b *batch) add(ctx context.Context, s *Script) {
+	if b.loadOf(s) >= 0 {
+		return
+	}
+	if b.index == nil && len(b.loads) == 8 {
+		b.index = make(map[*Script]int, 16)
+		for i, l := range b.loads {
+			b.index[l.script] = i
+		}
+	}
+	if b.index != nil {
+		b.index[s] = len(b.loads)
+	}
+	b.loads = append(b.loads, scriptLoad{script: s, cmd: redis.NewStringCmd(ctx, "script", "load", s.bodyArg)})
+}
+
+// loadOf returns the index of s's SCRIPT LOAD in the batch, or -1.
+func (b *batch) loadOf(s *Script) int {
+	if b.index != nil {
+		if i, ok := b.index[s]; ok {
+			return i
+		}
+		return -1
+	}
+	return slices.IndexFunc(b.loads, func(l scriptLoad) bool { return l.script == s })
+}
+
+// finish runs after the batch was sent: it gives a call that failed with
+// NOSCRIPT because its script's SCRIPT LOAD failed the load's error,
+// notes a server that refuses SCRIPT LOAD, maps the script errors, and
+// returns the batch's error (see execError).
+func (h *serverHook) finish(b batch, err error) error {
+	failed := false
+	for _, l := range b.loads {
+		if lerr := l.cmd.Err(); lerr != nil {
+			failed = true
+			if loadRefusedBy(lerr) {
+				h.load.Store(loadRefused)
 			}
+		}
+	}
+	if failed {
+		for _, cmd := range b.cmds {
+			s := scriptOf(cmd.Args())
+			if s == nil || !isNoScript(cmd.Err()) {
+				continue
+			}
+			if i := b.loadOf(s); i >= 0 && b.loads[i].cmd.Err() != nil {
+				cmd.SetErr(b.loads[i].cmd.Err())
+			}
+		}
+	}
+	mapPipelineErrors(b.cmds)
+	return execError(b, err)
+}
+
+// loadAllowed reports whether the server lets the client run SCRIPT LOAD,
+// asking it once with s's source. Until it knows, pipelines keep EVAL.
+func (h *serverHook) loadAllowed(ctx context.Context, s *Script) bool {
+	switch h.load.Load() {
+	case loadAllowed:
+		return true
+	case loadRefused:
+		return false
+	}
+	err := h.probe(ctx, s)
+	switch {
+	case err == nil || errorKind(err) == rediserr.KindSyntax: // SCRIPT LOAD ran
+		h.load.CompareAndSwap(loadUnknown, loadAllowed)
+		return h.load.Load() == loadAllowed
+	case loadRefusedBy(err):
+		h.load.Store(loadRefused)
+	}
+	return false // unknown still (a timeout, a busy server): ask again next time
+}
+
+// loadRefusedBy reports whether err says the server will not run SCRIPT
+// LOAD for this client: an ACL refusal, or a renamed or missing command.
+func loadRefusedBy(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return rediserr.Parse(msg).Kind == rediserr.KindNoPerm ||
+		strings.HasPrefix(msg, "ERR unknown command") ||
+		strings.HasPrefix(msg, "ERR unknown subcommand")
+}
+
+// errorKind is the kind of a server error reply, KindOther for any other
+// error.
+func errorKind(err error) rediserr.Kind {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return rediserr.KindOther
+	}
+	return rediserr.Parse(rerr.Error()).Kind
+}
+
+// setForm makes a script command EVALSHA (EVALSHA_RO) with the SHA1, or
+// EVAL (EVAL_RO) with the source.
+func setForm(args []any, s *Script, bySHA bool) {
+	readOnly := args[0] == cmdEvalRO || args[0] == cmdEvalShaRO
+	switch {
+	case bySHA && readOnly:
+		args[0], args[1] = cmdEvalShaRO, s.shaRefArg
+	case bySHA:
+		args[0], args[1] = cmdEvalSha, s.shaRefArg
+	case readOnly:
+		args[0], args[1] = cmdEvalRO, s.bodyArg
+	default:
+		args[0], args[1] = cmdEval, s.bodyArg
+	}
+}
+
+// isTx reports whether cmds are a transaction as go-redis wraps it: a
+// MULTI StatusCmd first and an EXEC SliceCmd last.
+func isTx(cmds []redis.Cmder) bool {
+	if len(cmds) < 2 {
+		return false
+	}
+	multi, ok := cmds[0].(*redis.StatusCmd)
+	if !ok || multi.Name() != "multi" {
+		return false
+	}
+	exec, ok := cmds[len(cmds)-1].(*redis.SliceCmd)
+	return ok && exec.Name() == "exec"
+}
+
+// isLoad reports whether cmd is a SCRIPT LOAD the hook added.
+func isLoad(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if len(args) != 3 || args[0] != "script" {
+		return false
+	}
+	_, ok := args[2].(*scriptBody)
+	return ok
+}
+
+// mapPipelineErrors gives the failed script commands of a pipeline the
+// errors Run gives outside pipelines, each mapped with its own command's
+// script (two scripts may share a source, and so a SHA1).
+func mapPipelineErrors(cmds []redis.Cmder) {
+	for _, cmd := range cmds {
+		err := cmd.Err()
+		if err == nil {
 			continue
 		}
-		args[0], args[1] = cmdEvalSha, s.shaRefArg
-		if readOnly {
-			args[0] = cmdEvalShaRO
+		if s := scriptOf(cmd.Args()); s != nil {
+			if mapped := s.mapError(err); mapped != err {
+				cmd.SetErr(mapped)
+			}
 		}
 	}
 }
 
-// mapPipelineErrors gives the failed script commands of a pipeline the
-// errors Run gives outside pipelines, and returns execErr, the pipeline's
-// error (go-redis's is its first failed command's), mapped the same way
-// when it is one of them, so that Exec's error matches cmd.Err().
-func mapPipelineErrors(cmds []redis.Cmder, execErr error) error {
-	replaced := false
+// execError is the error Exec returns for a batch that go-redis ran with
+// error err: the (mapped) error of the first queued command that failed,
+// not counting MULTI, EXEC and the hook's SCRIPT LOADs. If none failed,
+// it is err, unless err is a failed SCRIPT LOAD's, which concerns no
+// command of the caller's.
+func execError(b batch, err error) error {
+	if err == nil {
+		return nil
+	}
+	cmds := b.cmds
+	if isTx(cmds) {
+		cmds = cmds[1 : len(cmds)-1]
+	}
 	for _, cmd := range cmds {
-		err := cmd.Err()
-		var rerr redis.Error
-		if err == nil || !errors.As(err, &rerr) {
-			continue
-		}
-		s := scriptOf(cmd.Args())
-		if s == nil {
-			continue
-		}
-		mapped := s.mapError(err)
-		cmd.SetErr(mapped)
-		if !replaced && execErr != nil && errors.Is(execErr, err) {
-			execErr, replaced = mapped, true
+		if cerr := cmd.Err(); cerr != nil && !isLoad(cmd) {
+			return cerr
 		}
 	}
-	return execErr
+	for _, l := range b.loads {
+		if lerr := l.cmd.Err(); lerr != nil && errors.Is(err, lerr) {
+			return nil
+		}
+	}
+	return err
 }
 
 // scriptOf returns the script of a command that Run queued in a pipeline,

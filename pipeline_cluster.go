@@ -8,30 +8,47 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// clusterHooks puts the rewriting hook on every node client of a
-// ClusterClient, once each: go-redis runs a node's hooks on the commands
-// of a pipeline it has routed to that node, and again on commands it
-// redirects there (MOVED, ASK).
-type clusterHooks struct {
-	cc     *redis.ClusterClient
-	hooked sync.Map    // *redis.Client: struct{}; the nodes hooked
-	swept  atomic.Bool // the nodes created before the hook were looked for
+// nodeHooks puts a serverHook on every node client of a ClusterClient or
+// shard client of a Ring, once each: go-redis runs a node's hooks on the
+// commands of a pipeline it has routed to that node, and again on the
+// commands it redirects there (MOVED, ASK).
+type nodeHooks struct {
+	hooked sync.Map     // *redis.Client: struct{}; the nodes hooked
+	count  atomic.Int64 // how many
 }
 
-// installClusterHooks hooks the nodes cc creates from now on, and has
-// cc's own hook map errors and, at its first pipeline, hook the nodes cc
-// created before (see sweep).
-func installClusterHooks(cc *redis.ClusterClient) {
-	h := &clusterHooks{cc: cc}
-	cc.OnNewNode(h.hookNode)
-	cc.AddHook(clusterPipelineHook{h})
-}
-
-// hookNode adds the rewriting hook to a node's client, unless it has it.
-func (h *clusterHooks) hookNode(node *redis.Client) {
+// hook adds a serverHook to a node's client, unless it has one.
+func (h *nodeHooks) hook(node *redis.Client) {
 	if _, loaded := h.hooked.LoadOrStore(node, struct{}{}); !loaded {
-		node.AddHook(pipelineHook{scope: wholePipeline})
+		h.count.Add(1)
+		node.AddHook(newServerHook(node))
 	}
+}
+
+// clusterTx marks the context of a cluster transaction that the
+// ClusterClient's hook has rewritten, for the node hooks to leave alone.
+type clusterTx struct{}
+
+// clusterHook is the ClusterClient's own hook.
+type clusterHook struct {
+	cc    *redis.ClusterClient
+	nodes *nodeHooks
+	swept atomic.Bool // the nodes created before the hook were looked for
+	// tx rewrites transactions: go-redis sends one whole to a node, but
+	// reads the replies of the commands given to the ClusterClient's hooks
+	// (not of those its node hooks pass on), so a SCRIPT LOAD can only be
+	// added here. Its probe loads the script on every node.
+	tx *serverHook
+}
+
+// installClusterHooks hooks the nodes cc creates from now on, and has cc's
+// own hook rewrite transactions, map errors and, at its first pipeline,
+// hook the nodes cc created before (see sweep).
+func installClusterHooks(cc *redis.ClusterClient) {
+	h := &clusterHook{cc: cc, nodes: &nodeHooks{}, tx: &serverHook{}}
+	h.tx.probe = func(ctx context.Context, s *Script) error { return s.Load(ctx, cc) }
+	cc.OnNewNode(h.nodes.hook)
+	cc.AddHook(h)
 }
 
 // sweep hooks the nodes that cc created before OptimizePipelines (if it
@@ -41,12 +58,12 @@ func (h *clusterHooks) hookNode(node *redis.Client) {
 // node not hooked yet (one running alongside the first) sends EVAL for
 // every call: slower, never wrong. If it fails, the next pipeline tries
 // again.
-func (h *clusterHooks) sweep(ctx context.Context) {
+func (h *clusterHook) sweep(ctx context.Context) {
 	if h.swept.Load() || !h.swept.CompareAndSwap(false, true) {
 		return
 	}
 	err := h.cc.ForEachShard(ctx, func(_ context.Context, node *redis.Client) error {
-		h.hookNode(node)
+		h.nodes.hook(node)
 		return nil
 	})
 	if err != nil {
@@ -54,19 +71,60 @@ func (h *clusterHooks) sweep(ctx context.Context) {
 	}
 }
 
-// clusterPipelineHook is the ClusterClient's own hook: it leaves the
-// rewriting to the node hooks and maps errors once go-redis has run
-// every node's part, redirections included.
-type clusterPipelineHook struct {
-	h *clusterHooks
+func (h *clusterHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h *clusterHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.sweep(ctx)
+		if isTx(cmds) {
+			b := h.tx.prepare(ctx, cmds)
+			return h.tx.finish(b, next(context.WithValue(ctx, clusterTx{}, true), b.wire))
+		}
+		err := next(ctx, cmds)
+		mapPipelineErrors(cmds) // again: commands that failed before reaching a node
+		return execError(batch{cmds: cmds}, err)
+	}
 }
 
-func (c clusterPipelineHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (c clusterPipelineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+// ringHook is a Ring's own hook. go-redis routes a Ring pipeline's
+// commands without keys by their name, so an EVAL and an EVALSHA of one
+// script would reach different shards: the rewrite is left to the shard
+// hooks, after routing.
+type ringHook struct {
+	ring  *redis.Ring
+	nodes *nodeHooks
+}
 
-func (c clusterPipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+// installRingHooks hooks the Ring's shards, those it has and those it
+// creates.
+func installRingHooks(ring *redis.Ring) {
+	h := &ringHook{ring: ring, nodes: &nodeHooks{}}
+	ring.OnNewNode(h.nodes.hook)
+	h.sweep()
+	ring.AddHook(h)
+}
+
+// sweep hooks the shards that are up. GetShardClients lists only those, so
+// a shard down when OptimizePipelines ran is hooked at the first pipeline
+// after the Ring counts it up again; until then it gets plain EVAL.
+func (h *ringHook) sweep() {
+	for _, shard := range h.ring.GetShardClients() {
+		h.nodes.hook(shard)
+	}
+}
+
+func (h *ringHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *ringHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h *ringHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.h.sweep(ctx)
-		return mapPipelineErrors(cmds, next(ctx, cmds))
+		if int64(h.ring.Len()) > h.nodes.count.Load() {
+			h.sweep()
+		}
+		err := next(ctx, cmds)
+		mapPipelineErrors(cmds)
+		// The Ring returns the error of whichever shard finished first.
+		return execError(batch{cmds: cmds}, err)
 	}
 }

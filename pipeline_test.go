@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -23,6 +24,9 @@ func countNames(cmds []*redis.Cmd) map[string]int {
 	return n
 }
 
+// Each pipeline sends one SCRIPT LOAD per script and EVALSHA for every
+// call, after a flush too; the client's first pipeline is preceded by one
+// SCRIPT LOAD on its own (the probe).
 func TestOptimizePipelinesSendsTheSourceOncePerPipeline(t *testing.T) {
 	for _, tx := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tx=%v", tx), func(t *testing.T) {
@@ -56,19 +60,22 @@ func TestOptimizePipelinesSendsTheSourceOncePerPipeline(t *testing.T) {
 							t.Fatalf("round %d get %d = %d, %v; want %d", round, i, got, err, want)
 						}
 					}
-					if got := fmt.Sprint(countNames(incrs)); got != "map[eval:1 evalsha:99]" {
-						t.Fatalf("incr commands %s, want one eval and 99 evalsha", got)
+					if got := fmt.Sprint(countNames(incrs)); got != "map[evalsha:100]" {
+						t.Fatalf("incr commands %s, want 100 evalsha", got)
 					}
-					if got := fmt.Sprint(countNames(gets)); got != "map[eval_ro:1 evalsha_ro:99]" {
-						t.Fatalf("get commands %s, want one eval_ro and 99 evalsha_ro", got)
+					if got := fmt.Sprint(countNames(gets)); got != "map[evalsha_ro:100]" {
+						t.Fatalf("get commands %s, want 100 evalsha_ro", got)
 					}
 				}
 				if b.real {
 					stats := b.client.Info(ctx, "commandstats").Val()
-					for _, want := range []string{"cmdstat_eval:calls=3,", "cmdstat_evalsha:calls=297,"} {
+					for _, want := range []string{"cmdstat_script|load:calls=7,", "cmdstat_evalsha:calls=300,", "cmdstat_evalsha_ro:calls=300,"} {
 						if !strings.Contains(stats, want) {
 							t.Errorf("server commandstats lack %q", want)
 						}
+					}
+					if strings.Contains(stats, "cmdstat_eval:") || strings.Contains(stats, "cmdstat_eval_ro:") {
+						t.Error("the server ran EVAL or EVAL_RO")
 					}
 				}
 			})
@@ -127,6 +134,7 @@ func TestOptimizePipelinesOnCluster(t *testing.T) {
 		}
 		masters[m.Options().Addr] = true
 	}
+	loads := countLoads(t, cc)
 	for round := 0; round < 3; round++ {
 		flushEveryNode(t, cc)
 		pipe := cc.Pipeline()
@@ -143,10 +151,78 @@ func TestOptimizePipelinesOnCluster(t *testing.T) {
 				t.Fatalf("round %d call %d = %d, %v; want %d", round, i, got, err, want)
 			}
 		}
-		if n := countNames(cmds)["eval"]; n != len(masters) {
-			t.Fatalf("round %d: %d EVAL for keys of %d slots, want one per master (%d)", round, n, len(keys), len(masters))
+		if got := countNames(cmds); got["evalsha"] != len(cmds) {
+			t.Fatalf("round %d: calls sent as %v, want all EVALSHA", round, got)
+		}
+		want := 1
+		if round == 0 {
+			want = 2 // and the probe, before the node's first pipeline
+		}
+		for addr, n := range loads.since() {
+			if !masters[addr] {
+				t.Fatalf("no key on master %s", addr)
+			}
+			if n != want {
+				t.Fatalf("round %d: %d SCRIPT LOAD on master %s, want %d", round, n, addr, want)
+			}
 		}
 	}
+}
+
+// loadCounter counts the SCRIPT LOADs a cluster's masters run.
+type loadCounter struct {
+	t     *testing.T
+	cc    *redis.ClusterClient
+	calls map[string]int // by address
+}
+
+func countLoads(t *testing.T, cc *redis.ClusterClient) *loadCounter {
+	l := &loadCounter{t: t, cc: cc}
+	l.calls = l.read()
+	return l
+}
+
+func (l *loadCounter) read() map[string]int {
+	l.t.Helper()
+	calls := map[string]int{}
+	var mu sync.Mutex
+	err := l.cc.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
+		n, err := commandCalls(ctx, m, "script|load")
+		mu.Lock()
+		calls[m.Options().Addr] = n
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return calls
+}
+
+// since returns the SCRIPT LOADs each master ran since the last call.
+func (l *loadCounter) since() map[string]int {
+	now := l.read()
+	diff := map[string]int{}
+	for addr, n := range now {
+		diff[addr] = n - l.calls[addr]
+	}
+	l.calls = now
+	return diff
+}
+
+// commandCalls is the number of calls of a command (as INFO commandstats
+// names it: "evalsha", "script|load") the server ran.
+func commandCalls(ctx context.Context, c *redis.Client, name string) (int, error) {
+	info, err := c.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0, err
+	}
+	_, rest, ok := strings.Cut(info, "cmdstat_"+name+":calls=")
+	if !ok {
+		return 0, nil
+	}
+	calls, _, _ := strings.Cut(rest, ",")
+	return strconv.Atoi(calls)
 }
 
 // A ClusterClient that ran commands before OptimizePipelines already has
@@ -173,8 +249,8 @@ func TestOptimizePipelinesOnClusterAfterUse(t *testing.T) {
 		if _, err := pipe.Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := countNames(cmds)["eval"]; n > 3 {
-			t.Fatalf("round %d: %d EVAL for 30 calls on 3 masters, want at most 3", round, n)
+		if got := countNames(cmds); got["evalsha"] != len(cmds) {
+			t.Fatalf("round %d: calls sent as %v, want all EVALSHA", round, got)
 		}
 	}
 }
@@ -201,8 +277,8 @@ func TestOptimizePipelinesOnClusterTransaction(t *testing.T) {
 				t.Fatalf("round %d call %d = %d, %v", round, i, got, err)
 			}
 		}
-		if got := countNames(cmds); got["eval"] != 1 || got["evalsha"] != 49 {
-			t.Fatalf("round %d: sent as %v, want one eval and 49 evalsha", round, got)
+		if got := countNames(cmds); got["evalsha"] != 50 {
+			t.Fatalf("round %d: sent as %v, want 50 evalsha", round, got)
 		}
 	}
 }
@@ -355,8 +431,8 @@ func TestOptimizePipelinesOnRing(t *testing.T) {
 	}
 }
 
-// A Ring sends a pipeline's commands without keys to one shard, picked at
-// random for each pipeline: the source goes once for all of them.
+// A Ring sends a pipeline's commands without keys to the shard of their
+// name: the source goes there once for all of them.
 func TestOptimizePipelinesOnRingScriptsWithoutKeys(t *testing.T) {
 	a, b := realRedis(t), realRedis(t)
 	ring := optimizedRing(t, a, b)
@@ -365,17 +441,18 @@ func TestOptimizePipelinesOnRingScriptsWithoutKeys(t *testing.T) {
 		a.client.ScriptFlush(ctx)
 		b.client.ScriptFlush(ctx)
 		cmds := echoes(t, ring, round)
-		if n := countNames(cmds)["eval"]; n != 1 {
-			t.Fatalf("round %d: %d EVAL, want 1", round, n)
+		if got := countNames(cmds); got["evalsha"] != len(cmds) {
+			t.Fatalf("round %d: calls sent as %v, want all EVALSHA", round, got)
 		}
 	}
 }
 
 // When a slot has moved since the client read the slot map, the old node
 // answers MOVED and go-redis sends the redirected commands to the new node
-// through that node's hooks: the first of them becomes an EVAL again there,
-// though the old node's part had rewritten it to EVALSHA. Run on a cluster
-// of its own, since it moves a slot.
+// through that node's hooks, which must load the script there too. A call
+// refused with MOVED or ASK caches nothing on the node that refused it: the
+// calls behind it to that node must not depend on it. Run on a cluster of
+// its own, since it moves slots.
 func TestOptimizePipelinesAfterASlotMoved(t *testing.T) {
 	cl := redistest.StartCluster(t, nil)
 	cc := cl.Client(t)
@@ -384,85 +461,154 @@ func TestOptimizePipelinesAfterASlotMoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := MustNewScript("incr", incrSrc)
-	// Two keys of the first master (slots 0-5460), in different slots.
-	var stay, move string
-	for i := 0; move == ""; i++ {
+	// Keys of the first master (slots 0-5460), each in a slot of its own.
+	var keys []string
+	slots := map[int]bool{}
+	for i := 0; len(keys) < 4; i++ {
 		k := fmt.Sprintf("moved:%d", i)
-		switch {
-		case Slot(k) > 5460:
-		case stay == "":
-			stay = k
-		case Slot(k) != Slot(stay):
-			move = k
+		if slot := Slot(k); slot <= 5460 && !slots[slot] {
+			slots[slot] = true
+			keys = append(keys, k)
 		}
 	}
+	stay := keys[0]
 	// A first pipeline: the client reads the slot map (and hooks the nodes).
 	warm := cc.Pipeline()
 	s.Run(ctx, warm, []string{stay}, 1)
 	if _, err := warm.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-
-	// Move move's slot (it holds no key) from the first master to the
-	// second, as a resharding does, behind the client's back.
 	from, to := cl.Masters[0].Client(t), cl.Masters[1].Client(t)
 	fromID, toID := from.ClusterMyID(ctx).Val(), to.ClusterMyID(ctx).Val()
-	slot := Slot(move)
-	for _, step := range []struct {
-		c    *redis.Client
-		args []any
-	}{
-		{to, []any{"cluster", "setslot", slot, "importing", fromID}},
-		{from, []any{"cluster", "setslot", slot, "migrating", toID}},
-		{to, []any{"cluster", "setslot", slot, "node", toID}},
-		{from, []any{"cluster", "setslot", slot, "node", toID}},
-		{cl.Masters[2].Client(t), []any{"cluster", "setslot", slot, "node", toID}},
-	} {
-		if err := step.c.Do(ctx, step.args...).Err(); err != nil {
-			t.Fatalf("%v: %v", step.args, err)
+	setSlot := func(c *redis.Client, args ...any) {
+		t.Helper()
+		if err := c.Do(ctx, append([]any{"cluster", "setslot"}, args...)...).Err(); err != nil {
+			t.Fatalf("%v: %v", args, err)
 		}
 	}
-	if err := to.ScriptFlush(ctx).Err(); err != nil {
-		t.Fatal(err)
+	// moveSlot moves an empty slot from the first master to the second,
+	// as a resharding does, behind the client's back.
+	moveSlot := func(slot int) {
+		setSlot(to, slot, "importing", fromID)
+		setSlot(from, slot, "migrating", toID)
+		setSlot(to, slot, "node", toID)
+		setSlot(from, slot, "node", toID)
+		setSlot(cl.Masters[2].Client(t), slot, "node", toID)
 	}
-	movedBefore := movedReplies(t, from)
+	flush := func() {
+		for _, c := range []*redis.Client{from, to} {
+			if err := c.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := 1 // stay's counter
 
-	pipe := cc.Pipeline()
-	first := s.Run(ctx, pipe, []string{stay}, 1)
-	var moved []*redis.Cmd
-	for i := 0; i < 5; i++ {
-		moved = append(moved, s.Run(ctx, pipe, []string{move}, 1))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := first.Int64(); err != nil || got != 2 {
-		t.Fatalf("call on the unmoved slot = %d, %v; want 2", got, err)
-	}
-	for i, cmd := range moved {
-		if got, err := cmd.Int64(); err != nil || got != int64(i+1) {
-			t.Fatalf("call %d on the moved slot (%v) = %d, %v; want %d", i, cmd.Args()[0], got, err, i+1)
+	t.Run("redirected calls", func(t *testing.T) {
+		move := keys[1]
+		moveSlot(Slot(move))
+		flush()
+		movedBefore := errorCount(t, from, "MOVED")
+		pipe := cc.Pipeline()
+		first := s.Run(ctx, pipe, []string{stay}, 1)
+		var moved []*redis.Cmd
+		for i := 0; i < 5; i++ {
+			moved = append(moved, s.Run(ctx, pipe, []string{move}, 1))
 		}
-	}
-	if got := countNames(moved); got["eval"] != 1 || got["evalsha"] != 4 {
-		t.Fatalf("moved calls were sent as %v, want one eval then evalsha", got)
-	}
-	if n := to.Exists(ctx, move).Val(); n != 1 {
-		t.Fatalf("key %q not on the slot's new master", move)
-	}
-	if n := movedReplies(t, from) - movedBefore; n != 5 {
-		t.Fatalf("the old master answered MOVED %d times, want 5 (the test must exercise redirection)", n)
-	}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want++
+		if got, err := first.Int64(); err != nil || got != int64(want) {
+			t.Fatalf("call on the unmoved slot = %d, %v; want %d", got, err, want)
+		}
+		for i, cmd := range moved {
+			if got, err := cmd.Int64(); err != nil || got != int64(i+1) {
+				t.Fatalf("call %d on the moved slot (%v) = %d, %v; want %d", i, cmd.Args()[0], got, err, i+1)
+			}
+		}
+		if got := countNames(moved); got["evalsha"] != 5 {
+			t.Fatalf("moved calls were sent as %v, want EVALSHA after a SCRIPT LOAD on the new master", got)
+		}
+		if n := to.Exists(ctx, move).Val(); n != 1 {
+			t.Fatalf("key %q not on the slot's new master", move)
+		}
+		if n := errorCount(t, from, "MOVED") - movedBefore; n != 5 {
+			t.Fatalf("the old master answered MOVED %d times, want 5 (the test must exercise redirection)", n)
+		}
+	})
+
+	// The old master refuses the first call with MOVED; the calls behind
+	// it stay there.
+	t.Run("first call refused with MOVED", func(t *testing.T) {
+		move := keys[2]
+		moveSlot(Slot(move))
+		flush()
+		movedBefore := errorCount(t, from, "MOVED")
+		pipe := cc.Pipeline()
+		moved := s.Run(ctx, pipe, []string{move}, 1)
+		var stays []*redis.Cmd
+		for i := 0; i < 4; i++ {
+			stays = append(stays, s.Run(ctx, pipe, []string{stay}, 1))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := moved.Int64(); err != nil || got != 1 {
+			t.Fatalf("moved call = %d, %v; want 1", got, err)
+		}
+		for i, cmd := range stays {
+			want++
+			if got, err := cmd.Int64(); err != nil || got != int64(want) {
+				t.Fatalf("call %d behind the moved one (%v) = %d, %v; want %d", i, cmd.Args()[0], got, err, want)
+			}
+		}
+		if n := errorCount(t, from, "MOVED") - movedBefore; n != 1 {
+			t.Fatalf("the old master answered MOVED %d times, want 1", n)
+		}
+	})
+
+	// A slot being migrated: the old master answers ASK for a key it does
+	// not have, and the first call goes to the new master with ASKING.
+	t.Run("first call refused with ASK", func(t *testing.T) {
+		ask := keys[3]
+		setSlot(to, Slot(ask), "importing", fromID)
+		setSlot(from, Slot(ask), "migrating", toID)
+		flush()
+		askBefore := errorCount(t, from, "ASK")
+		pipe := cc.Pipeline()
+		asked := s.Run(ctx, pipe, []string{ask}, 1)
+		var stays []*redis.Cmd
+		for i := 0; i < 4; i++ {
+			stays = append(stays, s.Run(ctx, pipe, []string{stay}, 1))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := asked.Int64(); err != nil || got != 1 {
+			t.Fatalf("asked call = %d, %v; want 1", got, err)
+		}
+		for i, cmd := range stays {
+			want++
+			if got, err := cmd.Int64(); err != nil || got != int64(want) {
+				t.Fatalf("call %d behind the asked one (%v) = %d, %v; want %d", i, cmd.Args()[0], got, err, want)
+			}
+		}
+		if n := errorCount(t, from, "ASK") - askBefore; n != 1 {
+			t.Fatalf("the old master answered ASK %d times, want 1", n)
+		}
+	})
 }
 
-// movedReplies is the number of MOVED errors a node has replied.
-func movedReplies(t *testing.T, c *redis.Client) int {
+// errorCount is the number of errors with the given prefix (MOVED, ASK)
+// a node has replied.
+func errorCount(t *testing.T, c *redis.Client, prefix string) int {
 	t.Helper()
 	info, err := c.Info(context.Background(), "errorstats").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(info, "errorstat_MOVED:count=")
+	_, rest, ok := strings.Cut(info, "errorstat_"+prefix+":count=")
 	if !ok {
 		return 0
 	}

@@ -20,9 +20,8 @@ const (
 
 // pipelineKeys are the keys of the calls of one pipeline, in order: call i
 // uses hash tag i mod 10, so that on a cluster a pipeline reaches all three
-// masters and holds 10 slots (3 EVALs and 97 EVALSHAs with
-// OptimizePipelines, whose "first call" is per node). On one server the
-// hook sends 1 EVAL and 99 EVALSHAs.
+// masters and holds 10 slots. With OptimizePipelines every call is an
+// EVALSHA, after one SCRIPT LOAD per node (one per pipeline on one server).
 var pipelineKeys = func() [][]string {
 	keys := make([][]string, pipelineCalls)
 	for i := range keys {
@@ -34,7 +33,7 @@ var pipelineKeys = func() [][]string {
 // untaggedPipelineKeys are 100 keys without hash tags, one per call: on a
 // cluster about 100 slots, as a pipeline over many users' keys has (a
 // per-slot "first call" would send nearly every call as EVAL; per node it
-// is still 3).
+// is still 3 SCRIPT LOADs).
 var untaggedPipelineKeys = func() [][]string {
 	keys := make([][]string, pipelineCalls)
 	for i := range keys {

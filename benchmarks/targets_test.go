@@ -74,8 +74,9 @@ func benchTargetPipeline(b *testing.B, clustered bool, keys [][]string) {
 		c = pipelineClients{plain, optimized}
 	}
 	// Every slice ends with the script cached (each pipeline of the
-	// variants other than the ideal starts with an EVAL of it, and a flush
-	// comes only before a pipeline), so the ideal always finds it loaded.
+	// variants other than the ideal starts with an EVAL or SCRIPT LOAD of
+	// it, and a flush comes only before a pipeline), so the ideal always
+	// finds it loaded.
 	if err := script("quota").Load(ctx, c.plain); err != nil {
 		b.Fatal(err)
 	}
