@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -240,24 +239,6 @@ func firstMasterKeys(n int) []string {
 		}
 	}
 	return keys
-}
-
-// errorCount is the number of error replies with code a node has sent.
-func errorCount(t *testing.T, c *redis.Client, code string) int {
-	t.Helper()
-	info, err := c.Info(context.Background(), "errorstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(info, "errorstat_"+code+":count=")
-	if !ok {
-		return 0
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0]))
-	if err != nil {
-		t.Fatalf("errorstats: %v", err)
-	}
-	return n
 }
 
 // In a ClusterClient pipeline, go-redis queues a MOVED or ASK reply's
