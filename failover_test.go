@@ -295,7 +295,7 @@ func checkLockHolds(t *testing.T, holds []lockHold, killedAt, killDone time.Time
 			reissued++
 		}
 	}
-	t.Logf("lock: %d acquisitions on the old master (fences %d..%d, %d of them above the replica's counter %d before the kill, so lost), %d on the new one (from fence %d)",
+	t.Logf("lock: %d acquisitions on the old master (fences %d..%d, %d of them above the replica's counter %d just before the kill, so possibly lost), %d on the new one (from fence %d)",
 		len(oldMaster), oldMaster[0].fence, oldMaster[len(oldMaster)-1].fence, reissued, replicaFence, len(newMaster), newMaster[0].fence)
 }
 
