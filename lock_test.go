@@ -560,12 +560,18 @@ func (failAfterSending) ProcessPipelineHook(next redis.ProcessPipelineHook) redi
 }
 
 // A resent attempt (go-redis retries a command whose connection broke)
-// finds its own token and keeps the fence it was given.
+// finds its own token, keeps the fence it was given and sets the full TTL
+// again, even when the key's TTL was shortened meanwhile.
 func TestLockAcquireScriptIsIdempotentForOneToken(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		keys := []string{"lock-test:{resend}", keyspace.Derive("lock-test:{resend}", kindFence)}
 		for i := range 2 {
+			if i == 1 {
+				if err := b.client.PExpire(ctx, keys[0], time.Second).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
 			got, err := lockAcquire.Run(ctx, b.client, keys, "tok", "60000").Slice()
 			if err != nil {
 				t.Fatal(err)
@@ -573,6 +579,9 @@ func TestLockAcquireScriptIsIdempotentForOneToken(t *testing.T) {
 			if fmt.Sprint(got) != "[1 1]" {
 				t.Errorf("attempt %d replied %v, want [1 1]", i+1, got)
 			}
+		}
+		if ms := b.client.PTTL(ctx, keys[0]).Val().Milliseconds(); ms <= 59000 || ms > 60000 {
+			t.Errorf("PTTL after the resent attempt = %dms, want the full 60000ms again (it was cut to 1000ms)", ms)
 		}
 		got, err := lockAcquire.Run(ctx, b.client, keys, "other", "60000").Slice()
 		if err != nil {
@@ -584,13 +593,16 @@ func TestLockAcquireScriptIsIdempotentForOneToken(t *testing.T) {
 	})
 }
 
+// The watchdog keeps the key alive past its TTL, and reports it lost when
+// it is deleted. Refreshes come every 50ms for a 600ms TTL: only a stall
+// of over half a second between two of them could lose the lock.
 func TestLockWatchdogKeepsTheLockAlive(t *testing.T) {
 	b := realRedis(t) // needs real expiry
 	ctx := context.Background()
 	const key = "lock-test:{watchdog}"
-	const ttl = 300 * time.Millisecond
+	const ttl = 600 * time.Millisecond
 	lostErrs := make(chan error, 2)
-	l := NewLock(b.client, key, &LockOptions{TTL: ttl, AutoRefresh: true, OnLost: func(err error) { lostErrs <- err }})
+	l := NewLock(b.client, key, &LockOptions{TTL: ttl, AutoRefresh: true, RefreshInterval: 50 * time.Millisecond, OnLost: func(err error) { lostErrs <- err }})
 	if err := l.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}

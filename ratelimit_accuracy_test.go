@@ -3,6 +3,8 @@ package redislua
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -22,6 +24,9 @@ type arrivalPattern struct {
 	// window-long interval: the bound WithSlidingCounter documents for the
 	// kind of traffic.
 	maxOver int
+	// belowLimit is set for evenly spread traffic under the limit, of
+	// which both limiters must admit every call.
+	belowLimit bool
 }
 
 // arrivalPatterns returns the patterns measured, for a run of the given
@@ -56,19 +61,20 @@ func arrivalPatterns(limit int, window time.Duration, windows int) []arrivalPatt
 	}
 	sqrt := int(math.Ceil(math.Sqrt(float64(limit))))
 	return []arrivalPattern{
-		{"even-0.9x", every(0.9, 0, span), 1},
-		{"even-1.1x", every(1.1, 0, span), 1},
-		{"even-2x", every(2, 0, span), 1},
-		{"poisson-1x", poisson(1, 1), sqrt},
-		{"poisson-2x", poisson(2, 2), sqrt},
-		{"burst-then-steady", burstThenSteady, limit}, // two full fixed windows
+		{"even-0.9x", every(0.9, 0, span), 1, true},
+		{"even-1.1x", every(1.1, 0, span), 1, false},
+		{"even-2x", every(2, 0, span), 1, false},
+		{"poisson-1x", poisson(1, 1), sqrt, false},
+		{"poisson-2x", poisson(2, 2), sqrt, false},
+		{"burst-then-steady", burstThenSteady, limit, false}, // two full fixed windows
 	}
 }
 
 // accuracy is the outcome of driving both limiters with one pattern.
 type accuracy struct {
-	logAdmitted, counterAdmitted int // calls admitted in the whole run
-	logMax, counterMax           int // most admitted in any window-long interval
+	logAt                        []time.Duration // when the log admitted a call
+	logAdmitted, counterAdmitted int             // calls admitted in the whole run
+	logMax, counterMax           int             // most admitted in any window-long interval
 }
 
 // overPercent is how far the counter's worst window exceeded limit, in
@@ -99,16 +105,34 @@ func measureAccuracy(t testing.TB, limit int, window time.Duration, at []time.Du
 		}
 	}
 	return accuracy{
+		logAt:       logAt,
 		logAdmitted: len(logAt), counterAdmitted: len(counterAt),
 		logMax: maxInWindow(logAt, window), counterMax: maxInWindow(counterAt, window),
 	}
 }
 
-// The log never admits more than the limit in any window; the counter stays
-// within the bounds WithSlidingCounter documents: one call over for evenly
-// spread traffic, about √limit for random traffic, twice the limit always.
-// The arrivals are fixed (seeded) and the clock is set, so every run gives
-// the same numbers.
+// slidingLog returns the arrivals (sorted, one call each) that an exact
+// sliding-window log admits: a call is admitted when fewer than limit
+// admitted calls were made less than a window before it.
+func slidingLog(at []time.Duration, limit int, window time.Duration) []time.Duration {
+	var admitted []time.Duration
+	for _, d := range at {
+		inWindow := len(admitted) - sort.Search(len(admitted), func(i int) bool { return admitted[i] > d-window })
+		if inWindow < limit {
+			admitted = append(admitted, d)
+		}
+	}
+	return admitted
+}
+
+// The log admits exactly the calls an exact sliding window admits (so
+// never more than the limit in any window, and never fewer than it
+// could); the counter stays within the bounds WithSlidingCounter
+// documents: one call over for evenly spread traffic, about √limit for
+// random traffic, twice the limit always; and it admits at least
+// (limit - 1)/limit of what the log admits, and every call of evenly
+// spread traffic under the limit. The arrivals are fixed (seeded) and the
+// clock is set, so every run gives the same numbers.
 func TestRateLimiterCounterAccuracy(t *testing.T) {
 	const (
 		limit  = 30
@@ -125,6 +149,15 @@ func TestRateLimiterCounterAccuracy(t *testing.T) {
 			}
 			if a.counterMax > limit+p.maxOver {
 				t.Errorf("counter admitted %d calls in one window, limit %d: more than the documented %d over", a.counterMax, limit, p.maxOver)
+			}
+			if want := slidingLog(p.at, limit, window); !slices.Equal(a.logAt, want) {
+				t.Errorf("log admitted %d calls, want the %d an exact sliding window admits", a.logAdmitted, len(want))
+			}
+			if a.counterAdmitted*limit < a.logAdmitted*(limit-1) {
+				t.Errorf("counter admitted %d calls, fewer than (limit - 1)/limit of the log's %d", a.counterAdmitted, a.logAdmitted)
+			}
+			if p.belowLimit && (a.logAdmitted != len(p.at) || a.counterAdmitted != len(p.at)) {
+				t.Errorf("of %d calls under the limit, log admitted %d, counter %d: want all", len(p.at), a.logAdmitted, a.counterAdmitted)
 			}
 		})
 	}
@@ -220,7 +253,11 @@ func TestRateLimiterCounterAdmission(t *testing.T) {
 	} {
 		t.Run("limit="+strconv.Itoa(c.limit), func(t *testing.T) {
 			t.Parallel()
-			a := measureAccuracy(t, c.limit, window, saturating(c.limit, window, 10))
+			at := saturating(c.limit, window, 10)
+			a := measureAccuracy(t, c.limit, window, at)
+			if want := slidingLog(at, c.limit, window); !slices.Equal(a.logAt, want) {
+				t.Fatalf("log admitted %d calls, want the %d an exact sliding window admits", a.logAdmitted, len(want))
+			}
 			got := 100 * float64(a.counterAdmitted) / float64(a.logAdmitted)
 			t.Logf("log admitted %d, counter %d (%.1f%%)", a.logAdmitted, a.counterAdmitted, got)
 			if math.Abs(got-c.percent) > 2 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
 	"github.com/redislua/redislua/internal/keyspace"
+	"github.com/redislua/redislua/internal/redistest"
 )
 
 // rateBackend is a server the rate-limiter tests run on.
@@ -327,11 +330,15 @@ func TestRateLimiterSlidesRealTime(t *testing.T) {
 	}
 }
 
-// clock is a miniredis whose TIME (inside scripts too) the test sets.
+// clock is a server whose time, as the rate limiter's scripts read it, the
+// test sets: a miniredis, whose TIME (inside scripts too) it sets, or a
+// redis-server, whose clock cannot be set, running the scripts as
+// fakeTimeScript makes them read the time.
 type clock struct {
-	m    *miniredis.Miniredis
 	c    *redis.Client
 	base time.Time
+	set  func(time.Time)
+	real bool // a redis-server: limiters need fakeTimeScript
 }
 
 // newClock returns a miniredis at base, a multiple of every window the
@@ -340,13 +347,83 @@ func newClock(t testing.TB) *clock {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	k := &clock{m: m, c: c, base: time.Unix(1_700_000_000, 0)}
+	k := &clock{c: c, base: time.Unix(1_700_000_000, 0), set: m.SetTime}
 	k.at(0)
 	return k
 }
 
+// fakeTimeKey holds the time ("seconds microseconds") that the scripts of
+// fakeTimeScript read instead of TIME.
+const fakeTimeKey = "ratelimit-test:time"
+
+// newRedisClock returns a redis-server whose time, for the scripts of
+// fakeTimeScript, is base.
+func newRedisClock(t testing.TB) *clock {
+	srv := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	set := func(at time.Time) {
+		if err := c.Set(context.Background(), fakeTimeKey, fmt.Sprintf("%d %d", at.Unix(), at.Nanosecond()/1000), 0).Err(); err != nil {
+			t.Fatalf("setting the scripts' time: %v", err)
+		}
+	}
+	k := &clock{c: c, base: time.Unix(1_700_000_000, 0), set: set, real: true}
+	k.at(0)
+	return k
+}
+
+// forEachClock runs fn on a miniredis clock and on a redis-server clock.
+func forEachClock(t *testing.T, fn func(t *testing.T, k *clock)) {
+	t.Run("miniredis", func(t *testing.T) { fn(t, newClock(t)) })
+	t.Run("redis", func(t *testing.T) { fn(t, newRedisClock(t)) })
+}
+
 // at sets the server's time to base + d.
-func (k *clock) at(d time.Duration) { k.m.SetTime(k.base.Add(d)) }
+func (k *clock) at(d time.Duration) { k.set(k.base.Add(d)) }
+
+// limiter returns a limiter on k's server; on a redis-server its script
+// reads the time that k sets.
+func (k *clock) limiter(t *testing.T, limit int, window time.Duration, opts ...RateLimitOption) *RateLimiter {
+	t.Helper()
+	l := newTestLimiter(t, k.c, limit, window, opts...)
+	if k.real {
+		l.script = fakeTimeScript(t, l.script)
+	}
+	return l
+}
+
+// fakeTimeScript returns s with one change: a local redis table, declared
+// after the header, answers TIME with the time in fakeTimeKey and passes
+// every other command to Redis. The rest is the text users run, so a
+// redis-server runs its arithmetic on the times a test chooses.
+func fakeTimeScript(t *testing.T, s *Script) *Script {
+	t.Helper()
+	const prelude = `local realRedis = redis
+local redis = setmetatable({
+  call = function(cmd, ...)
+    if cmd == 'TIME' then
+      local at = realRedis.call('GET', '` + fakeTimeKey + `') -- redislua:ignore key-not-from-KEYS
+      local sec, usec = string.match(at, '^(%d+) (%d+)$')
+      return {sec, usec}
+    end
+    return realRedis.call(cmd, ...)
+  end,
+}, {__index = realRedis})
+`
+	src := s.Source()
+	body := 0 // the first line after the header's comments
+	for body < len(src) && strings.HasPrefix(src[body:], "--") {
+		body += strings.IndexByte(src[body:], '\n') + 1
+	}
+	if !strings.Contains(src[body:], "redis.call('TIME')") {
+		t.Fatalf("%s does not read TIME after its header", s.Name())
+	}
+	fake, err := NewScript(s.Name()+"-fake-time", src[:body]+prelude+src[body:])
+	if err != nil {
+		t.Fatalf("%s with a fake TIME: %v", s.Name(), err)
+	}
+	return fake
+}
 
 type rateStep struct {
 	at         time.Duration
@@ -371,10 +448,14 @@ func runSteps(t *testing.T, k *clock, l *RateLimiter, key string, steps []rateSt
 }
 
 // The log, with the server's clock set by the test: exact results, and
-// calls leave the window exactly one window after they were made.
+// calls leave the window exactly one window after they were made. On
+// miniredis and on a redis-server: the same Lua, two interpreters.
 func TestRateLimiterLogTimeline(t *testing.T) {
-	k := newClock(t)
-	l := newTestLimiter(t, k.c, 3, 10*time.Second)
+	forEachClock(t, testRateLimiterLogTimeline)
+}
+
+func testRateLimiterLogTimeline(t *testing.T, k *clock) {
+	l := k.limiter(t, 3, 10*time.Second)
 	const s, us = time.Second, time.Microsecond
 	runSteps(t, k, l, "log", []rateStep{
 		{0, 1, RateResult{true, 2, 0, 10 * s}, 1},
@@ -397,9 +478,13 @@ func TestRateLimiterLogTimeline(t *testing.T) {
 
 // The counter, with the server's clock set by the test: results follow
 // the formula current + previous * (share of the previous window left).
+// On miniredis and on a redis-server.
 func TestRateLimiterCounterTimeline(t *testing.T) {
-	k := newClock(t)
-	l := newTestLimiter(t, k.c, 10, 10*time.Second, WithSlidingCounter())
+	forEachClock(t, testRateLimiterCounterTimeline)
+}
+
+func testRateLimiterCounterTimeline(t *testing.T, k *clock) {
+	l := k.limiter(t, 10, 10*time.Second, WithSlidingCounter())
 	const s, us = time.Second, time.Microsecond
 	runSteps(t, k, l, "counter", []rateStep{
 		// Window 0 fills at once.
@@ -470,16 +555,18 @@ func TestRateLimiterMemberCollision(t *testing.T) {
 // log keeps counting the calls recorded ahead of the clock until the clock
 // has passed their window; the counter holds time at its newest window and
 // adds the lag to its waits, so that RetryAfter and ResetAfter are still
-// the real time to wait. miniredis is used because a real server's clock
-// cannot be stepped (the keys' TTLs are checked on real Redis in
-// TestRateLimiterLogCallsAheadOfTheClock and
-// TestRateLimiterCounterAheadOfTheClock: miniredis's TTLs do not follow
-// its clock).
+// the real time to wait. On miniredis and on a redis-server (see
+// fakeTimeScript); the keys' TTLs follow neither clock here, and are
+// checked on real Redis in TestRateLimiterLogCallsAheadOfTheClock and
+// TestRateLimiterCounterAheadOfTheClock.
 func TestRateLimiterClockStepsBack(t *testing.T) {
+	forEachClock(t, testRateLimiterClockStepsBack)
+}
+
+func testRateLimiterClockStepsBack(t *testing.T, k *clock) {
 	const s, us = time.Second, time.Microsecond
 	t.Run("log", func(t *testing.T) {
-		k := newClock(t)
-		l := newTestLimiter(t, k.c, 3, 10*time.Second)
+		l := k.limiter(t, 3, 10*time.Second)
 		k.at(100 * s)
 		allowN(t, l, "back", 2)
 		k.at(50 * s) // 50 s back: the calls at 100 s still count
@@ -501,8 +588,7 @@ func TestRateLimiterClockStepsBack(t *testing.T) {
 		}
 	})
 	t.Run("counter", func(t *testing.T) {
-		k := newClock(t)
-		l := newTestLimiter(t, k.c, 3, 10*time.Second, WithSlidingCounter())
+		l := k.limiter(t, 3, 10*time.Second, WithSlidingCounter())
 		k.at(100 * s)
 		allowN(t, l, "back", 2) // window 10
 		// 50 s back: time is held at 100 s, 50 s ahead of the clock. The

@@ -1,16 +1,21 @@
 package redislua
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/redistest"
 )
 
 const incrSrc = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
@@ -230,3 +235,166 @@ func TestRunSendsWhatGoRedisSends(t *testing.T) {
 
 // scripterOnly hides every method but redis.Scripter's.
 type scripterOnly struct{ redis.Scripter }
+
+// A script whose outcome is unknown (a timeout, a lost connection) is
+// never run twice, even with go-redis's default MaxRetries (3): before Run
+// marked its commands NoRetry, go-redis sent the EVALSHA again after a read
+// timeout, on a new connection, and the server ran it 4 times. The reply is
+// held back by a proxy until Run has returned, so the read timeout fires
+// however the goroutines are scheduled; EVALSHA is counted where the client
+// writes it, since a hook sees one command.
+func TestRunIsSentOnceWhenTheReplyTimesOut(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = direct.Close() })
+	s := MustNewScript("count", "-- @key runs\nreturn redis.call('INCR', KEYS[1])")
+	if err := s.Load(ctx, direct); err != nil { // no NOSCRIPT: EVALSHA runs
+		t.Fatal(err)
+	}
+	proxy := newReplyHold(t, srv.Addr)
+	var sent atomic.Int64
+	c := redis.NewClient(&redis.Options{
+		Addr:        proxy.Addr(),
+		ReadTimeout: 100 * time.Millisecond, // MaxRetries left at go-redis's default
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return evalShaCounter{Conn: conn, n: &sent}, nil
+		},
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	err := s.Run(ctx, c, []string{"runs"}).Err()
+	var netErr net.Error
+	if !errors.As(err, &netErr) || !netErr.Timeout() {
+		t.Fatalf("Run = %v, want a read timeout", err)
+	}
+	// go-redis has made all its attempts when Run returns.
+	if n := sent.Load(); n != 1 {
+		t.Errorf("one Run whose reply timed out wrote EVALSHA %d times, want once", n)
+	}
+	proxy.Release()
+	// The script ran once; a resent EVALSHA would run it again. Written
+	// through the proxy, so wait for it.
+	waitFor(t, 5*time.Second, "the script to run", func() bool { return direct.Get(ctx, "runs").Val() != "" })
+	if n, err := direct.Get(ctx, "runs").Int(); n != int(sent.Load()) || err != nil {
+		t.Errorf("runs = %d, %v; want %d, one per EVALSHA written", n, err, sent.Load())
+	}
+}
+
+// evalShaCounter is a net.Conn that counts the EVALSHA commands written
+// on it (go-redis writes one command per Write).
+type evalShaCounter struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c evalShaCounter) Write(b []byte) (int, error) {
+	if bytes.Contains(bytes.ToLower(b), []byte("evalsha")) {
+		c.n.Add(1)
+	}
+	return c.Conn.Write(b)
+}
+
+// replyHold is a TCP proxy in front of a server. Once a connection has
+// carried an EVALSHA to the server, nothing more comes back on it until
+// Release: the script runs, and its caller waits for a reply that only
+// Release lets through. Other connections, and commands before the
+// EVALSHA (go-redis's handshake), pass as they are.
+type replyHold struct {
+	ln      net.Listener
+	target  string
+	release chan struct{}
+	once    sync.Once
+
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+// newReplyHold starts a proxy to target on a free loopback port and stops
+// it, closing every connection, in t.Cleanup.
+func newReplyHold(t *testing.T, target string) *replyHold {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &replyHold{ln: ln, target: target, release: make(chan struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+// Addr is the address clients dial instead of the server's.
+func (p *replyHold) Addr() string { return p.ln.Addr().String() }
+
+// Release lets the held replies through, and every later one.
+func (p *replyHold) Release() { p.once.Do(func() { close(p.release) }) }
+
+func (p *replyHold) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		var held atomic.Bool
+		p.wg.Add(2)
+		go p.pipe(s, c, func(b []byte) {
+			if bytes.Contains(bytes.ToLower(b), []byte("evalsha")) {
+				held.Store(true) // before the server can reply to it
+			}
+		})
+		go p.pipe(c, s, func([]byte) {
+			if held.Load() {
+				<-p.release
+			}
+		})
+	}
+}
+
+// pipe copies from src to dst until either fails, calling before with
+// each chunk (the last few bytes of the previous chunk first, so that a
+// command name split across two reads is seen) before writing it.
+func (p *replyHold) pipe(dst, src net.Conn, before func([]byte)) {
+	defer p.wg.Done()
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	var tail []byte
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			before(append(tail, buf[:n]...))
+			tail = append(tail[:0], buf[max(n-8, 0):n]...)
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *replyHold) close() {
+	p.Release()
+	_ = p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}

@@ -144,6 +144,10 @@ func TestTLSWithClientCertificates(t *testing.T) {
 	if err := holder.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
+	holderFence := holder.Fence() // read while held: Fence is 0 after Release
+	if holderFence <= 0 {
+		t.Fatalf("holder's fence = %d, want > 0", holderFence)
+	}
 	retry := &signalRetry{RetryStrategy: LinearRetry(10 * time.Second), waiting: make(chan struct{}, 8)}
 	waiter := NewLock(c, "tls:{job}", &LockOptions{TTL: 5 * time.Second, Retry: retry})
 	acquired := make(chan error, 1)
@@ -160,8 +164,8 @@ func TestTLSWithClientCertificates(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the waiter was not woken over TLS")
 	}
-	if waiter.Fence() <= holder.Fence() && holder.Fence() != 0 {
-		t.Fatalf("fences %d then %d", holder.Fence(), waiter.Fence())
+	if got := waiter.Fence(); got != holderFence+1 {
+		t.Fatalf("fences %d then %d, want the next one %d", holderFence, got, holderFence+1)
 	}
 	_ = waiter.Release(ctx)
 

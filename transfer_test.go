@@ -557,6 +557,48 @@ func TestTransferMisuseSendsNothing(t *testing.T) {
 	}
 }
 
+// The script refuses a bad amount itself, so a caller that runs it through
+// the registry, past Transfer's check in Go, cannot move money backwards
+// ("-5" would credit from and debit to) or write a record: the call fails
+// and no key changes.
+func TestTransferScriptRefusesABadAmount(t *testing.T) {
+	amounts := []string{"-5", "0", "-0", "abc", "", "+5", "5.0", " 5", "05", minStr, "9223372036854775808"}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		from, to, record := "{bank}:from", "{bank}:to", "{bank}:record"
+		before := map[string]string{from: "100", to: "5"}
+		script := prebuilt.MustScript("transfer")
+		for _, amount := range amounts {
+			for _, withRecord := range []bool{false, true} {
+				for k, v := range before {
+					b.client.Set(ctx, k, v, 0)
+				}
+				b.client.Del(ctx, record)
+				keys, args := []string{from, to}, []any{amount, maxStr}
+				if withRecord {
+					keys, args = append(keys, record), append(args, 60000)
+				}
+				reply, err := script.Run(ctx, b.client, keys, args...).Result()
+				if err == nil || !strings.Contains(err.Error(), "transfer amount must be a positive integer") {
+					t.Errorf("amount %q (record %v): reply %v, err %v; want the script to refuse the amount", amount, withRecord, reply, err)
+				}
+				for k, v := range before {
+					wantValue(t, b.client, k, str(v))
+				}
+				wantValue(t, b.client, record, nil)
+			}
+		}
+		// The headroom is checked the same way.
+		reply, err := script.Run(ctx, b.client, []string{from, to}, "5", "abc").Result()
+		if err == nil || !strings.Contains(err.Error(), "positive integer") {
+			t.Errorf("headroom \"abc\": reply %v, err %v; want a refusal", reply, err)
+		}
+		for k, v := range before {
+			wantValue(t, b.client, k, str(v))
+		}
+	})
+}
+
 func TestBalanceErrorMessage(t *testing.T) {
 	err := error(&BalanceError{Key: "{bank}:alice", Err: ErrInsufficientFunds})
 	if got, want := err.Error(), `redislua: insufficient funds: key "{bank}:alice"`; got != want {

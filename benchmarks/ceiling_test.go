@@ -25,9 +25,7 @@ type redisBenchmark struct {
 // its CSV output) and the CPU time the redis-benchmark process used.
 func (rb redisBenchmark) run(tb testing.TB, srv *redistest.Server, n int) (sent int, rps float64, cpu time.Duration) {
 	tb.Helper()
-	if _, err := exec.LookPath("redis-benchmark"); err != nil {
-		tb.Skip("redis-benchmark not found on PATH (apt-get install redis-tools)")
-	}
+	redistest.RequireBinary(tb, "redis-benchmark") // fails under REDISLUA_REQUIRE_REDIS
 	// redis-benchmark cannot send fewer commands than it keeps in flight.
 	n = max(n, rb.conns*rb.pipeline)
 	args := []string{

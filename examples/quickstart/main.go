@@ -14,6 +14,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 
@@ -27,25 +28,25 @@ import (
 var luaFS embed.FS
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, out io.Writer) error {
 	rdb, where, closeAll, err := connect()
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	fmt.Println("using", where)
+	fmt.Fprintln(out, "using", where)
 
 	reg, err := redislua.NewRegistry(luaFS)
 	if err != nil {
 		return err
 	}
 	for _, s := range reg.Scripts() {
-		fmt.Printf("loaded script %-8s sha1 %s read-only=%v\n", s.Name(), s.SHA(), s.ReadOnly())
+		fmt.Fprintf(out, "loaded script %-8s sha1 %s read-only=%v\n", s.Name(), s.SHA(), s.ReadOnly())
 	}
 	if err := reg.LoadAll(ctx, rdb); err != nil {
 		return err
@@ -63,7 +64,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("transfer 30: %s now %d\n", from, left)
+	fmt.Fprintf(out, "transfer 30: %s now %d\n", from, left)
 
 	// After a restart or failover the server's script cache is empty; Run
 	// notices NOSCRIPT and sends the script once with EVAL.
@@ -74,7 +75,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("transfer 20 after SCRIPT FLUSH: %s now %d\n", from, left)
+	fmt.Fprintf(out, "transfer 20 after SCRIPT FLUSH: %s now %d\n", from, left)
 
 	// In a pipeline Run queues EVAL, which a flushed cache cannot break;
 	// with OptimizePipelines, later calls of the same script become EVALSHA.
@@ -84,16 +85,16 @@ func run(ctx context.Context) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return reg.MapError(err)
 	}
-	fmt.Printf("balances in one pipeline: %d and %d\n", fromBal.Val(), toBal.Val())
+	fmt.Fprintf(out, "balances in one pipeline: %d and %d\n", fromBal.Val(), toBal.Val())
 
 	// A script's own error reply arrives untouched.
 	err = reg.Run(ctx, rdb, "transfer", []string{from, to}, 1000).Err()
-	fmt.Println("transfer 1000:", err)
+	fmt.Fprintln(out, "transfer 1000:", err)
 
 	// A bug Redis would only report when the line runs is refused now,
 	// naming the file, line and column.
 	_, err = reg.Add("visits", "local n = redis.call('INCR', KEYS[1])\nreturn totl + n\n")
-	fmt.Println("a misspelt local, refused at start-up:", err)
+	fmt.Fprintln(out, "a misspelt local, refused at start-up:", err)
 
 	// An error raised while a script runs names the file and line.
 	if err := rdb.Set(ctx, "quickstart:visits", "many", 0).Err(); err != nil {
@@ -102,7 +103,7 @@ func run(ctx context.Context) error {
 	err = reg.Run(ctx, rdb, "incr", []string{"quickstart:visits"}, 1).Err()
 	var se *redislua.ScriptError
 	if errors.As(err, &se) {
-		fmt.Printf("a run-time error, reported as: %v\n", err)
+		fmt.Fprintf(out, "a run-time error, reported as: %v\n", err)
 	}
 	return nil
 }

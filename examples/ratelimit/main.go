@@ -12,6 +12,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"time"
@@ -23,18 +24,24 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, out io.Writer) error {
 	rdb, where, closeAll, err := connect()
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	fmt.Println("using", where)
+	fmt.Fprintln(out, "using", where)
+	return demo(ctx, out, rdb, time.Sleep)
+}
+
+// demo runs the limiters on rdb; sleep waits (a test passes one that moves
+// a stopped server clock instead).
+func demo(ctx context.Context, out io.Writer, rdb *redis.Client, sleep func(time.Duration)) error {
 
 	// 5 calls per 300 ms for each key, timed by the server's clock.
 	limiter, err := redislua.NewRateLimiter(rdb, 5, 300*time.Millisecond)
@@ -51,21 +58,21 @@ func run(ctx context.Context) error {
 			return err
 		}
 		if r.Allowed {
-			fmt.Printf("call %d: allowed, %d remaining\n", i, r.Remaining)
+			fmt.Fprintf(out, "call %d: allowed, %d remaining\n", i, r.Remaining)
 		} else {
-			fmt.Printf("call %d: refused, retry after %v\n", i, r.RetryAfter.Round(time.Millisecond))
+			fmt.Fprintf(out, "call %d: refused, retry after %v\n", i, r.RetryAfter.Round(time.Millisecond))
 		}
 		last = r
 	}
 
 	// Waiting what the refusal said is enough: the oldest call has left
 	// the window.
-	time.Sleep(last.RetryAfter)
+	sleep(last.RetryAfter)
 	r, err := limiter.Allow(ctx, key)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("after waiting %v: allowed=%v\n", last.RetryAfter.Round(time.Millisecond), r.Allowed)
+	fmt.Fprintf(out, "after waiting %v: allowed=%v\n", last.RetryAfter.Round(time.Millisecond), r.Allowed)
 
 	// AllowN admits all n calls or none.
 	batch := key + ":batch"
@@ -75,7 +82,7 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("AllowN(%d): allowed=%v, %d remaining\n", n, r.Allowed, r.Remaining)
+		fmt.Fprintf(out, "AllowN(%d): allowed=%v, %d remaining\n", n, r.Allowed, r.Remaining)
 	}
 	if err := limiter.Reset(ctx, batch); err != nil {
 		return err
@@ -84,7 +91,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("after Reset, AllowN(5): allowed=%v\n", r.Allowed)
+	fmt.Fprintf(out, "after Reset, AllowN(5): allowed=%v\n", r.Allowed)
 
 	// For limits too high to log every call: two counts per key.
 	counter, err := redislua.NewRateLimiter(rdb, 100_000, time.Minute, redislua.WithSlidingCounter())
@@ -103,7 +110,7 @@ func run(ctx context.Context) error {
 			admitted += 2_500
 		}
 	}
-	fmt.Printf("sliding counter, limit 100000 per minute: admitted %d of %d\n", admitted, 50*2_500)
+	fmt.Fprintf(out, "sliding counter, limit 100000 per minute: admitted %d of %d\n", admitted, 50*2_500)
 	return nil
 }
 

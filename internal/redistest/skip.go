@@ -18,6 +18,13 @@ func RequireRedis(tb testing.TB) {
 	requireBinary(tb, "redis-server")
 }
 
+// RequireBinary skips tb, or fails it if [RequireEnv] is set, unless the
+// named program (redis-benchmark, say) is on PATH.
+func RequireBinary(tb testing.TB, name string) {
+	tb.Helper()
+	requireBinary(tb, name)
+}
+
 // requireCluster is RequireRedis for tests that also need redis-cli.
 func requireCluster(tb testing.TB) {
 	tb.Helper()
@@ -41,10 +48,11 @@ func requireBinary(tb testing.TB, name string) {
 // debianPackage names the Debian package that provides each program the
 // harness runs.
 var debianPackage = map[string]string{
-	"redis-server":   "redis-server",
-	"redis-cli":      "redis-tools",
-	"redis-sentinel": "redis-sentinel",
-	"openssl":        "openssl",
+	"redis-server":    "redis-server",
+	"redis-cli":       "redis-tools",
+	"redis-benchmark": "redis-tools",
+	"redis-sentinel":  "redis-sentinel",
+	"openssl":         "openssl",
 }
 
 // missingBinary decides what to do when the program name is not on PATH:

@@ -17,6 +17,7 @@ func TestMissingBinary(t *testing.T) {
 		{"redis-cli", false, true, []string{"redis-cli not found on PATH"}},
 		{"redis-cli", true, false, []string{"redis-cli not found on PATH", "apt-get install redis-tools"}},
 		{"redis-sentinel", false, true, []string{"redis-sentinel not found on PATH", "apt-get install redis-sentinel"}},
+		{"redis-benchmark", true, false, []string{"redis-benchmark not found on PATH", "apt-get install redis-tools", "REDISLUA_REQUIRE_REDIS is set"}},
 		{"openssl", true, false, []string{"openssl not found on PATH", "apt-get install openssl", "REDISLUA_REQUIRE_REDIS is set"}},
 	}
 	for _, tt := range tests {
