@@ -77,6 +77,11 @@ func (h *clusterHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { re
 func (h *clusterHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		h.sweep(ctx)
+		// The nodes' reply guard (cluster_guard.go), as Run has it: a
+		// script's own MOVED/ASK/READONLY reply must not be followed. If
+		// the cluster cannot be asked for its nodes, the pipeline fails
+		// the same way below.
+		_ = guardCluster(ctx, h.cc)
 		if isTx(cmds) {
 			b := h.tx.prepare(ctx, cmds)
 			return h.tx.finish(b, next(context.WithValue(ctx, clusterTx{}, true), b.wire))

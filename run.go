@@ -26,9 +26,10 @@ import (
 // Load on such a client hooks its node clients (asking the cluster for its
 // nodes: one CLUSTER SLOTS), and a reply of that kind is followed only if
 // the node gives it again to a probe: the same command, keys and flags,
-// whose script just returns 0. A script's own reply that looks like one reaches the caller
-// as written and the script is not sent again, also in the client's
-// pipelines once its nodes are hooked.
+// whose script just returns 0. A script's own reply that looks like one
+// reaches the caller as written and the script is not sent again, also in
+// the client's pipelines once its nodes are hooked (by the first Run or
+// Load, or by the first pipeline with OptimizePipelines).
 //
 // A script must not return an error reply (redis.error_reply, {err=...})
 // that starts with NOSCRIPT or "ERR NOSCRIPT": Run takes it for the
