@@ -126,11 +126,14 @@ func (c *checker) assign(s *ast.AssignStmt) {
 // after the statement, except in "local function f", where f is visible in
 // its own body.
 func (c *checker) localAssign(s *ast.LocalAssignStmt) {
-	for _, n := range s.Names {
-		c.pos.name(s.Line(), n)
+	localFunction := false
+	for i, n := range s.Names {
+		if lf := c.pos.localName(s.Line(), n); i == 0 {
+			localFunction = lf
+		}
 	}
 	if len(s.Names) == 1 && len(s.Exprs) == 1 {
-		if _, ok := s.Exprs[0].(*ast.FunctionExpr); ok && c.pos.localFunction(s.Line(), s.Names[0]) {
+		if _, ok := s.Exprs[0].(*ast.FunctionExpr); ok && localFunction {
 			c.scope.declare(s.Names[0], fromUnknown)
 			c.expr(s.Exprs[0])
 			return
@@ -191,13 +194,13 @@ func (c *checker) store(t ast.Expr, o origin, isFunc bool) {
 		if isFunc {
 			msg = fmt.Sprintf("global function %q declared; declare it with \"local function %s\"", t.Value, t.Value)
 		}
-		c.reportGlobal(t.Line(), c.cols[t], IDGlobalWrite, msg, t.Value)
+		c.report(t.Line(), c.cols[t], IDGlobalWrite, msg)
 	case *ast.AttrGetExpr:
 		if obj, ok := t.Object.(*ast.IdentExpr); ok && c.isGlobal(obj, "_G") {
 			if k, ok := t.Key.(*ast.StringExpr); ok {
 				c.written[k.Value] = true
-				c.reportGlobal(t.Line(), c.colOf(t), IDGlobalWrite, fmt.Sprintf(
-					"global variable %q assigned through _G; the globals are read-only, use a local", k.Value), k.Value)
+				c.report(t.Line(), c.colOf(t), IDGlobalWrite, fmt.Sprintf(
+					"global variable %q assigned through _G; the globals are read-only, use a local", k.Value))
 				return
 			}
 		}
@@ -335,11 +338,15 @@ func (c *checker) globalRead(e *ast.IdentExpr) {
 	if scriptGlobals[name] || c.extra[name] {
 		return
 	}
-	msg, ok := missingGlobalHints[name]
-	if !ok {
-		msg = fmt.Sprintf("undefined global %q; declare \"local %s\" before use or fix the name", name, name)
+	c.reportRead(e.Line(), c.cols[e], name)
+}
+
+// undefinedMessage explains a read of the undefined global name.
+func undefinedMessage(name string) string {
+	if msg, ok := missingGlobalHints[name]; ok {
+		return msg
 	}
-	c.reportGlobal(e.Line(), c.cols[e], IDUndefinedGlobal, msg, name)
+	return fmt.Sprintf("undefined global %q; declare \"local %s\" before use or fix the name", name, name)
 }
 
 // isGlobal reports whether e is the global (not shadowed) called name.
