@@ -16,6 +16,7 @@ func (c *checker) call(e *ast.FuncCallExpr) {
 	if e.Func == nil {
 		return // method call
 	}
+	c.checkErrorCall(e)
 	if c.origin(e.Func) == fromRedisCall {
 		c.redisCall(e.Args)
 		return

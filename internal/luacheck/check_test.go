@@ -409,7 +409,7 @@ func TestFindingString(t *testing.T) {
 }
 
 func TestEveryIDHasASeverity(t *testing.T) {
-	ids := []string{IDGlobalWrite, IDUndefinedGlobal, IDUndefinedField, IDCommandNotAllowed,
+	ids := []string{IDErrorTable, IDGlobalWrite, IDUndefinedGlobal, IDUndefinedField, IDCommandNotAllowed,
 		IDWrongArity, IDKeyNotFromKEYS, IDKeysIndex, IDWriteInReadonly, IDBlockingCommand,
 		IDUnknownCommand, IDArgvArith}
 	if len(ids) != len(severities) {
