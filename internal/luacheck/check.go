@@ -108,10 +108,16 @@ func Check(src string, cfg Config) (findings []Finding, err error) {
 
 // check is Check without the panic guard, so tests see panics.
 func check(src string, cfg Config) ([]Finding, error) {
-	src = blankShebang(src)
+	src, ok := blankShebang(src)
+	if !ok {
+		return nil, &SyntaxError{Line: 1, Col: 1, Message: "invalid script shebang: the #! line must end with a line break"}
+	}
 	code, comments := scanTokens(src)
+	if err := firstError(checkEscapes(code), checkLimits(code)); err != nil {
+		return nil, err
+	}
 	pos := newPositions(code)
-	chunk, err := parse.Parse(strings.NewReader(src), "user_script")
+	chunk, err := parse.Parse(strings.NewReader(forGopherLua(src, code)), "user_script")
 	if err != nil {
 		return nil, syntaxError(err, src, pos)
 	}
@@ -127,16 +133,32 @@ func check(src string, cfg Config) ([]Finding, error) {
 	return c.result(), nil
 }
 
-// blankShebang empties a "#!" first line, keeping the line break so line
-// numbers hold.
-func blankShebang(src string) string {
+// firstError returns the earlier of two errors found in one pass each, as
+// Lua, which reads the script once, would report it; nil if neither.
+func firstError(a, b *SyntaxError) *SyntaxError {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case b.Line < a.Line || b.Line == a.Line && b.Col < a.Col:
+		return b
+	}
+	return a
+}
+
+// blankShebang drops a "#!" first line up to its "\n", as Redis 7 does
+// before it compiles the rest, so line numbers hold. ok is false for a
+// shebang without a line break, which Redis refuses.
+func blankShebang(src string) (_ string, ok bool) {
 	if !strings.HasPrefix(src, "#!") {
-		return src
+		return src, true
 	}
-	if i := strings.IndexAny(src, "\r\n"); i >= 0 {
-		return src[i:]
+	i := strings.IndexByte(src, '\n')
+	if i < 0 {
+		return "", false
 	}
-	return ""
+	return src[i:], true
 }
 
 // syntaxError converts a parse error to a *SyntaxError.

@@ -27,6 +27,7 @@
 //
 // The checks favour silence over noise: a value whose origin the checker
 // cannot see (a function result, a table field, a function parameter) is
-// trusted, and names whose availability differs between Redis 7 releases
-// (os, getfenv, setfenv, newproxy) are accepted.
+// trusted. The reference is Redis 7.0: what it refuses to compile (Lua
+// 5.1's limits of 200 nesting levels, 200 locals and 60 upvalues per
+// function) is a *SyntaxError, and what it lacks (os, setfenv) an error.
 package luacheck

@@ -277,21 +277,8 @@ func (c *checker) expr(e ast.Expr) {
 			c.expr(a)
 		}
 		c.call(e)
-	case *ast.LogicalOpExpr:
-		c.expr(e.Lhs)
-		c.expr(e.Rhs)
-	case *ast.RelationalOpExpr:
-		c.expr(e.Lhs)
-		c.expr(e.Rhs)
-		c.checkCompare(e)
-	case *ast.StringConcatOpExpr:
-		c.expr(e.Lhs)
-		c.expr(e.Rhs)
-	case *ast.ArithmeticOpExpr:
-		c.expr(e.Lhs)
-		c.expr(e.Rhs)
-		c.checkArith(e.Lhs)
-		c.checkArith(e.Rhs)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr:
+		c.binary(e)
 	case *ast.UnaryMinusOpExpr:
 		c.expr(e.Expr)
 		c.checkArith(e.Expr)
@@ -307,6 +294,50 @@ func (c *checker) expr(e ast.Expr) {
 			c.expr(f.Value)
 		}
 	}
+}
+
+// binary walks a binary operation. Lua parses a chain of left-associative
+// operators (a + b + c ...) without nesting, so Redis accepts one of any
+// length: the chain's left spine is walked in a loop, in source order, not
+// by recursion.
+func (c *checker) binary(e ast.Expr) {
+	spine := []ast.Expr{e}
+	for {
+		l, _, ok := operands(spine[len(spine)-1])
+		if _, _, more := operands(l); !ok || !more {
+			break
+		}
+		spine = append(spine, l)
+	}
+	first, _, _ := operands(spine[len(spine)-1])
+	c.expr(first)
+	for i := len(spine) - 1; i >= 0; i-- {
+		_, rhs, _ := operands(spine[i])
+		c.expr(rhs)
+		switch x := spine[i].(type) {
+		case *ast.RelationalOpExpr:
+			c.checkCompare(x)
+		case *ast.ArithmeticOpExpr:
+			c.checkArith(x.Lhs)
+			c.checkArith(x.Rhs)
+		}
+	}
+}
+
+// operands returns the operands of a binary operation; ok is false for
+// other expressions.
+func operands(e ast.Expr) (lhs, rhs ast.Expr, ok bool) {
+	switch x := e.(type) {
+	case *ast.LogicalOpExpr:
+		return x.Lhs, x.Rhs, true
+	case *ast.RelationalOpExpr:
+		return x.Lhs, x.Rhs, true
+	case *ast.StringConcatOpExpr:
+		return x.Lhs, x.Rhs, true
+	case *ast.ArithmeticOpExpr:
+		return x.Lhs, x.Rhs, true
+	}
+	return nil, nil, false
 }
 
 // index walks the table and key of t[k] or t.k.
