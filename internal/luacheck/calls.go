@@ -69,7 +69,7 @@ func (c *checker) redisCall(args []ast.Expr) {
 	}
 	if !ok {
 		if !strings.Contains(name, ".") { // JSON.SET and other module commands
-			c.report(line, col, IDUnknownCommand, unknownCommandMessage(nameArg.Value))
+			c.report(line, col, IDUnknownCommand, c.unknownCommand(nameArg.Value))
 		}
 		return
 	}
@@ -191,6 +191,28 @@ func (c *checker) checkKey(display string, e ast.Expr) {
 		}
 	}
 	c.report(e.Line(), c.colOf(e), IDKeyNotFromKEYS, fmt.Sprintf("key%s of %s %s", subject, display, why))
+}
+
+// maxSuggestions bounds the unknown command names of a script for which a
+// close command is looked for: each look costs an edit distance to every
+// command, and a generated script may call thousands of module commands.
+const maxSuggestions = 100
+
+// unknownCommand returns the message for an unknown command name, made
+// once per name.
+func (c *checker) unknownCommand(name string) string {
+	if msg, ok := c.unknown[name]; ok {
+		return msg
+	}
+	msg := fmt.Sprintf("unknown Redis command %q; check the spelling against the Redis 7.0 command list", name)
+	if len(c.unknown) < maxSuggestions {
+		msg = unknownCommandMessage(name)
+	}
+	if c.unknown == nil {
+		c.unknown = make(map[string]string)
+	}
+	c.unknown[name] = msg
+	return msg
 }
 
 // unknownCommandMessage names the nearest Redis command, if one is close.

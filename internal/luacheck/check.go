@@ -103,16 +103,26 @@ func Check(src string, cfg Config) (findings []Finding, err error) {
 			findings, err = nil, fmt.Errorf("%w: %v", ErrInternal, r)
 		}
 	}()
-	return check(src, cfg)
+	return check(src, cfg, nil)
 }
 
-// check is Check without the panic guard, so tests see panics.
-func check(src string, cfg Config) ([]Finding, error) {
+// cost is the work one Check did, counted for tests that bound it: tokens
+// scanned, entries looked at to find columns, syntax-tree visits.
+type cost struct {
+	tokens, steps, visits int
+}
+
+// check is Check without the panic guard, so tests see panics. It adds
+// its work to w if w is not nil.
+func check(src string, cfg Config, w *cost) ([]Finding, error) {
 	src, ok := blankShebang(src)
 	if !ok {
 		return nil, &SyntaxError{Line: 1, Col: 1, Message: "invalid script shebang: the #! line must end with a line break"}
 	}
 	code, comments := scanTokens(src)
+	if w != nil {
+		w.tokens += len(code) + len(comments)
+	}
 	if err := firstError(checkEscapes(code), checkLimits(code)); err != nil {
 		return nil, err
 	}
@@ -126,6 +136,9 @@ func check(src string, cfg Config) ([]Finding, error) {
 		return nil, &SyntaxError{Line: 1, Col: 1, Message: "script could not be parsed"}
 	}
 	c := newChecker(cfg, pos, parseSuppressions(comments, pos))
+	if w != nil {
+		defer func() { w.steps, w.visits = w.steps+pos.steps, w.visits+c.visits }()
+	}
 	c.block(chunk, nil)
 	if c.syntax != nil {
 		return nil, c.syntax
@@ -208,9 +221,11 @@ type checker struct {
 	ignore  suppressions     // the script's ignore directives
 	found   []Finding        // findings but undefined-global reads, see report
 	reads   []undefinedRead
-	written map[string]bool // globals assigned somewhere in the script
-	stmt    int             // first line of the statement being walked
+	written map[string]bool   // globals assigned somewhere in the script
+	unknown map[string]string // message by unknown command name
+	stmt    int               // first line of the statement being walked
 	depth   int
+	visits  int          // calls of enter, for tests that bound the work
 	syntax  *SyntaxError // Lua 5.2 syntax gopher-lua accepts
 }
 

@@ -30,6 +30,9 @@ type positions struct {
 	// long holds the lookup state of the runs longer than shortRun, by the
 	// index of their first entry; shorter runs are scanned from the start.
 	long map[int32]*runState
+	// steps counts the entries lookups looked at, for tests that bound
+	// the work.
+	steps int
 	// last is the run found last: lookups often repeat a name.
 	last lastRun
 	// namesAndStrings counts the name and string tokens: about as many
@@ -220,6 +223,7 @@ func (p *positions) take(line int, text string, w want) int {
 		start = lo + int(st.next[w])
 	}
 	for j := start; j < hi; j++ {
+		p.steps++
 		i := int(index(p.byText[j]))
 		if p.used[i] || !p.passes(i, w) {
 			continue
@@ -238,6 +242,7 @@ func (p *positions) take(line int, text string, w want) int {
 	}
 	first := -1
 	for j := lo; j < hi; j++ {
+		p.steps++
 		if i := int(index(p.byText[j])); p.passes(i, w) {
 			first = i
 			break

@@ -11,6 +11,7 @@ import (
 // as Lua resolves it, and columns can be taken from the tokens in order.
 
 func (c *checker) enter() {
+	c.visits++
 	c.depth++
 	if c.depth > maxDepth {
 		panic(fmt.Errorf("%w: more than %d levels", ErrTooDeep, maxDepth))
@@ -301,13 +302,16 @@ func (c *checker) expr(e ast.Expr) {
 // length: the chain's left spine is walked in a loop, in source order, not
 // by recursion.
 func (c *checker) binary(e ast.Expr) {
-	spine := []ast.Expr{e}
-	for {
-		l, _, ok := operands(spine[len(spine)-1])
-		if _, _, more := operands(l); !ok || !more {
+	n := 1
+	for l, _, _ := operands(e); ; l, _, _ = operands(l) {
+		if _, _, more := operands(l); !more {
 			break
 		}
-		spine = append(spine, l)
+		n++
+	}
+	spine := make([]ast.Expr, 0, n)
+	for x := e; len(spine) < n; x, _, _ = operands(x) {
+		spine = append(spine, x)
 	}
 	first, _, _ := operands(spine[len(spine)-1])
 	c.expr(first)
