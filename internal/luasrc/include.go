@@ -55,6 +55,11 @@ func (e *IncludeError) Error() string {
 // errors naming the include line. fsys may be nil when src includes
 // nothing.
 func Expand(fsys fs.FS, file, src string) (*Source, error) {
+	if !strings.Contains(src, "@include") {
+		// Nothing to inline: the text is src and line n is line n of file
+		// (Locate maps lines past origin to file), without a Loc per line.
+		return &Source{Text: src, origin: []Loc{{File: file, Line: 1}}}, nil
+	}
 	e := &expander{fsys: fsys, seen: map[string]bool{}}
 	if err := e.expand(file, src, nil); err != nil {
 		return nil, err
