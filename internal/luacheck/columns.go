@@ -23,10 +23,11 @@ type positions struct {
 	// given line are a run of byText. (int32 is enough: Redis refuses a
 	// script of more than 512 MB.)
 	byText []int32
-	// lineStart[l] is the index in byText of the first entry of line l or
-	// later; the entries of line l are byText[lineStart[l]:lineStart[l+1]].
-	lineStart []int32
-	used      []bool
+	// lineNo lists the lines where a token starts, in order; the entries
+	// of line lineNo[k] are byText[lineStart[k]:lineStart[k+1]]. (Lines
+	// without tokens take no room: a script of newlines costs nothing.)
+	lineNo, lineStart []int32
+	used              []bool
 	// long holds the lookup state of the runs longer than shortRun, by the
 	// index of their first entry; shorter runs are scanned from the start.
 	long map[int32]*runState
@@ -77,10 +78,7 @@ const anyString = "\x00string"
 
 // newPositions indexes code, the tokens of a script without its comments.
 func newPositions(code []token) *positions {
-	lines, strs := 0, 0
-	if len(code) > 0 {
-		lines = int(code[len(code)-1].line)
-	}
+	strs := 0
 	names := 0
 	for _, t := range code {
 		switch t.kind {
@@ -91,30 +89,26 @@ func newPositions(code []token) *positions {
 		}
 	}
 	p := &positions{
-		code:      code,
-		byText:    make([]int32, 0, len(code)+strs),
-		lineStart: make([]int32, lines+2),
-		used:      make([]bool, len(code)),
+		code:   code,
+		byText: make([]int32, 0, len(code)+strs),
+		used:   make([]bool, len(code)),
 
 		namesAndStrings: names + strs,
 	}
-	l := 0
 	for i, t := range code {
-		for l < int(t.line) {
-			l++
-			p.lineStart[l] = int32(len(p.byText))
+		if len(p.lineNo) == 0 || p.lineNo[len(p.lineNo)-1] != t.line {
+			p.lineNo = append(p.lineNo, t.line)
+			p.lineStart = append(p.lineStart, int32(len(p.byText)))
 		}
 		p.byText = append(p.byText, int32(i))
 		if t.kind == tokString {
 			p.byText = append(p.byText, int32(-i-1))
 		}
 	}
-	for l++; l < len(p.lineStart); l++ {
-		p.lineStart[l] = int32(len(p.byText))
-	}
+	p.lineStart = append(p.lineStart, int32(len(p.byText)))
 	var scratch []int32
-	for l := 1; l+1 < len(p.lineStart); l++ {
-		entries := p.byText[p.lineStart[l]:p.lineStart[l+1]]
+	for k := range p.lineNo {
+		entries := p.byText[p.lineStart[k]:p.lineStart[k+1]]
 		switch {
 		case len(entries) > longLine:
 			scratch = p.sortLong(entries, scratch)
@@ -189,13 +183,14 @@ func index(e int32) int32 {
 // run returns the bounds in byText of the entries listed under text on
 // line; they are empty if there is none.
 func (p *positions) run(line int, text string) (lo, hi int) {
-	if line < 1 || line+1 >= len(p.lineStart) {
+	k, ok := p.lineIndex(line)
+	if !ok {
 		return 0, 0
 	}
 	if p.last.line == line && p.last.text == text {
 		return p.last.lo, p.last.hi
 	}
-	a, b := int(p.lineStart[line]), int(p.lineStart[line+1])
+	a, b := int(p.lineStart[k]), int(p.lineStart[k+1])
 	defer func() { p.last = lastRun{line, text, lo, hi} }()
 	lo = a + sort.Search(b-a, func(j int) bool { return p.key(p.byText[a+j]) >= text })
 	hi = lo + sort.Search(b-lo, func(j int) bool { return p.key(p.byText[lo+j]) != text })
@@ -343,7 +338,14 @@ func (p *positions) localName(line int, name string) (localFunction bool) {
 
 // hasCode reports whether a token other than a comment starts on line.
 func (p *positions) hasCode(line int) bool {
-	return line >= 1 && line+1 < len(p.lineStart) && p.lineStart[line] < p.lineStart[line+1]
+	_, ok := p.lineIndex(line)
+	return ok
+}
+
+// lineIndex returns k such that lineNo[k] is line, and whether there is one.
+func (p *positions) lineIndex(line int) (int, bool) {
+	k := sort.Search(len(p.lineNo), func(k int) bool { return int(p.lineNo[k]) >= line })
+	return k, k < len(p.lineNo) && int(p.lineNo[k]) == line
 }
 
 // startOfTokenEndingAt returns the start column of the token on line whose
