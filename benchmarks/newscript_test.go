@@ -50,6 +50,15 @@ func pathologicalInputs() []struct{ name, src string } {
 		}
 		return b.String() + "return 1\n"
 	}
+	unknownCommands := func(size int) string {
+		var b strings.Builder
+		for i := 0; b.Len() < size; i++ {
+			b.WriteString("redis.call('cmd")
+			b.WriteString(strconv.Itoa(i))
+			b.WriteString("')\n")
+		}
+		return b.String()
+	}
 	return []struct{ name, src string }{
 		{"assign-one-line-240K", repeatTo("x = x ", 240<<10)},
 		{"keys-one-line-320K", keys(320 << 10)},
@@ -57,6 +66,10 @@ func pathologicalInputs() []struct{ name, src string } {
 		{"realistic-one-line-316K", repeatTo(oneLine, 316<<10)},
 		{"header-100k-keys", header(100_000)},
 		{"newlines-4M", strings.Repeat("\n", redislua.MaxScriptSize-16) + "return 1"},
+		{"unknown-commands-lines-1M", unknownCommands(1 << 20)},
+		{"concat-chain-4M", "return " + repeatTo("a..", redislua.MaxScriptSize-16) + "a"},
+		{"parentheses-4M", "return " + strings.Repeat("(", redislua.MaxScriptSize/2-8) + strings.Repeat(")", redislua.MaxScriptSize/2-8)},
+		{"left-chain-4M", "return 1" + repeatTo("+1", redislua.MaxScriptSize-16)},
 		{"assign-one-line-4M", repeatTo("x = x ", redislua.MaxScriptSize)},
 		{"keys-one-line-4M", keys(redislua.MaxScriptSize - 16)},
 		{"realistic-one-line-4M", repeatTo(oneLine, redislua.MaxScriptSize)},
