@@ -80,6 +80,10 @@ func agreeCases() []agreeCase {
 		agreeCase{name: "escape-300", src: `return "\300"`},
 		agreeCase{name: "escape-255", src: `return "\255"`},
 		agreeCase{name: "goto", src: "goto done\n::done::\nreturn 1"},
+		agreeCase{name: "empty-statement", src: "local a = 1;;\nreturn a"},
+		agreeCase{name: "empty-statement-first", src: "; return 1"},
+		agreeCase{name: "semicolons", src: "local a = 1; local b = 2; return a + b;"},
+		agreeCase{name: "vararg-arg-table", src: "local function f(a, ...) return arg[1] end return f(1, 2)"},
 		// Numbers: glibc's strtod reads hexadecimal floats.
 		agreeCase{name: "hex-float", src: "return 0x1p4"},
 		agreeCase{name: "hex-float-upper", src: "return 0XAP1 + 0x1P10"},

@@ -15,7 +15,8 @@ import "fmt"
 //   - more than 60 upvalues in one function (LUAI_MAXUPVALUES);
 //   - too many variables on the left of one assignment;
 //   - "..." in a function that is not vararg;
-//   - a call whose "(" starts a new line (ambiguous syntax).
+//   - a call whose "(" starts a new line (ambiguous syntax);
+//   - an empty statement (";;"), which gopher-lua accepts as Lua 5.2 does.
 //
 // It only counts: on a token it does not expect it stops and leaves the
 // syntax error to gopher-lua. Its recursion is bounded by the levels it
@@ -311,6 +312,9 @@ func (p *limitParser) statement() bool {
 	case "break":
 		p.next()
 		return true
+	case ";":
+		// gopher-lua takes it for an empty statement, as Lua 5.2 does.
+		p.fail("unexpected symbol near ';': an empty statement (;;) is Lua 5.2, Redis's Lua 5.1 refuses it; remove the extra ';'")
 	default:
 		if p.primaryExp() {
 			return false // a call

@@ -246,6 +246,11 @@ func (c *checker) function(f *ast.FunctionExpr, method bool) {
 			c.pos.name(f.Line(), p)
 			c.scope.declare(p, fromParam)
 		}
+		if f.ParList.HasVargs {
+			// Lua 5.1 (LUA_COMPAT_VARARG, as Redis builds it) gives a
+			// vararg function a local table arg of its extra arguments.
+			c.scope.declare("arg", fromUnknown)
+		}
 	})
 }
 
