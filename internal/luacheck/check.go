@@ -123,7 +123,8 @@ func check(src string, cfg Config, w *cost) ([]Finding, error) {
 	if w != nil {
 		w.tokens += len(code) + len(comments)
 	}
-	if err := firstError(checkEscapes(code), checkLimits(code)); err != nil {
+	limit, grammar := checkLimits(code)
+	if err := firstError(checkEscapes(code), firstError(checkNumbers(code), limit)); err != nil {
 		return nil, err
 	}
 	pos := newPositions(code)
@@ -142,6 +143,9 @@ func check(src string, cfg Config, w *cost) ([]Finding, error) {
 	c.block(chunk, nil)
 	if c.syntax != nil {
 		return nil, c.syntax
+	}
+	if grammar != nil {
+		return nil, grammar
 	}
 	return c.result(), nil
 }

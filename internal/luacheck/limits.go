@@ -18,9 +18,11 @@ import "fmt"
 //   - a call whose "(" starts a new line (ambiguous syntax);
 //   - an empty statement (";;"), which gopher-lua accepts as Lua 5.2 does.
 //
-// It only counts: on a token it does not expect it stops and leaves the
-// syntax error to gopher-lua. Its recursion is bounded by the levels it
-// counts, so it runs in linear time on any input.
+// It also follows Lua 5.1's grammar, where gopher-lua accepts more (an
+// empty statement, ",," in a table): on a token the grammar does not allow
+// it stops with Lua's message, which is reported if gopher-lua accepts
+// the script. Its recursion is bounded by the levels it counts, so it runs
+// in linear time on any input.
 
 const (
 	luaMaxCCalls   = 200 // LUAI_MAXCCALLS
@@ -32,8 +34,9 @@ const (
 // limitError carries a limit error out of the recursion.
 type limitError struct{ err *SyntaxError }
 
-// giveUp unwinds the recursion on a token the recognizer does not expect.
-type giveUp struct{}
+// giveUp unwinds the recursion on a token the grammar of Lua 5.1 does not
+// allow there, with the syntax error Lua would report.
+type giveUp struct{ err *SyntaxError }
 
 type limitParser struct {
 	code  []token
@@ -53,6 +56,7 @@ type funcState struct {
 	pending  int          // locals declared but not yet active
 	upvalues map[*localDecl]bool
 	vararg   bool
+	loops    int // loops around the current statement, for break
 }
 
 // localDecl is one local variable; an upvalue is known by the local it
@@ -64,23 +68,43 @@ type localDecl struct {
 }
 
 // checkLimits returns the first limit of Lua 5.1 that code exceeds, as a
-// *SyntaxError, or nil.
-func checkLimits(code []token) (err *SyntaxError) {
+// *SyntaxError, or else the first syntax error of Lua 5.1's grammar in
+// code as grammar. A limit error stands; a grammar error is for the caller
+// to report when gopher-lua accepts the script (gopher-lua's own message
+// is kept otherwise), as it also accepts some Lua 5.2 syntax.
+func checkLimits(code []token) (limit, grammar *SyntaxError) {
 	p := &limitParser{code: code, visible: make(map[string][]*localDecl)}
 	defer func() {
 		switch r := recover().(type) {
 		case nil:
 		case limitError:
-			err = r.err
+			limit = r.err
 		case giveUp:
-			err = nil
+			grammar = r.err
 		default:
 			panic(r)
 		}
 	}()
 	p.fs = &funcState{vararg: true}
 	p.chunk()
-	return nil
+	if p.i < len(p.code) {
+		p.syntax("'<eof>' expected")
+	}
+	return nil, nil
+}
+
+// syntax stops at the current token with Lua's message for it.
+func (p *limitParser) syntax(msg string) {
+	near := "<eof>"
+	if p.i < len(p.code) {
+		near = p.code[p.i].text
+		if p.code[p.i].kind == tokString {
+			near = "string"
+		}
+	}
+	line, col := p.position()
+	panic(giveUp{&SyntaxError{Line: line, Col: col, Message: fmt.Sprintf(
+		"%s near '%s' (Redis's Lua 5.1 refuses this)", msg, near)}})
 }
 
 // tok returns the current token's text, "" at the end; strings, numbers
@@ -136,21 +160,27 @@ func (p *limitParser) test(tok string) bool {
 
 func (p *limitParser) check(tok string) {
 	if !p.test(tok) {
-		panic(giveUp{})
+		p.syntax("'" + tok + "' expected")
 	}
 }
 
 // fail reports msg at the current token, as luaX_lexerror does.
 func (p *limitParser) fail(msg string) {
-	line, col := 1, 1
+	line, col := p.position()
+	panic(limitError{&SyntaxError{Line: line, Col: col, Message: msg}})
+}
+
+// position returns the line and column of the current token, or of the
+// end of the last one at the end.
+func (p *limitParser) position() (line, col int) {
 	switch {
 	case p.i < len(p.code):
-		line, col = int(p.code[p.i].line), int(p.code[p.i].col)
+		return int(p.code[p.i].line), int(p.code[p.i].col)
 	case len(p.code) > 0:
 		t := p.code[len(p.code)-1]
-		line, col = int(t.endLine), int(t.endCol)
+		return int(t.endLine), int(t.endCol)
 	}
-	panic(limitError{&SyntaxError{Line: line, Col: col, Message: msg}})
+	return 1, 1
 }
 
 func (p *limitParser) enterLevel() {
@@ -227,7 +257,7 @@ func (p *limitParser) activate(names ...string) {
 
 func (p *limitParser) name() string {
 	if p.tok() != "<name>" {
-		panic(giveUp{})
+		p.syntax("<name> expected")
 	}
 	s := p.code[p.i].text
 	p.next()
@@ -251,7 +281,7 @@ func (p *limitParser) statement() bool {
 		p.next()
 		p.expr()
 		p.check("do")
-		p.block()
+		p.loop(p.block)
 		p.check("end")
 	case "do":
 		p.next()
@@ -262,7 +292,7 @@ func (p *limitParser) statement() bool {
 	case "repeat":
 		p.next()
 		n := len(p.fs.actvar)
-		p.chunk()
+		p.loop(p.chunk)
 		p.check("until")
 		p.expr() // sees the body's locals
 		p.leaveScope(n)
@@ -311,6 +341,9 @@ func (p *limitParser) statement() bool {
 		return true
 	case "break":
 		p.next()
+		if p.fs.loops == 0 {
+			p.syntax("no loop to break")
+		}
 		return true
 	case ";":
 		// gopher-lua takes it for an empty statement, as Lua 5.2 does.
@@ -322,6 +355,14 @@ func (p *limitParser) statement() bool {
 		p.assignment(1)
 	}
 	return false
+}
+
+// loop parses the body of a loop, where break is allowed.
+func (p *limitParser) loop(body func()) {
+	fs := p.fs
+	fs.loops++
+	body()
+	fs.loops--
 }
 
 func (p *limitParser) testThenBlock() {
@@ -361,12 +402,12 @@ func (p *limitParser) forStat() {
 		p.check("in")
 		p.exprList()
 	default:
-		panic(giveUp{})
+		p.syntax("'=' or 'in' expected")
 	}
 	p.activate("(for 1)", "(for 2)", "(for 3)") // names no script can use
 	p.check("do")
 	p.activate(names...)
-	p.block()
+	p.loop(p.block)
 	p.check("end")
 	p.leaveScope(outer)
 }
@@ -476,7 +517,7 @@ func (p *limitParser) primaryExp() (call bool) {
 		p.expr()
 		p.check(")")
 	default:
-		panic(giveUp{})
+		p.syntax("unexpected symbol")
 	}
 	for {
 		switch p.tok() {
@@ -519,7 +560,7 @@ func (p *limitParser) funcArgs() {
 	case "<string>":
 		p.next()
 	default:
-		panic(giveUp{})
+		p.syntax("function arguments expected")
 	}
 }
 

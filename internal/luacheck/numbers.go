@@ -107,3 +107,57 @@ func checkEscapes(code []token) *SyntaxError {
 	}
 	return nil
 }
+
+// checkNumbers returns the first numeric literal that Lua 5.1 cannot read,
+// such as 0then (Lua reads digits and letters together, then converts
+// them; gopher-lua stops at the letter), as a *SyntaxError.
+func checkNumbers(code []token) *SyntaxError {
+	for _, t := range code {
+		if t.kind == tokNumber && !isLuaNumber(t.text) {
+			return &SyntaxError{Line: int(t.line), Col: int(t.col), Message: fmt.Sprintf(
+				"malformed number near '%s'; separate the number from the word after it", t.text)}
+		}
+	}
+	return nil
+}
+
+// isLuaNumber reports whether strtod or strtoul read all of s: a decimal
+// number with an optional fraction and exponent, a hexadecimal integer,
+// or a hexadecimal float.
+func isLuaNumber(s string) bool {
+	if len(s) > 2 && s[0] == '0' && s[1]|0x20 == 'x' {
+		for _, c := range []byte(s[2:]) {
+			if !isDigit(c) && !('a' <= c|0x20 && c|0x20 <= 'f') {
+				return isHexFloat(s)
+			}
+		}
+		return true
+	}
+	i, digits := 0, 0
+	for i < len(s) && isDigit(s[i]) {
+		i, digits = i+1, digits+1
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && isDigit(s[i]) {
+			i, digits = i+1, digits+1
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && s[i]|0x20 == 'e' {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		exp := 0
+		for i < len(s) && isDigit(s[i]) {
+			i, exp = i+1, exp+1
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
