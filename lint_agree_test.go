@@ -73,6 +73,7 @@ func agreeCases() []agreeCase {
 		agreeCase{name: "assignment-200-targets", src: assign(200)},
 		agreeCase{name: "assignment-201-targets", src: assign(201)},
 		agreeCase{name: "left-chain-12000", src: "return 1" + r(" + 1", 12000)},
+		agreeCase{name: "elseif-chain-6000", src: "local x = tonumber('7') if x == 0 then x = 1" + r(" elseif x == 0 then x = 1", 6000) + " end return x"},
 		agreeCase{name: "vararg-outside-vararg-function", src: "local function f() return ... end return f()"},
 		agreeCase{name: "vararg-in-main-chunk", src: "local a = ... return 1"},
 		agreeCase{name: "ambiguous-call", src: "local a = tostring\n(1)\nreturn a"},

@@ -61,9 +61,19 @@ func (c *checker) statement(s ast.Stmt) {
 		c.expr(s.Condition)
 		c.scope = c.scope.parent
 	case *ast.IfStmt:
-		c.expr(s.Condition)
-		c.block(s.Then, nil)
-		c.block(s.Else, nil)
+		// gopher-lua nests each elseif in the else of the one before; Lua
+		// parses a chain of them without nesting, so Redis accepts one of
+		// any length: walk it in a loop.
+		for {
+			c.expr(s.Condition)
+			c.block(s.Then, nil)
+			next, ok := elseIf(s)
+			if !ok {
+				c.block(s.Else, nil)
+				break
+			}
+			s, c.stmt = next, next.Line()
+		}
 	case *ast.NumberForStmt:
 		c.pos.name(s.Line(), s.Name)
 		c.expr(s.Init)
@@ -94,6 +104,15 @@ func (c *checker) statement(s ast.Stmt) {
 	case *ast.GotoStmt:
 		c.lua52(s.Line(), "goto")
 	}
+}
+
+// elseIf returns the if statement that is all of s's else branch.
+func elseIf(s *ast.IfStmt) (*ast.IfStmt, bool) {
+	if len(s.Else) != 1 {
+		return nil, false
+	}
+	next, ok := s.Else[0].(*ast.IfStmt)
+	return next, ok
 }
 
 // lua52 records goto or a label, which gopher-lua parses but Lua 5.1, and
