@@ -91,8 +91,11 @@ const MaxFindings = 1000
 const maxDepth = 5000
 
 // Check parses src (Lua 5.1 as Redis runs it) and returns findings sorted by
-// line, column and ID, at most MaxFindings of them. A syntax error is returned as a *SyntaxError. A first
-// line starting with "#!" is ignored, as Redis 7 does.
+// line, column and ID, at most MaxFindings of them. A script Redis would
+// not compile, for its syntax or past one of Lua 5.1's limits, is a
+// *SyntaxError. A first line starting with "#!" is dropped up to its line
+// break, as Redis 7 does (without one, it is a *SyntaxError). Check takes
+// time and memory linear in the length of src.
 func Check(src string, cfg Config) (findings []Finding, err error) {
 	defer func() {
 		if r := recover(); r != nil {
