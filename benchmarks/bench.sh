@@ -36,6 +36,7 @@ groups=(
   "KeysPerCall|^BenchmarkKeysPerCall$|0.3s|/impl@(raw-evalsha redislua-run)"
   "CheckSlots|^BenchmarkCheckSlots$|0.2s|"
   "NewRegistry|^BenchmarkNewRegistry$|0.5s|"
+  "NewScriptPathological|^BenchmarkNewScriptPathological$|1x|"
 )
 only=${ONLY:-}
 

@@ -17,6 +17,7 @@ func (c *checker) call(e *ast.FuncCallExpr) {
 		return // method call
 	}
 	c.checkErrorReply(e)
+	c.checkErrorCall(e)
 	if c.origin(e.Func) == fromRedisCall {
 		c.redisCall(e.Args)
 		return
@@ -26,6 +27,21 @@ func (c *checker) call(e *ast.FuncCallExpr) {
 		return
 	}
 	c.checkMember(e.Func)
+	c.checkRawWrite(e)
+}
+
+// checkRawWrite reports rawset and setmetatable on a Redis-provided table:
+// Redis 7 makes them read-only underneath too ("Attempt to modify a
+// readonly table").
+func (c *checker) checkRawWrite(e *ast.FuncCallExpr) {
+	name := c.globalFuncName(e.Func)
+	if (name != "rawset" && name != "setmetatable") || len(e.Args) == 0 {
+		return
+	}
+	if root := c.readonlyRoot(e.Args[0]); root != "" {
+		c.report(e.Line(), c.colOf(e.Func), IDGlobalWrite, fmt.Sprintf(
+			"%s on the read-only table %q fails in Redis 7 (\"Attempt to modify a readonly table\"); use a local table", name, root))
+	}
 }
 
 // redisCall checks the arguments of a Redis command call. Only calls whose
@@ -54,7 +70,7 @@ func (c *checker) redisCall(args []ast.Expr) {
 	}
 	if !ok {
 		if !strings.Contains(name, ".") { // JSON.SET and other module commands
-			c.report(line, col, IDUnknownCommand, unknownCommandMessage(nameArg.Value))
+			c.report(line, col, IDUnknownCommand, c.unknownCommand(nameArg.Value))
 		}
 		return
 	}
@@ -81,8 +97,31 @@ func (c *checker) redisCall(args []ast.Expr) {
 	if msg, ok := blockingCommands[name]; ok {
 		c.report(line, col, IDBlockingCommand, msg)
 	}
+	if name == "xread" || name == "xreadgroup" {
+		c.checkBlockOption(display, args, tail)
+	}
 	if name != "migrate" { // MIGRATE's key may be "" when it uses KEYS
 		c.checkKeys(cmd, display, args, tail)
+	}
+}
+
+// checkBlockOption reports XREAD or XREADGROUP with a literal BLOCK
+// option, which Redis refuses in a script ("command is not allowed with
+// BLOCK option from scripts"). Options end at STREAMS.
+func (c *checker) checkBlockOption(display string, args []ast.Expr, tail int) {
+	for _, a := range args[1:tail] {
+		s, ok := a.(*ast.StringExpr)
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(s.Value) {
+		case "streams":
+			return
+		case "block":
+			c.report(s.Line(), c.cols[s], IDCommandNotAllowed, fmt.Sprintf(
+				"%s with BLOCK is not allowed in scripts; drop BLOCK (a script cannot wait) or read from the client", display))
+			return
+		}
 	}
 }
 
@@ -153,6 +192,28 @@ func (c *checker) checkKey(display string, e ast.Expr) {
 		}
 	}
 	c.report(e.Line(), c.colOf(e), IDKeyNotFromKEYS, fmt.Sprintf("key%s of %s %s", subject, display, why))
+}
+
+// maxSuggestions bounds the unknown command names of a script for which a
+// close command is looked for: each look costs an edit distance to every
+// command, and a generated script may call thousands of module commands.
+const maxSuggestions = 100
+
+// unknownCommand returns the message for an unknown command name, made
+// once per name.
+func (c *checker) unknownCommand(name string) string {
+	if msg, ok := c.unknown[name]; ok {
+		return msg
+	}
+	msg := fmt.Sprintf("unknown Redis command %q; check the spelling against the Redis 7.0 command list", name)
+	if len(c.unknown) < maxSuggestions {
+		msg = unknownCommandMessage(name)
+	}
+	if c.unknown == nil {
+		c.unknown = make(map[string]string)
+	}
+	c.unknown[name] = msg
+	return msg
 }
 
 // unknownCommandMessage names the nearest Redis command, if one is close.

@@ -82,13 +82,20 @@ var (
 	ErrTooDeep = errors.New("luacheck: script nested too deeply")
 )
 
+// MaxFindings is the most findings Check returns: past it, errors are kept
+// before warnings, and earlier lines before later ones.
+const MaxFindings = 1000
+
 // maxDepth bounds the nesting of statements and expressions the walker
 // follows. Lua 5.1 refuses far shallower nesting in most positions.
 const maxDepth = 5000
 
 // Check parses src (Lua 5.1 as Redis runs it) and returns findings sorted by
-// line, column and ID. A syntax error is returned as a *SyntaxError. A first
-// line starting with "#!" is ignored, as Redis 7 does.
+// line, column and ID, at most MaxFindings of them. A script Redis would
+// not compile, for its syntax or past one of Lua 5.1's limits, is a
+// *SyntaxError. A first line starting with "#!" is dropped up to its line
+// break, as Redis 7 does (without one, it is a *SyntaxError). Check takes
+// time and memory linear in the length of src.
 func Check(src string, cfg Config) (findings []Finding, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -99,15 +106,32 @@ func Check(src string, cfg Config) (findings []Finding, err error) {
 			findings, err = nil, fmt.Errorf("%w: %v", ErrInternal, r)
 		}
 	}()
-	return check(src, cfg)
+	return check(src, cfg, nil)
 }
 
-// check is Check without the panic guard, so tests see panics.
-func check(src string, cfg Config) ([]Finding, error) {
-	src = blankShebang(src)
+// cost is the work one Check did, counted for tests that bound it: tokens
+// scanned, entries looked at to find columns, syntax-tree visits.
+type cost struct {
+	tokens, steps, visits int
+}
+
+// check is Check without the panic guard, so tests see panics. It adds
+// its work to w if w is not nil.
+func check(src string, cfg Config, w *cost) ([]Finding, error) {
+	src, ok := blankShebang(src)
+	if !ok {
+		return nil, &SyntaxError{Line: 1, Col: 1, Message: "invalid script shebang: the #! line must end with a line break"}
+	}
 	code, comments := scanTokens(src)
+	if w != nil {
+		w.tokens += len(code) + len(comments)
+	}
+	limit, grammar := checkLimits(code)
+	if err := firstError(checkEscapes(code), firstError(checkNumbers(code), limit)); err != nil {
+		return nil, err
+	}
 	pos := newPositions(code)
-	chunk, err := parse.Parse(strings.NewReader(src), "user_script")
+	chunk, err := parse.Parse(strings.NewReader(forGopherLua(src, code)), "user_script")
 	if err != nil {
 		return nil, syntaxError(err, src, pos)
 	}
@@ -115,24 +139,46 @@ func check(src string, cfg Config) ([]Finding, error) {
 		// gopher-lua swallows a panic whose value is not an error.
 		return nil, &SyntaxError{Line: 1, Col: 1, Message: "script could not be parsed"}
 	}
-	c := newChecker(cfg, pos)
+	c := newChecker(cfg, pos, parseSuppressions(comments, pos))
+	if w != nil {
+		defer func() { w.steps, w.visits = w.steps+pos.steps, w.visits+c.visits }()
+	}
 	c.block(chunk, nil)
 	if c.syntax != nil {
 		return nil, c.syntax
 	}
-	return c.result(parseSuppressions(comments, pos)), nil
+	if grammar != nil {
+		return nil, grammar
+	}
+	return c.result(), nil
 }
 
-// blankShebang empties a "#!" first line, keeping the line break so line
-// numbers hold.
-func blankShebang(src string) string {
+// firstError returns the earlier of two errors found in one pass each, as
+// Lua, which reads the script once, would report it; nil if neither.
+func firstError(a, b *SyntaxError) *SyntaxError {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case b.Line < a.Line || b.Line == a.Line && b.Col < a.Col:
+		return b
+	}
+	return a
+}
+
+// blankShebang drops a "#!" first line up to its "\n", as Redis 7 does
+// before it compiles the rest, so line numbers hold. ok is false for a
+// shebang without a line break, which Redis refuses.
+func blankShebang(src string) (_ string, ok bool) {
 	if !strings.HasPrefix(src, "#!") {
-		return src
+		return src, true
 	}
-	if i := strings.IndexAny(src, "\r\n"); i >= 0 {
-		return src[i:]
+	i := strings.IndexByte(src, '\n')
+	if i < 0 {
+		return "", false
 	}
-	return ""
+	return src[i:], true
 }
 
 // syntaxError converts a parse error to a *SyntaxError.
@@ -163,13 +209,13 @@ func firstLine(s string) string {
 	return s
 }
 
-// pending is a finding before suppression, with the first line of its
-// statement (a directive there also applies) and, for global reads and
-// writes, the global's name.
-type pending struct {
-	Finding
-	stmtLine int
-	global   string
+// undefinedRead is a read of a global the sandbox lacks, kept apart from
+// other findings because it is dropped if the script also assigns the global
+// (the assignment is reported); its message is made at the end, and only
+// for the reads that are returned.
+type undefinedRead struct {
+	line, col int32
+	name      string
 }
 
 // checker holds the state of one walk over a script.
@@ -179,17 +225,22 @@ type checker struct {
 	extra   map[string]bool // cfg.Globals
 	scope   *scope
 	cols    map[ast.Expr]int // columns of visited names and strings
-	found   []pending
-	written map[string]bool // globals assigned somewhere in the script
-	stmt    int             // first line of the statement being walked
+	ignore  suppressions     // the script's ignore directives
+	found   []Finding        // findings but undefined-global reads, see report
+	reads   []undefinedRead
+	written map[string]bool   // globals assigned somewhere in the script
+	unknown map[string]string // message by unknown command name
+	stmt    int               // first line of the statement being walked
 	depth   int
+	visits  int          // calls of enter, for tests that bound the work
 	syntax  *SyntaxError // Lua 5.2 syntax gopher-lua accepts
 }
 
-func newChecker(cfg Config, pos *positions) *checker {
+func newChecker(cfg Config, pos *positions, ignore suppressions) *checker {
 	c := &checker{
 		cfg:     cfg,
 		pos:     pos,
+		ignore:  ignore,
 		extra:   make(map[string]bool, len(cfg.Globals)),
 		scope:   &scope{},
 		cols:    make(map[ast.Expr]int, pos.namesAndStrings),
@@ -201,36 +252,63 @@ func newChecker(cfg Config, pos *positions) *checker {
 	return c
 }
 
-// report records a finding at line and col (col 0 or less means unknown).
+// report records a finding at line and col (col 0 or less means unknown),
+// unless a directive silences it there or on the first line of its
+// statement. Past 2*MaxFindings findings it drops those that cannot be
+// returned, so that a script with a finding per token costs memory for
+// MaxFindings, not for every token.
 func (c *checker) report(line, col int, id, msg string) {
-	c.found = append(c.found, pending{
-		Finding:  Finding{Line: max(1, line), Col: max(1, col), ID: id, Severity: severities[id], Message: msg},
-		stmtLine: c.stmt,
-	})
-}
-
-// reportGlobal records a finding about the global called name.
-func (c *checker) reportGlobal(line, col int, id, msg, name string) {
-	c.report(line, col, id, msg)
-	c.found[len(c.found)-1].global = name
-}
-
-// result drops suppressed and duplicate findings, and reads of globals the
-// script also assigns (the assignment is reported), then sorts the rest.
-func (c *checker) result(s suppressions) []Finding {
-	var out []Finding
-	for _, p := range c.found {
-		if p.ID == IDUndefinedGlobal && c.written[p.global] {
-			continue
-		}
-		if s.covers(p.Line, p.ID) || p.stmtLine > 0 && s.covers(p.stmtLine, p.ID) {
-			continue
-		}
-		out = append(out, p.Finding)
+	line = max(1, line)
+	if c.silenced(line, id) {
+		return
 	}
-	slices.SortFunc(out, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col),
-			strings.Compare(a.ID, b.ID), strings.Compare(a.Message, b.Message))
+	c.found = append(c.found, Finding{Line: line, Col: max(1, col), ID: id, Severity: severities[id], Message: msg})
+	if len(c.found) >= 2*MaxFindings {
+		c.found = best(c.found)
+	}
+}
+
+func (c *checker) silenced(line int, id string) bool {
+	return c.ignore.covers(line, id) || c.stmt > 0 && c.ignore.covers(c.stmt, id)
+}
+
+// reportRead records a read of the undefined global name.
+func (c *checker) reportRead(line, col int, name string) {
+	line = max(1, line)
+	if !c.silenced(line, IDUndefinedGlobal) {
+		c.reads = append(c.reads, undefinedRead{line: int32(line), col: int32(max(1, col)), name: name})
+	}
+}
+
+// result adds the reads of globals the script does not assign to the
+// findings, and returns the findings to report, sorted.
+func (c *checker) result() []Finding {
+	reads := slices.DeleteFunc(c.reads, func(r undefinedRead) bool { return c.written[r.name] })
+	slices.SortStableFunc(reads, func(a, b undefinedRead) int {
+		return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col))
 	})
-	return slices.Compact(out)
+	reads = slices.Compact(reads)
+	for _, r := range reads[:min(len(reads), MaxFindings)] {
+		c.found = append(c.found, Finding{Line: int(r.line), Col: int(r.col), ID: IDUndefinedGlobal,
+			Severity: severities[IDUndefinedGlobal], Message: undefinedMessage(r.name)})
+	}
+	out := best(c.found)
+	slices.SortFunc(out, byPosition)
+	return out
+}
+
+// best returns the findings Check returns of fs, in no order: errors before
+// warnings, then earlier before later, at most MaxFindings, without
+// duplicates.
+func best(fs []Finding) []Finding {
+	slices.SortFunc(fs, func(a, b Finding) int {
+		return cmp.Or(-cmp.Compare(a.Severity, b.Severity), byPosition(a, b))
+	})
+	fs = slices.Compact(fs)
+	return fs[:min(len(fs), MaxFindings)]
+}
+
+func byPosition(a, b Finding) int {
+	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col),
+		strings.Compare(a.ID, b.ID), strings.Compare(a.Message, b.Message))
 }

@@ -5,11 +5,12 @@
 // of findings:
 //
 //   - errors, for code that Redis refuses when the line runs: creating or
-//     assigning a global variable (the globals table is read-only), reading a
-//     global the sandbox does not have (print, require, io, ...), a library
-//     function that does not exist (table.unpack), a command scripts may not
-//     call (MULTI, BLPOP, EVAL), or a literal command with the wrong number
-//     of arguments;
+//     assigning a global variable (the globals table is read-only, rawset
+//     included), reading a global the sandbox does not have (print, require,
+//     io, os, ...), a library function that does not exist (table.unpack), a
+//     command scripts may not call (MULTI, BLPOP, EVAL, XREAD with BLOCK), a
+//     literal command with the wrong number of arguments, or error() with a
+//     table that crashes the server;
 //   - warnings, for code that runs but is fragile: a key not passed in KEYS
 //     (breaks Redis Cluster and ACL key patterns), KEYS[n] beyond the keys
 //     the script declares, a write in a read-only script, commands that block
@@ -27,6 +28,7 @@
 //
 // The checks favour silence over noise: a value whose origin the checker
 // cannot see (a function result, a table field, a function parameter) is
-// trusted, and names whose availability differs between Redis 7 releases
-// (os, getfenv, setfenv, newproxy) are accepted.
+// trusted. The reference is Redis 7.0: what it refuses to compile (Lua
+// 5.1's limits of 200 nesting levels, 200 locals and 60 upvalues per
+// function) is a *SyntaxError, and what it lacks (os, setfenv) an error.
 package luacheck

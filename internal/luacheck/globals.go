@@ -1,9 +1,8 @@
 package luacheck
 
 // scriptGlobals are the globals a Redis 7 script can read: the globals table
-// of Redis 7.0.15 (checked with pairs(_G)), plus names later Redis 7 releases
-// add or earlier ones had (os, getfenv, setfenv, newproxy), accepted so a
-// script is not rejected for the version it targets.
+// of Redis 7.0.15 (checked with pairs(_G)). os, getfenv, setfenv and
+// newproxy are not in it: reading them fails there.
 var scriptGlobals = map[string]bool{
 	// Redis API and libraries.
 	"redis": true, "KEYS": true, "ARGV": true, "cjson": true, "cmsgpack": true,
@@ -16,8 +15,6 @@ var scriptGlobals = map[string]bool{
 	"rawset": true, "select": true, "setmetatable": true, "tonumber": true,
 	"tostring": true, "type": true, "unpack": true, "xpcall": true,
 	"_G": true, "_VERSION": true,
-	// Version dependent: present in some Redis 7 releases.
-	"os": true, "getfenv": true, "setfenv": true, "newproxy": true,
 }
 
 // writableGlobals are script globals whose tables a script may modify: Redis
@@ -35,6 +32,10 @@ var missingGlobalHints = map[string]string{
 	"io":       `"io" is not available in Redis scripts; return data to the caller instead`,
 	"package":  `"package" is not available in Redis scripts; inline the code`,
 	"debug":    `"debug" is not available in Redis scripts; use redis.log or redis.breakpoint`,
+	"os":       `"os" is not available in Redis 7.0 scripts; use redis.call('TIME') for the time`,
+	"getfenv":  `"getfenv" is not available in Redis 7 scripts; pass values as parameters`,
+	"setfenv":  `"setfenv" is not available in Redis 7 scripts; pass values as parameters`,
+	"newproxy": `"newproxy" is not available in Redis 7 scripts; use a table with a metatable`,
 }
 
 // libraryMembers lists the fields of the Lua 5.1 libraries whose contents do

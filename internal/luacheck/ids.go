@@ -6,9 +6,10 @@ import "strings"
 const (
 	// IDGlobalWrite reports an assignment to a global variable, including a
 	// global function declaration (function foo() end) and a field assigned
-	// on a Redis-provided table (function string.trim() end). Redis 7 makes
-	// the globals read-only, so the line fails with "Attempt to modify a
-	// readonly table". Severity: Error.
+	// on a Redis-provided table (function string.trim() end), and rawset or
+	// setmetatable on one (rawset(_G, "x", 1)). Redis 7 makes the globals
+	// read-only, so the line fails with "Attempt to modify a readonly
+	// table". Severity: Error.
 	IDGlobalWrite = "global-write"
 
 	// IDUndefinedGlobal reports a read of a global that Redis scripts do not
@@ -22,7 +23,8 @@ const (
 	IDUndefinedField = "undefined-field"
 
 	// IDCommandNotAllowed reports redis.call of a command that scripts may not
-	// call (MULTI, EXEC, EVAL, BLPOP, SUBSCRIBE, ...). Severity: Error.
+	// call (MULTI, EXEC, EVAL, BLPOP, SUBSCRIBE, ...), or XREAD and
+	// XREADGROUP with a literal BLOCK option. Severity: Error.
 	IDCommandNotAllowed = "command-not-allowed"
 
 	// IDWrongArity reports redis.call of a literal command with a number of

@@ -37,15 +37,17 @@ func (c *checker) origin(e ast.Expr) origin {
 	case *ast.FuncCallExpr:
 		return c.callOrigin(e)
 	case *ast.LogicalOpExpr:
-		l, r := c.origin(e.Lhs), c.origin(e.Rhs)
-		switch {
-		case e.Operator == "and":
-			return r // a and b is b unless a is false or nil
-		case l == r:
-			return l
-		case l == fromKeys || r == fromKeys:
-			return fromKeys
+		// A chain a or b or c ... is walked along its left spine in a
+		// loop: Redis accepts one of any length.
+		spine := []*ast.LogicalOpExpr{e}
+		for l, ok := e.Lhs.(*ast.LogicalOpExpr); ok; l, ok = l.Lhs.(*ast.LogicalOpExpr) {
+			spine = append(spine, l)
 		}
+		o := c.origin(spine[len(spine)-1].Lhs)
+		for i := len(spine) - 1; i >= 0; i-- {
+			o = logicalOrigin(spine[i].Operator, o, c.origin(spine[i].Rhs))
+		}
+		return o
 	case *ast.TableExpr:
 		if len(e.Fields) == 0 {
 			return fromUnknown
@@ -56,6 +58,19 @@ func (c *checker) origin(e ast.Expr) origin {
 			}
 		}
 		return fromKeysTable
+	}
+	return fromUnknown
+}
+
+// logicalOrigin returns the origin of "l op r" for the origins of l and r.
+func logicalOrigin(op string, l, r origin) origin {
+	switch {
+	case op == "and":
+		return r // a and b is b unless a is false or nil
+	case l == r:
+		return l
+	case l == fromKeys || r == fromKeys:
+		return fromKeys
 	}
 	return fromUnknown
 }

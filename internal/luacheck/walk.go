@@ -11,6 +11,7 @@ import (
 // as Lua resolves it, and columns can be taken from the tokens in order.
 
 func (c *checker) enter() {
+	c.visits++
 	c.depth++
 	if c.depth > maxDepth {
 		panic(fmt.Errorf("%w: more than %d levels", ErrTooDeep, maxDepth))
@@ -60,9 +61,19 @@ func (c *checker) statement(s ast.Stmt) {
 		c.expr(s.Condition)
 		c.scope = c.scope.parent
 	case *ast.IfStmt:
-		c.expr(s.Condition)
-		c.block(s.Then, nil)
-		c.block(s.Else, nil)
+		// gopher-lua nests each elseif in the else of the one before; Lua
+		// parses a chain of them without nesting, so Redis accepts one of
+		// any length: walk it in a loop.
+		for {
+			c.expr(s.Condition)
+			c.block(s.Then, nil)
+			next, ok := elseIf(s)
+			if !ok {
+				c.block(s.Else, nil)
+				break
+			}
+			s, c.stmt = next, next.Line()
+		}
 	case *ast.NumberForStmt:
 		c.pos.name(s.Line(), s.Name)
 		c.expr(s.Init)
@@ -93,6 +104,15 @@ func (c *checker) statement(s ast.Stmt) {
 	case *ast.GotoStmt:
 		c.lua52(s.Line(), "goto")
 	}
+}
+
+// elseIf returns the if statement that is all of s's else branch.
+func elseIf(s *ast.IfStmt) (*ast.IfStmt, bool) {
+	if len(s.Else) != 1 {
+		return nil, false
+	}
+	next, ok := s.Else[0].(*ast.IfStmt)
+	return next, ok
 }
 
 // lua52 records goto or a label, which gopher-lua parses but Lua 5.1, and
@@ -126,11 +146,14 @@ func (c *checker) assign(s *ast.AssignStmt) {
 // after the statement, except in "local function f", where f is visible in
 // its own body.
 func (c *checker) localAssign(s *ast.LocalAssignStmt) {
-	for _, n := range s.Names {
-		c.pos.name(s.Line(), n)
+	localFunction := false
+	for i, n := range s.Names {
+		if lf := c.pos.localName(s.Line(), n); i == 0 {
+			localFunction = lf
+		}
 	}
 	if len(s.Names) == 1 && len(s.Exprs) == 1 {
-		if _, ok := s.Exprs[0].(*ast.FunctionExpr); ok && c.pos.localFunction(s.Line(), s.Names[0]) {
+		if _, ok := s.Exprs[0].(*ast.FunctionExpr); ok && localFunction {
 			c.scope.declare(s.Names[0], fromUnknown)
 			c.expr(s.Exprs[0])
 			return
@@ -191,13 +214,13 @@ func (c *checker) store(t ast.Expr, o origin, isFunc bool) {
 		if isFunc {
 			msg = fmt.Sprintf("global function %q declared; declare it with \"local function %s\"", t.Value, t.Value)
 		}
-		c.reportGlobal(t.Line(), c.cols[t], IDGlobalWrite, msg, t.Value)
+		c.report(t.Line(), c.cols[t], IDGlobalWrite, msg)
 	case *ast.AttrGetExpr:
 		if obj, ok := t.Object.(*ast.IdentExpr); ok && c.isGlobal(obj, "_G") {
 			if k, ok := t.Key.(*ast.StringExpr); ok {
 				c.written[k.Value] = true
-				c.reportGlobal(t.Line(), c.colOf(t), IDGlobalWrite, fmt.Sprintf(
-					"global variable %q assigned through _G; the globals are read-only, use a local", k.Value), k.Value)
+				c.report(t.Line(), c.colOf(t), IDGlobalWrite, fmt.Sprintf(
+					"global variable %q assigned through _G; the globals are read-only, use a local", k.Value))
 				return
 			}
 		}
@@ -242,6 +265,11 @@ func (c *checker) function(f *ast.FunctionExpr, method bool) {
 			c.pos.name(f.Line(), p)
 			c.scope.declare(p, fromParam)
 		}
+		if f.ParList.HasVargs {
+			// Lua 5.1 (LUA_COMPAT_VARARG, as Redis builds it) gives a
+			// vararg function a local table arg of its extra arguments.
+			c.scope.declare("arg", fromUnknown)
+		}
 	})
 }
 
@@ -274,21 +302,8 @@ func (c *checker) expr(e ast.Expr) {
 			c.expr(a)
 		}
 		c.call(e)
-	case *ast.LogicalOpExpr:
-		c.expr(e.Lhs)
-		c.expr(e.Rhs)
-	case *ast.RelationalOpExpr:
-		c.expr(e.Lhs)
-		c.expr(e.Rhs)
-		c.checkCompare(e)
-	case *ast.StringConcatOpExpr:
-		c.expr(e.Lhs)
-		c.expr(e.Rhs)
-	case *ast.ArithmeticOpExpr:
-		c.expr(e.Lhs)
-		c.expr(e.Rhs)
-		c.checkArith(e.Lhs)
-		c.checkArith(e.Rhs)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr:
+		c.binary(e)
 	case *ast.UnaryMinusOpExpr:
 		c.expr(e.Expr)
 		c.checkArith(e.Expr)
@@ -305,6 +320,53 @@ func (c *checker) expr(e ast.Expr) {
 		}
 		c.checkErrorTable(e)
 	}
+}
+
+// binary walks a binary operation. Lua parses a chain of left-associative
+// operators (a + b + c ...) without nesting, so Redis accepts one of any
+// length: the chain's left spine is walked in a loop, in source order, not
+// by recursion.
+func (c *checker) binary(e ast.Expr) {
+	n := 1
+	for l, _, _ := operands(e); ; l, _, _ = operands(l) {
+		if _, _, more := operands(l); !more {
+			break
+		}
+		n++
+	}
+	spine := make([]ast.Expr, 0, n)
+	for x := e; len(spine) < n; x, _, _ = operands(x) {
+		spine = append(spine, x)
+	}
+	first, _, _ := operands(spine[len(spine)-1])
+	c.expr(first)
+	for i := len(spine) - 1; i >= 0; i-- {
+		_, rhs, _ := operands(spine[i])
+		c.expr(rhs)
+		switch x := spine[i].(type) {
+		case *ast.RelationalOpExpr:
+			c.checkCompare(x)
+		case *ast.ArithmeticOpExpr:
+			c.checkArith(x.Lhs)
+			c.checkArith(x.Rhs)
+		}
+	}
+}
+
+// operands returns the operands of a binary operation; ok is false for
+// other expressions.
+func operands(e ast.Expr) (lhs, rhs ast.Expr, ok bool) {
+	switch x := e.(type) {
+	case *ast.LogicalOpExpr:
+		return x.Lhs, x.Rhs, true
+	case *ast.RelationalOpExpr:
+		return x.Lhs, x.Rhs, true
+	case *ast.StringConcatOpExpr:
+		return x.Lhs, x.Rhs, true
+	case *ast.ArithmeticOpExpr:
+		return x.Lhs, x.Rhs, true
+	}
+	return nil, nil, false
 }
 
 // index walks the table and key of t[k] or t.k.
@@ -336,11 +398,15 @@ func (c *checker) globalRead(e *ast.IdentExpr) {
 	if scriptGlobals[name] || c.extra[name] {
 		return
 	}
-	msg, ok := missingGlobalHints[name]
-	if !ok {
-		msg = fmt.Sprintf("undefined global %q; declare \"local %s\" before use or fix the name", name, name)
+	c.reportRead(e.Line(), c.cols[e], name)
+}
+
+// undefinedMessage explains a read of the undefined global name.
+func undefinedMessage(name string) string {
+	if msg, ok := missingGlobalHints[name]; ok {
+		return msg
 	}
-	c.reportGlobal(e.Line(), c.cols[e], IDUndefinedGlobal, msg, name)
+	return fmt.Sprintf("undefined global %q; declare \"local %s\" before use or fix the name", name, name)
 }
 
 // isGlobal reports whether e is the global (not shadowed) called name.

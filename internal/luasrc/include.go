@@ -76,6 +76,11 @@ func Expand(fsys fs.FS, file, src string, limit int) (*Source, error) {
 	if e.budget < 0 {
 		return nil, fmt.Errorf("%s is %w: more than %d bytes", file, ErrTooLarge, limit)
 	}
+	if !strings.Contains(src, "@include") {
+		// Nothing to inline: the text is src and line n is line n of file
+		// (Locate maps lines past origin to file), without a Loc per line.
+		return &Source{Text: src, origin: []Loc{{File: file, Line: 1}}}, nil
+	}
 	if err := e.expand(file, src, nil); err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func TestParseShebang(t *testing.T) {
 		{"#!lua flags=no-writes,allow-stale\nreturn 1", Shebang{Present: true, Flags: []string{"no-writes", "allow-stale"}}, ""},
 		{"#!lua  flags=no-writes,allow-stale \r\nreturn 1", Shebang{Present: true, Flags: []string{"no-writes", "allow-stale"}}, ""},
 		{"#!lua flags=no-writes,no-writes\n", Shebang{Present: true, Flags: []string{"no-writes"}}, ""},
-		{"#!lua flags=no-writes flags=allow-oom", Shebang{Present: true, Flags: []string{"no-writes", "allow-oom"}}, ""},
+		{"#!lua flags=no-writes flags=allow-oom\n", Shebang{Present: true, Flags: []string{"no-writes", "allow-oom"}}, ""},
 		{"#!lua flags=\nreturn 1", Shebang{Present: true}, ""},
 		{"#!lua flags=bogus\n", Shebang{}, `unexpected flag in script shebang: "bogus"`},
 		{"#!lua flags=no-writes,\n", Shebang{}, `unexpected flag in script shebang: ""`},
