@@ -79,9 +79,10 @@ func ParseHeader(src string) (Header, error) {
 		h           Header
 		description []string
 		directives  bool
-		continued   *string // what an indented comment line continues
+		continued   *string             // what an indented comment line continues
+		names       = map[string]bool{} // "@key name", "@arg name" declared
 	)
-	for i, l := range splitLines(src) {
+	for i, l := range eachLine(src) {
 		line := strings.TrimSpace(l.text)
 		if i == 0 && strings.HasPrefix(line, "#!") {
 			continue
@@ -111,7 +112,7 @@ func ParseHeader(src string) (Header, error) {
 			continue
 		}
 		directives = true
-		target, err := h.apply(body)
+		target, err := h.apply(body, names)
 		if err != nil {
 			return Header{}, &HeaderError{Line: i + 1, Message: err.Error()}
 		}
@@ -122,8 +123,9 @@ func ParseHeader(src string) (Header, error) {
 }
 
 // apply reads one directive ("@key from  balance to debit") and returns
-// the text that indented lines after it continue, if any.
-func (h *Header) apply(directive string) (*string, error) {
+// the text that indented lines after it continue, if any. names holds the
+// parameters declared so far, as "@key name" and "@arg name".
+func (h *Header) apply(directive string, names map[string]bool) (*string, error) {
 	name, rest, _ := strings.Cut(directive, " ")
 	rest = strings.TrimSpace(rest)
 	switch name {
@@ -133,14 +135,14 @@ func (h *Header) apply(directive string) (*string, error) {
 		h.Return = rest
 		return &h.Return, nil
 	case "@key":
-		p, err := parseParam(rest, h.Keys)
+		p, err := parseParam(rest, h.Keys, names, name)
 		if err != nil {
 			return nil, fmt.Errorf("@key: %w", err)
 		}
 		h.Keys = append(h.Keys, p)
 		return &h.Keys[len(h.Keys)-1].Description, nil
 	case "@arg":
-		p, err := parseParam(rest, h.Args)
+		p, err := parseParam(rest, h.Args, names, name)
 		if err != nil {
 			return nil, fmt.Errorf("@arg: %w", err)
 		}
@@ -155,8 +157,13 @@ func (h *Header) apply(directive string) (*string, error) {
 }
 
 // parseParam reads "name  description", "[name] description" or
-// "name... description", checking it may follow before.
-func parseParam(text string, before []Param) (Param, error) {
+// "name... description", checking it may follow before, whose names are in
+// names under kind ("@key", "@arg"); it adds its own there. Only the last
+// of before needs looking at: nothing follows a variadic parameter and
+// nothing required follows an optional one, so the last is variadic or
+// optional if any is. (A header may declare 100k parameters: this keeps
+// reading it linear.)
+func parseParam(text string, before []Param, names map[string]bool, kind string) (Param, error) {
 	name, desc, _ := strings.Cut(text, " ")
 	p := Param{Description: strings.TrimSpace(desc)}
 	if inner, ok := strings.CutPrefix(name, "["); ok {
@@ -173,15 +180,17 @@ func parseParam(text string, before []Param) (Param, error) {
 	if name == "" {
 		return Param{}, fmt.Errorf("missing name")
 	}
-	for _, b := range before {
-		switch {
+	if len(before) > 0 {
+		switch b := before[len(before)-1]; {
 		case b.Variadic:
 			return Param{}, fmt.Errorf("%s after variadic %s...", name, b.Name)
 		case b.Optional && !p.Optional && !p.Variadic:
 			return Param{}, fmt.Errorf("required %s after optional [%s]", name, b.Name)
-		case b.Name == name:
-			return Param{}, fmt.Errorf("%s declared twice", name)
 		}
 	}
+	if names[kind+" "+name] {
+		return Param{}, fmt.Errorf("%s declared twice", name)
+	}
+	names[kind+" "+name] = true
 	return p, nil
 }

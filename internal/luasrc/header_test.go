@@ -60,15 +60,19 @@ func TestRange(t *testing.T) {
 
 func TestParseHeaderErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		"-- @key\n":                        "missing name",
-		"-- @key a\n-- @key a\n":           "declared twice",
-		"-- @arg [a] x\n-- @arg b\n":       "required b after optional",
-		"-- @key ks... x\n-- @key k\n":     "after variadic",
-		"-- @kee a\n":                      "unknown directive @kee",
-		"-- @arg [a x\n":                   "unclosed",
-		"#!lua\n-- text\n\n-- @bogus x\n":  "4: unknown directive",
-		"-- @key keys...  any number\n":    "",
-		"--[[ block ]]\n-- @bogus\nreturn": "",
+		"-- @key\n":                             "missing name",
+		"-- @key a\n-- @key a\n":                "declared twice",
+		"-- @key a\n-- @key b\n-- @key [a]\n":   "a declared twice",
+		"-- @arg a\n-- @arg [b]\n-- @arg [a]\n": "a declared twice",
+		"-- @key a\n-- @arg a\n":                "", // a key and an argument may share a name
+		"-- @arg [a]\n-- @arg [b]\n-- @arg c\n": "required c after optional [b]",
+		"-- @arg [a] x\n-- @arg b\n":            "required b after optional",
+		"-- @key ks... x\n-- @key k\n":          "after variadic",
+		"-- @kee a\n":                           "unknown directive @kee",
+		"-- @arg [a x\n":                        "unclosed",
+		"#!lua\n-- text\n\n-- @bogus x\n":       "4: unknown directive",
+		"-- @key keys...  any number\n":         "",
+		"--[[ block ]]\n-- @bogus\nreturn":      "",
 	} {
 		_, err := ParseHeader(src)
 		if want == "" {
