@@ -38,9 +38,11 @@ type Script struct {
 }
 
 // MaxScriptSize is the largest script source, after @include expansion,
-// that NewScript and NewRegistry accept: far above any real script, low
-// enough that a stray large file cannot make start-up parse megabytes.
-const MaxScriptSize = 4 << 20
+// that NewScript and NewRegistry accept: 256 KiB, several times the
+// largest scripts we know (tens of KB), and small enough that checking any
+// source of that size, however hostile, stays cheap at start-up (see
+// BENCHMARKS.md). Run a larger script with go-redis's own Script.
+const MaxScriptSize = 256 << 10
 
 // Param is a KEYS or ARGV entry declared in a script's header with
 // "-- @key name  description" or "-- @arg name  description". A name in

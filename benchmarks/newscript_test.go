@@ -34,15 +34,15 @@ const realisticBlock = `do
 end
 `
 
-// pathologicalInputs returns the inputs by name. Each is below
-// redislua.MaxScriptSize.
+// pathologicalInputs returns the inputs by name, each as large as
+// redislua.MaxScriptSize allows.
 func pathologicalInputs() []struct{ name, src string } {
 	repeatTo := func(unit string, size int) string { return strings.Repeat(unit, size/len(unit)) }
 	oneLine := strings.Join(strings.Fields(realisticBlock), " ") + " "
 	keys := func(size int) string { return "return {" + repeatTo("KEYS[1],", size) + "}" }
-	header := func(n int) string {
+	header := func(size int) string {
 		var b strings.Builder
-		for i := range n {
+		for i := 0; b.Len() < size-40; i++ {
 			b.WriteString("-- @key k")
 			b.WriteString(strings.Repeat("x", i%7))
 			b.WriteString(strconv.Itoa(i))
@@ -60,19 +60,16 @@ func pathologicalInputs() []struct{ name, src string } {
 		return b.String()
 	}
 	return []struct{ name, src string }{
-		{"assign-one-line-240K", repeatTo("x = x ", 240<<10)},
-		{"keys-one-line-320K", keys(320 << 10)},
-		{"realistic-lines-316K", repeatTo(realisticBlock, 316<<10)},
-		{"realistic-one-line-316K", repeatTo(oneLine, 316<<10)},
-		{"header-100k-keys", header(100_000)},
-		{"newlines-4M", strings.Repeat("\n", redislua.MaxScriptSize-16) + "return 1"},
-		{"unknown-commands-lines-1M", unknownCommands(1 << 20)},
-		{"concat-chain-4M", "return " + repeatTo("a..", redislua.MaxScriptSize-16) + "a"},
-		{"parentheses-4M", "return " + strings.Repeat("(", redislua.MaxScriptSize/2-8) + strings.Repeat(")", redislua.MaxScriptSize/2-8)},
-		{"left-chain-4M", "return 1" + repeatTo("+1", redislua.MaxScriptSize-16)},
-		{"assign-one-line-4M", repeatTo("x = x ", redislua.MaxScriptSize)},
-		{"keys-one-line-4M", keys(redislua.MaxScriptSize - 16)},
-		{"realistic-one-line-4M", repeatTo(oneLine, redislua.MaxScriptSize)},
+		{"header-keys-max", header(redislua.MaxScriptSize)},
+		{"newlines-max", strings.Repeat("\n", redislua.MaxScriptSize-16) + "return 1"},
+		{"unknown-commands-lines-max", unknownCommands(redislua.MaxScriptSize - 32)},
+		{"concat-chain-max", "return " + repeatTo("a..", redislua.MaxScriptSize-16) + "a"},
+		{"parentheses-max", "return " + strings.Repeat("(", redislua.MaxScriptSize/2-8) + strings.Repeat(")", redislua.MaxScriptSize/2-8)},
+		{"left-chain-max", "return 1" + repeatTo("+1", redislua.MaxScriptSize-16)},
+		{"assign-one-line-max", repeatTo("x = x ", redislua.MaxScriptSize)},
+		{"keys-one-line-max", keys(redislua.MaxScriptSize - 16)},
+		{"realistic-lines-max", repeatTo(realisticBlock, redislua.MaxScriptSize)},
+		{"realistic-one-line-max", repeatTo(oneLine, redislua.MaxScriptSize)},
 	}
 }
 

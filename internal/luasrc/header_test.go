@@ -1,6 +1,7 @@
 package luasrc
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -104,6 +105,24 @@ func TestParseHeaderLineEndings(t *testing.T) {
 		_, err = ParseHeader(strings.Join([]string{"-- a", "", "-- @bogus"}, eol))
 		if err == nil || !strings.HasPrefix(err.Error(), "3: ") {
 			t.Errorf("%q: error = %v, want it on line 3", eol, err)
+		}
+	}
+}
+
+// BenchmarkParseHeaderManyParams reads a header of 100,000 parameters, far
+// more than MaxScriptSize holds: the duplicate and order checks once
+// compared each parameter with all before it (11-22 s here).
+func BenchmarkParseHeaderManyParams(b *testing.B) {
+	var src strings.Builder
+	for i := range 100_000 {
+		fmt.Fprintf(&src, "-- @key k%d\n", i)
+	}
+	src.WriteString("return 1\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := ParseHeader(src.String())
+		if err != nil || len(h.Keys) != 100_000 {
+			b.Fatalf("ParseHeader = %d keys, %v", len(h.Keys), err)
 		}
 	}
 }
