@@ -92,13 +92,17 @@ func isCluster(c redis.Scripter) bool {
 }
 
 // eachNode runs fn on every node of a cluster, masters and replicas, and
-// joins the errors, each naming its node.
+// joins the errors, each naming its node. It hooks each node against
+// scripts' redirect replies first (see guardCluster): having visited every
+// node, it spares the next Run the guard's own visit and its CLUSTER SLOTS.
 func eachNode(ctx context.Context, cc *redis.ClusterClient, fn func(ctx context.Context, node *redis.Client) error) error {
 	var (
 		mu   sync.Mutex
 		errs []error
 	)
+	g := guardOf(cc)
 	err := cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
+		g.hookNode(node)
 		if err := fn(ctx, node); err != nil {
 			mu.Lock()
 			errs = append(errs, fmt.Errorf("node %s: %w", node.Options().Addr, err))
@@ -108,6 +112,8 @@ func eachNode(ctx context.Context, cc *redis.ClusterClient, fn func(ctx context.
 	})
 	if err != nil {
 		errs = append(errs, err)
+	} else {
+		g.swept.Store(true) // every node cc knows has the hook
 	}
 	return errors.Join(errs...)
 }

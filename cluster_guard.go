@@ -48,6 +48,15 @@ type clusterGuard struct {
 // later get the hook from ClusterClient.OnNewNode. It fails only if the
 // cluster cannot be asked, and then nothing is sent.
 func guardCluster(ctx context.Context, cc *redis.ClusterClient) error {
+	g := guardOf(cc)
+	if g.swept.Load() {
+		return nil
+	}
+	return g.sweep(ctx, cc)
+}
+
+// guardOf returns cc's guard, made and registered (OnNewNode) on first use.
+func guardOf(cc *redis.ClusterClient) *clusterGuard {
 	key := weak.Make(cc)
 	v, ok := guards.Load(key)
 	if !ok {
@@ -58,11 +67,7 @@ func guardCluster(ctx context.Context, cc *redis.ClusterClient) error {
 			runtime.AddCleanup(cc, func(k weak.Pointer[redis.ClusterClient]) { guards.Delete(k) }, key)
 		}
 	}
-	g := v.(*clusterGuard)
-	if g.swept.Load() {
-		return nil
-	}
-	return g.sweep(ctx, cc)
+	return v.(*clusterGuard)
 }
 
 // sweep hooks the nodes cc knows, once it has succeeded.

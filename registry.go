@@ -251,8 +251,9 @@ func (r *Registry) Run(ctx context.Context, c redis.Scripter, name string, keys 
 // LoadAll loads every script into the server's cache with one round trip
 // (pipelined SCRIPT LOADs), so the first calls after start-up need no
 // fallback. On a *redis.ClusterClient it does so on every master and
-// replica, one round trip per node. Every failure is reported, each naming
-// its script (and node).
+// replica, one round trip per node, and hooks each node against scripts'
+// redirect replies as Run does. Every failure is reported, each naming its
+// script (and node).
 func (r *Registry) LoadAll(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading scripts", ErrNilClient)

@@ -137,16 +137,13 @@ func (s *Script) checkCall(c redis.Scripter, keys []string, args []any) error {
 
 // Load sends SCRIPT LOAD so that later calls need only EVALSHA. On a
 // *redis.ClusterClient it loads the script on every master and replica,
-// and hooks the client's nodes as Run does.
+// hooking each node against scripts' redirect replies as Run does.
 // Inside a pipeline it queues the command, whose result arrives with Exec.
 func (s *Script) Load(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading script %s", ErrNilClient, s.name)
 	}
 	if cc, ok := c.(*redis.ClusterClient); ok {
-		if err := guardCluster(ctx, cc); err != nil {
-			return fmt.Errorf("redislua: loading script %s: listing the cluster's nodes: %w", s.name, err)
-		}
 		return eachNode(ctx, cc, func(ctx context.Context, node *redis.Client) error {
 			return s.checkLoaded(node.ScriptLoad(ctx, s.src.Text))
 		})

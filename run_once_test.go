@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/redis/go-redis/v9"
 
@@ -363,6 +364,49 @@ func TestNodeRefusalProbeOnAReplica(t *testing.T) {
 			oc := &onceCmd{Cmd: redis.NewCmd(ctx, cmdEvalSha, s.sha, 0), script: s}
 			if got := (replyHook{node: tc.node}).isNodeRefusal(ctx, oc, readOnly, false); got != tc.want {
 				t.Errorf("isNodeRefusal = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Load, LoadAll and Exists visit every node of a ClusterClient, and hook
+// each one as they go: the Run after them on a fresh client sends no
+// CLUSTER SLOTS of its own, and a script's reply still runs it once.
+func TestClusterNodesHookedByLoadAndExists(t *testing.T) {
+	ctx := context.Background()
+	reg, err := NewRegistry(fstest.MapFS{"reply.lua": {Data: []byte(replySrc)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := reg.MustScript("reply")
+	for i, first := range []struct {
+		name string
+		call func(cc *redis.ClusterClient) error
+	}{
+		{"Load", func(cc *redis.ClusterClient) error { return s.Load(ctx, cc) }},
+		{"LoadAll", func(cc *redis.ClusterClient) error { return reg.LoadAll(ctx, cc) }},
+		{"Exists", func(cc *redis.ClusterClient) error { _, err := s.Exists(ctx, cc); return err }},
+	} {
+		t.Run(first.name, func(t *testing.T) {
+			// A new client whose node clients all exist before the
+			// library sees it: OnNewNode cannot hook them.
+			cc := sharedCluster(t)
+			if err := cc.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
+				return n.Ping(ctx).Err()
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := first.call(cc); err != nil {
+				t.Fatal(err)
+			}
+			key, addr := onceKey(t, cc, i)
+			reply := fmt.Sprintf("MOVED %d %s", Slot(key), otherMaster(t, cc, addr))
+			err := s.Run(ctx, cc, []string{key}, reply).Err()
+			if n := runs(t, cc, key); n != 1 {
+				t.Errorf("the script ran %d times, want 1", n)
+			}
+			if err == nil || err.Error() != reply {
+				t.Errorf("err = %v, want the script's reply %q", err, reply)
 			}
 		})
 	}

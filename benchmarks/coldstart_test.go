@@ -61,7 +61,11 @@ func describe(trips []trip) string {
 
 // checkColdRun runs s after flushing the script cache: the first call must
 // be two round trips (EVALSHA refused with NOSCRIPT, then EVAL, which
-// caches the script) and every later call one (EVALSHA).
+// caches the script) and every later call one (EVALSHA). On a
+// ClusterClient, the first Run of the client also hooks its nodes against
+// scripts' redirect replies through ForEachShard, which reloads the slot
+// map: one CLUSTER SLOTS, once per client (none if Load or LoadAll ran
+// first, having visited every node already).
 func checkColdRun(t *testing.T, c redis.UniversalClient, r *roundTrips) {
 	t.Helper()
 	ctx := context.Background()
@@ -77,11 +81,22 @@ func checkColdRun(t *testing.T, c redis.UniversalClient, r *roundTrips) {
 		}
 		trips := r.take()
 		var got []string
+		slotMaps := 0
 		for _, tr := range trips {
 			if tr.pipeline || len(tr.cmds) != 1 {
 				t.Fatalf("call %d sent a pipeline:%s", call+1, describe(trips))
 			}
+			if _, cluster := c.(*redis.ClusterClient); cluster && call == 0 && tr.cmds[0] == "cluster" {
+				slotMaps++
+				continue
+			}
 			got = append(got, tr.cmds[0])
+		}
+		if _, cluster := c.(*redis.ClusterClient); cluster && call == 0 {
+			if slotMaps != 1 {
+				t.Errorf("first call on the cluster client: %d CLUSTER SLOTS, want 1 (the guard's visit of the nodes):%s", slotMaps, describe(trips))
+			}
+			t.Logf("first call on the cluster client: %v, plus %d CLUSTER SLOTS", got, slotMaps)
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("call %d after SCRIPT FLUSH: %d round trips %v, want %d %v", call+1, len(got), got, len(want), want)
