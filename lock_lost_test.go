@@ -273,7 +273,7 @@ func TestLockLostIsNotDelayedByOnLost(t *testing.T) {
 	default:
 		t.Error("Lost() still open when the second client acquired the lock, behind OnLost's Release")
 	}
-	proxy.close() // ends OnLost's Release
+	proxy.Close() // ends OnLost's Release
 	select {
 	case err := <-onLostDone:
 		if err == nil {

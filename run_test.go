@@ -304,97 +304,35 @@ func (c evalShaCounter) Write(b []byte) (int, error) {
 // Release lets through. Other connections, and commands before the
 // EVALSHA (go-redis's handshake), pass as they are.
 type replyHold struct {
-	ln      net.Listener
-	target  string
+	*redistest.Proxy
 	release chan struct{}
 	once    sync.Once
-
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
 }
 
 // newReplyHold starts a proxy to target on a free loopback port and stops
 // it, closing every connection, in t.Cleanup.
 func newReplyHold(t *testing.T, target string) *replyHold {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &replyHold{ln: ln, target: target, release: make(chan struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(p.close)
-	return p
-}
-
-// Addr is the address clients dial instead of the server's.
-func (p *replyHold) Addr() string { return p.ln.Addr().String() }
-
-// Release lets the held replies through, and every later one.
-func (p *replyHold) Release() { p.once.Do(func() { close(p.release) }) }
-
-func (p *replyHold) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
+	p := &replyHold{release: make(chan struct{})}
+	p.Proxy = redistest.StartProxy(t, target, func() (toServer, toClient redistest.Filter) {
 		var held atomic.Bool
-		p.wg.Add(2)
-		go p.pipe(s, c, func(b []byte) {
-			if bytes.Contains(bytes.ToLower(b), []byte("evalsha")) {
+		toServer = func(seen []byte) bool {
+			if bytes.Contains(bytes.ToLower(seen), []byte("evalsha")) {
 				held.Store(true) // before the server can reply to it
 			}
-		})
-		go p.pipe(c, s, func([]byte) {
+			return true
+		}
+		toClient = func([]byte) bool {
 			if held.Load() {
 				<-p.release
 			}
-		})
-	}
+			return true
+		}
+		return toServer, toClient
+	})
+	t.Cleanup(p.Release) // before the proxy closes: it waits for its filters
+	return p
 }
 
-// pipe copies from src to dst until either fails, calling before with
-// each chunk (the last few bytes of the previous chunk first, so that a
-// command name split across two reads is seen) before writing it.
-func (p *replyHold) pipe(dst, src net.Conn, before func([]byte)) {
-	defer p.wg.Done()
-	defer dst.Close()
-	buf := make([]byte, 32<<10)
-	var tail []byte
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			before(append(tail, buf[:n]...))
-			tail = append(tail[:0], buf[max(n-8, 0):n]...)
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *replyHold) close() {
-	p.Release()
-	_ = p.ln.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
+// Release lets the held replies through, and every later one.
+func (p *replyHold) Release() { p.once.Do(func() { close(p.release) }) }

@@ -1,18 +1,13 @@
 package luasrc
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
 )
 
 func TestParseShebang(t *testing.T) {
-	tests := []struct {
-		src     string
-		want    Shebang
-		wantErr string
-	}{
+	tests := []shebangCase{
 		{"return 1", Shebang{}, ""},
 		{"#!lua\nreturn 1", Shebang{Present: true}, ""},
 		{"#!lua flags=no-writes,allow-stale\nreturn 1", Shebang{Present: true, Flags: []string{"no-writes", "allow-stale"}}, ""},
@@ -27,19 +22,7 @@ func TestParseShebang(t *testing.T) {
 		{"#!\n", Shebang{}, `unexpected engine`},
 		{" #!lua\n", Shebang{}, ""},
 	}
-	for _, tt := range tests {
-		got, err := ParseShebang(tt.src)
-		if tt.wantErr != "" {
-			var se *ShebangError
-			if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ParseShebang(%q) error = %v, want *ShebangError containing %q", tt.src, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseShebang(%q) = %+v, %v; want %+v", tt.src, got, err, tt.want)
-		}
-	}
+	checkShebangs(t, tests)
 }
 
 func TestParseHeader(t *testing.T) {

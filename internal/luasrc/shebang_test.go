@@ -7,15 +7,37 @@ import (
 	"testing"
 )
 
+// shebangCase is a source, the Shebang it declares, and the error
+// ParseShebang must give instead ("" for none).
+type shebangCase struct {
+	src     string
+	want    Shebang
+	wantErr string
+}
+
+// checkShebangs checks ParseShebang against each case.
+func checkShebangs(t *testing.T, tests []shebangCase) {
+	t.Helper()
+	for _, tt := range tests {
+		got, err := ParseShebang(tt.src)
+		if tt.wantErr != "" {
+			var se *ShebangError
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseShebang(%q) error = %v, want *ShebangError containing %q", tt.src, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseShebang(%q) = %+v, %v; want %+v", tt.src, got, err, tt.want)
+		}
+	}
+}
+
 // TestParseShebangAsRedis checks first lines whose fate on Redis 7.0.15 was
 // seen with EVAL: the ones it runs parse, the ones it refuses fail.
 func TestParseShebangAsRedis(t *testing.T) {
 	noWrites := Shebang{Present: true, Flags: []string{"no-writes"}}
-	tests := []struct {
-		src     string
-		want    Shebang
-		wantErr string // "" when Redis runs the script
-	}{
+	tests := []shebangCase{ // wantErr "" when Redis runs the script
 		{"#!lua", Shebang{}, "must end with a line break"},
 		{"#!lua flags=no-writes", Shebang{}, "must end with a line break"},
 		{"#!lua\x00\nreturn 1", Shebang{}, "must end with a line break"},
@@ -32,19 +54,7 @@ func TestParseShebangAsRedis(t *testing.T) {
 		{"#! lua\nreturn 1", Shebang{}, `unexpected engine in script shebang: "#!"`},
 		{"#!lua flags=no-writes,\nreturn 1", Shebang{}, `unexpected flag in script shebang: ""`},
 	}
-	for _, tt := range tests {
-		got, err := ParseShebang(tt.src)
-		if tt.wantErr != "" {
-			var se *ShebangError
-			if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ParseShebang(%q) error = %v, want *ShebangError containing %q", tt.src, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseShebang(%q) = %+v, %v; want %+v", tt.src, got, err, tt.want)
-		}
-	}
+	checkShebangs(t, tests)
 }
 
 func TestSplitArgs(t *testing.T) {

@@ -4,7 +4,8 @@
 // Redis Clusters with [StartCluster] or, once per test binary,
 // [SharedCluster]. Failover tests kill a master with [Server.Kill] and wait
 // with [SentinelSetup.WaitForNewMaster] or [Cluster.WaitHealthy];
-// [Server.CreateUser] and [Server.Config] set up ACL users and limits.
+// [Server.CreateUser] and [Server.Config] set up ACL users and limits;
+// [StartProxy] puts a TCP proxy that can drop or hold traffic in front.
 //
 // Every server listens on a free port of 127.0.0.1 only, keeps its files
 // in a temporary directory, persists nothing (no RDB saves, no AOF)
