@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/redislua/redislua/internal/keyspace"
 )
@@ -18,15 +17,14 @@ import (
 // transfer's ID record or a limiter's state. See docs/keys.md.
 var ErrReservedKey = errors.New(`redislua: reserved key name (keys containing "}redislua:" are the library's own)`)
 
-// Kinds of derived keys (see internal/keyspace): the word after
-// "redislua:" in the name.
+// Kinds of derived keys (see internal/keyspace).
 const (
-	kindFence      = "fence"     // a Lock's fence counter
-	kindReleased   = "released"  // a Lock's release channel
-	kindFenced     = "fenced"    // FencedSet's highest accepted fence
-	kindTransferID = "transfer"  // TransferOnce's ID record
-	kindRateLog    = "ratelog"   // RateLimiter's sliding log
-	kindRateCount  = "ratecount" // RateLimiter's sliding counter
+	kindFence      = keyspace.KindFence
+	kindReleased   = keyspace.KindReleased
+	kindFenced     = keyspace.KindFenced
+	kindTransferID = keyspace.KindTransferID
+	kindRateLog    = keyspace.KindRateLog
+	kindRateCount  = keyspace.KindRateCount
 )
 
 // checkUserKey refuses, before anything is sent, a key a primitive cannot
@@ -42,18 +40,8 @@ func checkUserKey(key, what string) error {
 	return nil
 }
 
-// maxQuotedKey is the longest key quoted whole in an error text.
-const maxQuotedKey = 128
-
-// quoteKey quotes key for an error text. A key longer than maxQuotedKey
-// bytes is cut, with its length and a hash to tell such keys apart, so that
-// a huge key (a 1 MiB ID) does not make a huge error.
-func quoteKey(key string) string {
-	if len(key) <= maxQuotedKey {
-		return strconv.Quote(key)
-	}
-	return fmt.Sprintf("%q... (%d bytes, sha1 %s)", key[:maxQuotedKey/2], len(key), sha1Hex(key)[:12])
-}
+// quoteKey quotes key for an error text (see keyspace.Quote).
+func quoteKey(key string) string { return keyspace.Quote(key) }
 
 // sha1Hex returns the SHA1 of s in lower-case hex, as Redis names scripts.
 func sha1Hex(s string) string {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/clients"
 )
 
 // Run runs the script with keys and args and returns go-redis's *redis.Cmd,
@@ -215,18 +215,7 @@ func failedCmd(ctx context.Context, sha string, err error) *redis.Cmd {
 // isNilClient reports whether c is nil, including a typed nil pointer (a
 // nil *redis.Client, *redis.Tx or a caller's own client type), whose
 // methods would panic.
-func isNilClient(c any) bool {
-	switch v := c.(type) {
-	case nil:
-		return true
-	case *redis.Client: // the common clients, without reflection
-		return v == nil
-	case *redis.ClusterClient:
-		return v == nil
-	}
-	v := reflect.ValueOf(c)
-	return v.Kind() == reflect.Pointer && v.IsNil()
-}
+func isNilClient(c any) bool { return clients.IsNil(c) }
 
 func within(n, min, max int) bool { return n >= min && (max < 0 || n <= max) }
 

@@ -14,7 +14,7 @@ import (
 
 // transferScript moves an amount between two balances, once per ID when
 // given an ID record key.
-var transferScript = prebuilt.MustScript("transfer")
+var transferScript = prebuilt.MustScript("transfer/transfer")
 
 // DefaultTransferRecordTTL is how long TransferOnce remembers a transfer ID
 // when TransferOptions.RecordTTL is zero.

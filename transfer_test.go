@@ -567,7 +567,7 @@ func TestTransferScriptRefusesABadAmount(t *testing.T) {
 		ctx := context.Background()
 		from, to, record := "{bank}:from", "{bank}:to", "{bank}:record"
 		before := map[string]string{from: "100", to: "5"}
-		script := prebuilt.MustScript("transfer")
+		script := prebuilt.MustScript("transfer/transfer")
 		for _, amount := range amounts {
 			for _, withRecord := range []bool{false, true} {
 				for k, v := range before {

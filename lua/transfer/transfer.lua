@@ -23,7 +23,7 @@
 --         this transfer was applied; nothing moved), reused (the record
 --         holds another transfer; no balances), insufficient, overflow,
 --         notint-from, notint-to (a balance is not an integer; no balances)
---- @include "lib/int64"
+--- @include "../lib/int64"
 
 local amount, headroom = ARGV[1], ARGV[2]
 if not isInt64(amount) or not isInt64(headroom) or cmp(amount, '0') <= 0 then
