@@ -150,7 +150,7 @@ func BenchmarkNewRegistry(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := NewRegistry(fsys); err != nil {
+		if _, err := NewRegistry(fsys, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

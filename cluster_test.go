@@ -112,17 +112,17 @@ func TestClusterRefusesCrossSlotBeforeSending(t *testing.T) {
 	}
 }
 
-// WithClusterChecks catches the cross-slot bug on a laptop; without it,
+// RegistryOptions.ClusterChecks catches the cross-slot bug on a laptop; without it,
 // standalone behaviour is unchanged.
-func TestWithClusterChecksOnStandalone(t *testing.T) {
+func TestClusterChecksOnStandalone(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		files := fstest.MapFS{"lua/pair.lua": {Data: []byte("return redis.call('MSET', KEYS[1], 1, KEYS[2], 2)")}}
-		checked, err := NewRegistry(files, WithClusterChecks())
+		checked, err := NewRegistry(files, &RegistryOptions{ClusterChecks: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		unchecked, _ := NewRegistry(files)
+		unchecked, _ := NewRegistry(files, nil)
 		b.sent.take()
 		if err := checked.Run(ctx, b.client, "pair", []string{"a", "b"}).Err(); !errors.Is(err, ErrCrossSlot) {
 			t.Fatalf("checked registry: err = %v, want ErrCrossSlot", err)
@@ -142,7 +142,7 @@ func TestWithClusterChecksOnStandalone(t *testing.T) {
 // A script flagged allow-cross-slot-keys is exempt from the check (real
 // Redis: miniredis rejects a shebang).
 func TestAllowCrossSlotKeysFlagSkipsTheCheck(t *testing.T) {
-	reg, _ := NewRegistry(nil, WithClusterChecks())
+	reg, _ := NewRegistry(nil, &RegistryOptions{ClusterChecks: true})
 	s, err := reg.Add("x", "#!lua flags=allow-cross-slot-keys\nreturn #KEYS")
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func TestAllowCrossSlotKeysFlagSkipsTheCheck(t *testing.T) {
 // that cache checks on the shared cluster are this test's own.
 func uniqueRegistry(t *testing.T, n int) *Registry {
 	t.Helper()
-	reg, _ := NewRegistry(nil)
+	reg, _ := NewRegistry(nil, nil)
 	for i := 0; i < n; i++ {
 		src := fmt.Sprintf("-- %s %d\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])", t.Name(), i)
 		if _, err := reg.Add("s"+strconv.Itoa(i), src); err != nil {
@@ -321,7 +321,7 @@ func TestClusterReadOnlyScriptsOnReplicas(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), ReadOnly: true})
 	t.Cleanup(func() { _ = cc.Close() })
 	ctx := context.Background()
-	reg, _ := NewRegistry(nil)
+	reg, _ := NewRegistry(nil, nil)
 	s, err := reg.Add("peek", "-- @readonly\n-- "+t.Name()+"\nreturn redis.call('EXISTS', KEYS[1])")
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ func newTestRegistry(t *testing.T, files map[string]string) *Registry {
 	for name, src := range files {
 		fsys["lua/"+name] = &fstest.MapFile{Data: []byte(src)}
 	}
-	reg, err := NewRegistry(fsys)
+	reg, err := NewRegistry(fsys, nil)
 	if err != nil {
 		t.Fatalf("NewRegistry: %v", err)
 	}

@@ -20,15 +20,15 @@ func ExampleCheckSlots() {
 	// 8106 8106
 }
 
-// WithClusterChecks makes a registry refuse cross-slot keys on any client,
+// RegistryOptions.ClusterChecks makes a registry refuse cross-slot keys on any client,
 // so the bug shows up against miniredis or standalone Redis, before the
 // first cluster deploy.
-func ExampleWithClusterChecks() {
+func ExampleRegistryOptions_clusterChecks() {
 	ctx := context.Background()
 	rdb, done := newClient()
 	defer done()
 
-	reg, err := redislua.NewRegistry(luaFS, redislua.WithClusterChecks())
+	reg, err := redislua.NewRegistry(luaFS, &redislua.RegistryOptions{ClusterChecks: true})
 	if err != nil {
 		panic(err)
 	}

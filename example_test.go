@@ -33,7 +33,7 @@ func Example() {
 	rdb, done := newClient()
 	defer done()
 
-	reg, err := redislua.NewRegistry(luaFS)
+	reg, err := redislua.NewRegistry(luaFS, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -50,7 +50,7 @@ func Example() {
 
 // Scripts are named by their path under the embedded directory.
 func ExampleNewRegistry() {
-	reg, err := redislua.NewRegistry(luaFS)
+	reg, err := redislua.NewRegistry(luaFS, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -66,7 +66,7 @@ func ExampleNewRegistry() {
 // A script with a syntax error is refused when the program starts.
 func ExampleNewRegistry_syntaxError() {
 	bad := fstest.MapFS{"lua/counter.lua": {Data: []byte("local n = 1\nreturn n +\n")}}
-	_, err := redislua.NewRegistry(bad)
+	_, err := redislua.NewRegistry(bad, nil)
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, redislua.ErrSyntax))
 	// Output:
@@ -117,7 +117,7 @@ func ExampleScript_ReadOnly() {
 	rdb, done := newClient()
 	defer done()
 
-	reg, _ := redislua.NewRegistry(luaFS)
+	reg, _ := redislua.NewRegistry(luaFS, nil)
 	balance := reg.MustScript("balance")
 	rdb.Set(ctx, "{u1}:a", 42, 0)
 	n, err := balance.Run(ctx, rdb, []string{"{u1}:a"}).Int64()
@@ -132,7 +132,7 @@ func ExampleScriptError() {
 	rdb, done := newClient()
 	defer done()
 
-	reg, _ := redislua.NewRegistry(luaFS)
+	reg, _ := redislua.NewRegistry(luaFS, nil)
 	rdb.Set(ctx, "visits", "many", 0)
 	err := reg.Run(ctx, rdb, "incr", []string{"visits"}, 1).Err()
 	fmt.Println(err)
@@ -147,7 +147,7 @@ func ExampleScriptError() {
 
 // Code Redis would refuse at run time is refused when the program starts.
 func ExampleCheckError() {
-	reg, _ := redislua.NewRegistry(nil)
+	reg, _ := redislua.NewRegistry(nil, nil)
 	_, err := reg.Add("visits", "local n = redis.call('INCR', KEYS[1])\nreturn totl + n")
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, redislua.ErrCheck))
@@ -162,7 +162,7 @@ func ExampleRegistry_LoadAll() {
 	rdb, done := newClient()
 	defer done()
 
-	reg, _ := redislua.NewRegistry(luaFS)
+	reg, _ := redislua.NewRegistry(luaFS, nil)
 	fmt.Println(reg.LoadAll(ctx, rdb))
 	ok, _ := reg.MustScript("transfer").Exists(ctx, rdb)
 	fmt.Println(ok)
@@ -173,7 +173,7 @@ func ExampleRegistry_LoadAll() {
 
 // An unknown name is an error that suggests close names.
 func ExampleRegistry_Script() {
-	reg, _ := redislua.NewRegistry(luaFS)
+	reg, _ := redislua.NewRegistry(luaFS, nil)
 	_, err := reg.Script("transfr")
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, redislua.ErrUnknownScript))

@@ -31,7 +31,7 @@ func TestHostileRegistryInput(t *testing.T) {
 		{"absolute include", fstest.MapFS{"lua/a.lua": {Data: []byte("--- @include \"/etc/passwd\"")}}, ErrSyntax},
 	}
 	for _, tt := range tests {
-		if _, err := NewRegistry(tt.fsys); !errors.Is(err, tt.want) {
+		if _, err := NewRegistry(tt.fsys, nil); !errors.Is(err, tt.want) {
 			t.Errorf("%s: err = %.200v, want %v", tt.name, err, tt.want)
 		}
 	}
@@ -42,7 +42,7 @@ func TestHostileRegistryInput(t *testing.T) {
 }
 
 func TestHostileScriptNames(t *testing.T) {
-	reg, _ := NewRegistry(nil)
+	reg, _ := NewRegistry(nil, nil)
 	for _, name := range []string{"..", "../x", "/abs", "a/../b", "a/", "./a", "."} {
 		if _, err := reg.Add(name, "return 1"); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("Add(%q) = %v, want ErrInvalidName", name, err)

@@ -20,7 +20,7 @@ const (
 	// SeverityWarning marks code that runs but is fragile or wrong in some
 	// cases (a key built inside the script, arithmetic on a raw ARGV).
 	// Warnings are reported by Registry.Warnings and the CLI; they stop a
-	// script only under WithStrictChecks.
+	// script only under RegistryOptions.StrictChecks.
 	SeverityWarning Severity = iota + 1
 	// SeverityError marks code Redis refuses when it runs (a global
 	// variable, a command scripts may not call); the script is refused.
@@ -58,7 +58,7 @@ func (f Finding) String() string {
 }
 
 // CheckError is a script refused by the static checks: every finding of
-// severity error (and, under WithStrictChecks, every warning).
+// severity error (and, under RegistryOptions.StrictChecks, every warning).
 type CheckError struct {
 	Script   string
 	Findings []Finding

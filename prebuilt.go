@@ -8,7 +8,7 @@ import "github.com/redislua/redislua/lua"
 var prebuilt = mustPrebuilt()
 
 func mustPrebuilt() *Registry {
-	reg, err := NewRegistry(lua.FS, WithClusterChecks())
+	reg, err := NewRegistry(lua.FS, &RegistryOptions{ClusterChecks: true})
 	if err != nil {
 		panic("redislua: the library's own scripts are broken: " + err.Error())
 	}

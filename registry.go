@@ -59,13 +59,8 @@ type table struct {
 //
 // Every problem is reported, not just the first: the error joins (with
 // errors.Join) one error per bad file, each naming its file.
-func NewRegistry(fsys fs.FS, opts ...Option) (*Registry, error) {
-	r := &Registry{}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(&r.cfg)
-		}
-	}
+func NewRegistry(fsys fs.FS, opts *RegistryOptions) (*Registry, error) {
+	r := &Registry{cfg: opts.config()}
 	t := &table{byName: map[string]*Script{}, bySHA: map[string][]*Script{}}
 	if fsys == nil {
 		r.current.Store(t)

@@ -31,7 +31,8 @@ func TestNewRegistryKeepsTopDirectoriesWhenThereAreSeveral(t *testing.T) {
 	reg, err := NewRegistry(fstest.MapFS{
 		"a/x.lua": {Data: []byte("return 1")},
 		"b/y.lua": {Data: []byte("return 1")},
-	})
+	}, nil)
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,8 @@ func TestNewRegistryReportsEveryBadFile(t *testing.T) {
 		"lua/bad.lua":   {Data: []byte("return (")},
 		"lua/worse.lua": {Data: []byte("local = 2")},
 		"lua/empty.lua": {Data: nil},
-	})
+	}, nil)
+
 	if err == nil {
 		t.Fatal("NewRegistry accepted bad files")
 	}
@@ -61,7 +63,7 @@ func TestNewRegistryReportsEveryBadFile(t *testing.T) {
 }
 
 func TestNilFSGivesEmptyRegistry(t *testing.T) {
-	reg, err := NewRegistry(nil)
+	reg, err := NewRegistry(nil, nil)
 	if err != nil || len(reg.Scripts()) != 0 {
 		t.Fatalf("NewRegistry(nil) = %v, %v", reg.Scripts(), err)
 	}
@@ -95,7 +97,7 @@ func TestAdd(t *testing.T) {
 }
 
 func TestConcurrentAddAndLookup(t *testing.T) {
-	reg, _ := NewRegistry(nil)
+	reg, _ := NewRegistry(nil, nil)
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
@@ -172,7 +174,8 @@ func TestNewRegistryStripsAChainOfSingleDirectories(t *testing.T) {
 	reg, err := NewRegistry(fstest.MapFS{
 		"testdata/lua/a.lua":     {Data: []byte("return 1")},
 		"testdata/lua/sub/b.lua": {Data: []byte("return 1")},
-	})
+	}, nil)
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +194,8 @@ func TestIncludeCycleIsAnError(t *testing.T) {
 		"lua/a.lua":    {Data: []byte("return 1\n--- @include \"b\"\n")},
 		"lua/b.lua":    {Data: []byte("\n\n--- @include \"a\"\n")},
 		"lua/self.lua": {Data: []byte("--- @include \"self\"\nreturn 1\n")},
-	})
+	}, nil)
+
 	if !errors.Is(err, ErrSyntax) {
 		t.Fatalf("err = %v, want ErrSyntax for the cycles", err)
 	}
@@ -212,7 +216,8 @@ func TestIncludeCycleIsAnError(t *testing.T) {
 		"lua/main.lua":  {Data: []byte("--- @include \"lib/a\"\nreturn 1\n")},
 		"lua/lib/a.lua": {Data: []byte("--- @include \"b\"\n")},
 		"lua/lib/b.lua": {Data: []byte("--- @include \"a\"\n")},
-	})
+	}, nil)
+
 	want := "lua/lib/b.lua:1: syntax error: include cycle: lua/main.lua -> lua/lib/a.lua -> lua/lib/b.lua -> lua/lib/a.lua"
 	if err == nil || err.Error() != "redislua: "+want {
 		t.Errorf("err = %v, want only %q", err, want)
@@ -222,7 +227,7 @@ func TestIncludeCycleIsAnError(t *testing.T) {
 // Names that print badly or not at all (a NUL, a line break, a control
 // character, nothing but spaces) are refused wherever a name comes from.
 func TestOddNamesAreRefused(t *testing.T) {
-	reg, _ := NewRegistry(nil)
+	reg, _ := NewRegistry(nil, nil)
 	odd := []string{"a\x00b", "a\nb", "a\rb", "a\tb", "\x1b[31mred", "a\x7f", "a\u0085b", "a\u2028b", "evil\u202egnp", " ", "   ", "a/ /b", "\t"}
 	for _, name := range odd {
 		if _, err := reg.Add(name, "return 1"); !errors.Is(err, ErrInvalidName) {
@@ -231,7 +236,7 @@ func TestOddNamesAreRefused(t *testing.T) {
 		if _, err := NewScript(name, "return 1"); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("NewScript(%q) = %v, want ErrInvalidName", name, err)
 		}
-		if _, err := NewRegistry(fstest.MapFS{"lua/" + name + ".lua": {Data: []byte("return 1")}, "lua/ok.lua": {Data: []byte("return 1")}}); !errors.Is(err, ErrInvalidName) {
+		if _, err := NewRegistry(fstest.MapFS{"lua/" + name + ".lua": {Data: []byte("return 1")}, "lua/ok.lua": {Data: []byte("return 1")}}, nil); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("NewRegistry with file %q = %v, want ErrInvalidName", name+".lua", err)
 		}
 	}
@@ -301,7 +306,7 @@ func TestReadsAreBounded(t *testing.T) {
 			files:     fstest.MapFS{"lua/main.lua": {Data: []byte("--- @include \"big.txt\"\nreturn 1\n")}, "lua/big.txt": {}},
 			generated: map[string]int64{"lua/big.txt": size},
 		}
-		_, err := NewRegistry(fsys)
+		_, err := NewRegistry(fsys, nil)
 		if !errors.Is(err, ErrScriptTooLarge) || !strings.Contains(err.Error(), "lua/main.lua:1") {
 			t.Errorf("include of %d bytes: err = %v, want ErrScriptTooLarge naming lua/main.lua:1", size, err)
 		}
@@ -310,7 +315,7 @@ func TestReadsAreBounded(t *testing.T) {
 		}
 
 		fsys = &countingFS{files: fstest.MapFS{"lua/big.lua": {}}, generated: map[string]int64{"lua/big.lua": size}}
-		if _, err := NewRegistry(fsys); !errors.Is(err, ErrScriptTooLarge) || !strings.Contains(err.Error(), "lua/big.lua") {
+		if _, err := NewRegistry(fsys, nil); !errors.Is(err, ErrScriptTooLarge) || !strings.Contains(err.Error(), "lua/big.lua") {
 			t.Errorf("script of %d bytes: err = %v, want ErrScriptTooLarge naming lua/big.lua", size, err)
 		}
 		if n := fsys.read.Load(); n > MaxScriptSize+1 {
@@ -329,7 +334,7 @@ func TestNonRegularFilesAreRefused(t *testing.T) {
 		}
 		fsys.files["lua/odd.lua"] = &fstest.MapFile{Mode: mode}
 		fsys.files["lua/lib/odd.txt"] = &fstest.MapFile{Mode: mode}
-		_, err := NewRegistry(fsys)
+		_, err := NewRegistry(fsys, nil)
 		for _, want := range []string{"lua/odd.lua is not a regular file", "lua/main.lua:1", "lua/lib/odd.txt is not a regular file"} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("%v: err = %v, want it to contain %q", mode, err, want)

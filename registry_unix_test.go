@@ -35,7 +35,7 @@ func TestLinksAndPipesOnDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := NewRegistry(os.DirFS(dir))
+	_, err := NewRegistry(os.DirFS(dir), nil)
 	for _, want := range []string{
 		"pipe.lua is not a regular file (named pipe)",
 		"zero.lua is not a regular file (device)",

@@ -374,7 +374,7 @@ func TestNodeRefusalProbeOnAReplica(t *testing.T) {
 // CLUSTER SLOTS of its own, and a script's reply still runs it once.
 func TestClusterNodesHookedByLoadAndExists(t *testing.T) {
 	ctx := context.Background()
-	reg, err := NewRegistry(fstest.MapFS{"reply.lua": {Data: []byte(replySrc)}})
+	reg, err := NewRegistry(fstest.MapFS{"reply.lua": {Data: []byte(replySrc)}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestACLUserUsesTheWholeLibrary(t *testing.T) {
 	app := srv.CreateUser(t, "app", "s3cret", appUserRules...)
 	ctx := context.Background()
 
-	reg, err := NewRegistry(includeFS())
+	reg, err := NewRegistry(includeFS(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

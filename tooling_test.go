@@ -107,7 +107,7 @@ func includeFS() fstest.MapFS {
 func TestIncludeMapsErrorsToTheIncludedFile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		reg, err := NewRegistry(includeFS())
+		reg, err := NewRegistry(includeFS(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestIncludeProblemsNameTheIncludeLine(t *testing.T) {
 	fsys := includeFS()
 	fsys["lua/lib/money.lua"] = &fstest.MapFile{Data: []byte("local function charge(key, amount)\n  return (\nend\n")}
 	fsys["lua/other.lua"] = &fstest.MapFile{Data: []byte("return 1\n--- @include \"lib/missing\"\n")}
-	_, err := NewRegistry(fsys)
+	_, err := NewRegistry(fsys, nil)
 	if err == nil {
 		t.Fatal("NewRegistry accepted a broken include")
 	}
@@ -153,7 +153,7 @@ func TestStaticChecksRefuseErrorsAndKeepWarnings(t *testing.T) {
 		"lua/ok.lua":   {Data: []byte("local k = KEYS[1] .. ':log'\nreturn redis.call('GET', k)\n")},
 		"lua/good.lua": {Data: []byte("return redis.call('GET', KEYS[1])\n")},
 	}
-	reg, err := NewRegistry(files)
+	reg, err := NewRegistry(files, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,21 +162,21 @@ func TestStaticChecksRefuseErrorsAndKeepWarnings(t *testing.T) {
 		t.Fatalf("Warnings() = %v", w)
 	}
 
-	if _, err := NewRegistry(files, WithStrictChecks()); !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "lua/ok.lua:2:") {
+	if _, err := NewRegistry(files, &RegistryOptions{StrictChecks: true}); !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "lua/ok.lua:2:") {
 		t.Fatalf("strict: err = %v, want ErrCheck naming lua/ok.lua:2", err)
 	}
-	if reg, err := NewRegistry(files, WithStrictChecks(), WithIgnoredChecks("key-not-from-KEYS")); err != nil || len(reg.Warnings()) != 0 {
+	if reg, err := NewRegistry(files, &RegistryOptions{StrictChecks: true, IgnoredChecks: []string{"key-not-from-KEYS"}}); err != nil || len(reg.Warnings()) != 0 {
 		t.Fatalf("strict with the check ignored: %v", err)
 	}
 
 	bad := fstest.MapFS{"lua/bad.lua": {Data: []byte("count = 1\nreturn count\n")}}
-	_, err = NewRegistry(bad)
+	_, err = NewRegistry(bad, nil)
 	var ce *CheckError
 	if !errors.As(err, &ce) || ce.Findings[0].ID != "global-write" || ce.Findings[0].Line != 1 {
 		t.Fatalf("err = %v, want a global-write *CheckError on line 1", err)
 	}
 	bad["lua/bad.lua"] = &fstest.MapFile{Data: []byte("count = 1 -- redislua:ignore global-write\nreturn 1\n")}
-	if _, err := NewRegistry(bad); err != nil {
+	if _, err := NewRegistry(bad, nil); err != nil {
 		t.Fatalf("an ignore comment did not silence the check: %v", err)
 	}
 }
@@ -201,7 +201,8 @@ func TestCROnlyAndCRLFLineEndings(t *testing.T) {
 			"lua/fail.lua":     {Data: lines("-- @key k", "-- @arg [x]", "error('three')")},
 			"lua/inc.lua":      {Data: lines("--- @include \"lib/fail\"", "if ARGV[1] == 'lib' then fail() end", "error('main')")},
 			"lua/lib/fail.lua": {Data: lines("local function fail()", "  error('lib')", "end")},
-		})
+		}, nil)
+
 		if err != nil {
 			t.Fatalf("%q: %v", eol, err)
 		}
@@ -245,7 +246,8 @@ func TestSharedSourceErrorsAreMappedByTheirOwnScript(t *testing.T) {
 	reg, err := NewRegistry(fstest.MapFS{
 		"lua/a.lua": {Data: body},
 		"lua/b.lua": {Data: body},
-	})
+	}, nil)
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +308,8 @@ func TestSharedSourceErrorInASharedInclude(t *testing.T) {
 		"lua/a.lua":        {Data: main},
 		"lua/b.lua":        {Data: main},
 		"lua/lib/incr.lua": {Data: []byte("local function incr(key)\n  return redis.call('INCR', key)\nend\n")},
-	})
+	}, nil)
+
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func hundredScripts(t *testing.T) *redislua.Registry {
 	for i := range 100 {
 		fsys[fmt.Sprintf("lua/quota%03d.lua", i)] = &fstest.MapFile{Data: fmt.Appendf(nil, "-- Copy %d.\n%s", i, src)}
 	}
-	reg, err := redislua.NewRegistry(fsys)
+	reg, err := redislua.NewRegistry(fsys, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

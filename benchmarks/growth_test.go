@@ -166,7 +166,7 @@ func BenchmarkNewRegistry(b *testing.B) {
 			var reg *redislua.Registry
 			for b.Loop() {
 				var err error
-				if reg, err = redislua.NewRegistry(fsys); err != nil {
+				if reg, err = redislua.NewRegistry(fsys, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -175,7 +175,7 @@ func BenchmarkNewRegistry(b *testing.B) {
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			reg, err := redislua.NewRegistry(fsys)
+			reg, err := redislua.NewRegistry(fsys, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -200,7 +200,7 @@ func TestGrowthFixtures(t *testing.T) {
 	if got, err := script("countkeys").Run(context.Background(), c, sameSlotKeys(1000)).Int(); err != nil || got != 1000 {
 		t.Errorf("countkeys with 1000 keys = %d, %v; want 1000", got, err)
 	}
-	reg, err := redislua.NewRegistry(manyScripts(t, 10))
+	reg, err := redislua.NewRegistry(manyScripts(t, 10), nil)
 	if err != nil || len(reg.Scripts()) != 10 {
 		t.Fatalf("registry of 10 copies: %v, %v", reg, err)
 	}

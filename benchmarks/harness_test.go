@@ -24,7 +24,7 @@ var luaFS embed.FS
 
 // scripts is the registry of lua/, built once.
 var scripts = sync.OnceValue(func() *redislua.Registry {
-	r, err := redislua.NewRegistry(luaFS, redislua.WithClusterChecks())
+	r, err := redislua.NewRegistry(luaFS, &redislua.RegistryOptions{ClusterChecks: true})
 	if err != nil {
 		panic(err) // the files are part of this package: a test fails at once
 	}

@@ -30,7 +30,7 @@ func lint(args []string, stdout, stderr io.Writer) int {
 	for _, dir := range fl.Args() {
 		// Strict checks make every finding an error, so one pass reports
 		// them all; the severity decides the exit code.
-		_, err := openDir(dir, redislua.WithStrictChecks(), redislua.WithIgnoredChecks(ignored...))
+		_, err := openDir(dir, &redislua.RegistryOptions{StrictChecks: true, IgnoredChecks: ignored})
 		if err == nil {
 			continue
 		}

@@ -67,7 +67,7 @@ func eachRegistry(dirs []string, stderr io.Writer, fn func(*redislua.Registry) e
 	}
 	code := 0
 	for _, dir := range dirs {
-		reg, err := openDir(dir)
+		reg, err := openDir(dir, nil)
 		if err != nil {
 			report(stderr, dir, err)
 			code = 1

@@ -14,7 +14,7 @@ import (
 // openDir reads dir as a registry, the way the library reads an embedded
 // fs.FS. Paths in errors and findings are made relative to the working
 // directory again (dir/file.lua), so editors can jump to them.
-func openDir(dir string, opts ...redislua.Option) (*redislua.Registry, error) {
+func openDir(dir string, opts *redislua.RegistryOptions) (*redislua.Registry, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
@@ -22,7 +22,7 @@ func openDir(dir string, opts ...redislua.Option) (*redislua.Registry, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
-	return redislua.NewRegistry(os.DirFS(dir), opts...)
+	return redislua.NewRegistry(os.DirFS(dir), opts)
 }
 
 // inDir returns file, a path inside dir's fs.FS, as a path from the

@@ -41,7 +41,7 @@ func TestPushChangesNothingOnWrongType(t *testing.T) {
 	m := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	defer rdb.Close()
-	reg, err := redislua.NewRegistry(luaFS)
+	reg, err := redislua.NewRegistry(luaFS, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

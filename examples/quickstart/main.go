@@ -41,7 +41,7 @@ func run(ctx context.Context, out io.Writer) error {
 	defer closeAll()
 	fmt.Fprintln(out, "using", where)
 
-	reg, err := redislua.NewRegistry(luaFS)
+	reg, err := redislua.NewRegistry(luaFS, nil)
 	if err != nil {
 		return err
 	}

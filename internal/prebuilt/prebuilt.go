@@ -22,7 +22,7 @@ import (
 var Registry = mustRegistry()
 
 func mustRegistry() *redislua.Registry {
-	reg, err := redislua.NewRegistry(lua.FS, redislua.WithClusterChecks())
+	reg, err := redislua.NewRegistry(lua.FS, &redislua.RegistryOptions{ClusterChecks: true})
 	if err != nil {
 		panic("redislua: the library's own scripts are broken: " + err.Error())
 	}

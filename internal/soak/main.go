@@ -97,7 +97,7 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) int {
 // cfg.duration (or until ctx ends) and checks them. The servers it starts
 // are stopped by tb.close.
 func soakAll(ctx context.Context, tb *cmdTB, cfg config, logw io.Writer) ([]*soak, error) {
-	reg, err := redislua.NewRegistry(luaFS)
+	reg, err := redislua.NewRegistry(luaFS, nil)
 	if err != nil {
 		return nil, err
 	}
