@@ -419,7 +419,7 @@ func TestCASMisuseSendsNothing(t *testing.T) {
 		if err := tt.call(); !errors.Is(err, tt.want) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
 		}
-		if sent := b.sent.take(); len(sent) != 0 {
+		if sent := b.sent.Take(); len(sent) != 0 {
 			t.Errorf("%s: sent %v, want nothing", tt.name, sent)
 		}
 	}
@@ -436,7 +436,7 @@ func TestCASMisuseSendsNothing(t *testing.T) {
 	if n, err := SwapMany(ctx, b.client, nil, "a", "b", nil); n != 0 || err != nil {
 		t.Errorf("SwapMany(no keys) = %d, %v; want 0, nil", n, err)
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("SwapMany(no keys) sent %v, want nothing", sent)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redislua/redislua/internal/redistest"
+	"github.com/redislua/redislua/internal/testbackend"
 )
 
 func TestSlotKnownValues(t *testing.T) {
@@ -94,7 +95,7 @@ func TestCheckSlotsAllocatesNothingWhenKeysAgree(t *testing.T) {
 // the same keys with a shared hash tag run.
 func TestClusterRefusesCrossSlotBeforeSending(t *testing.T) {
 	cc := sharedCluster(t)
-	rec := &recorder{}
+	rec := &testbackend.Recorder{}
 	cc.AddHook(rec)
 	ctx := context.Background()
 	s := MustNewScript("pair", "redis.call('SET', KEYS[1], 1)\nreturn redis.call('INCR', KEYS[2])")
@@ -104,7 +105,7 @@ func TestClusterRefusesCrossSlotBeforeSending(t *testing.T) {
 	if !errors.As(err, &cse) || cse.Script != "pair" {
 		t.Fatalf("err = %v, want *CrossSlotError naming the script", err)
 	}
-	if sent := rec.take(); len(sent) != 0 {
+	if sent := rec.Take(); len(sent) != 0 {
 		t.Fatalf("sent %v before refusing", sent)
 	}
 	if err := s.Run(ctx, cc, []string{"{cross}:a", "{cross}:b"}).Err(); err != nil {
@@ -123,11 +124,11 @@ func TestClusterChecksOnStandalone(t *testing.T) {
 			t.Fatal(err)
 		}
 		unchecked, _ := NewRegistry(files, nil)
-		b.sent.take()
+		b.sent.Take()
 		if err := checked.Run(ctx, b.client, "pair", []string{"a", "b"}).Err(); !errors.Is(err, ErrCrossSlot) {
 			t.Fatalf("checked registry: err = %v, want ErrCrossSlot", err)
 		}
-		if sent := b.sent.take(); len(sent) != 0 {
+		if sent := b.sent.Take(); len(sent) != 0 {
 			t.Fatalf("sent %v", sent)
 		}
 		if err := unchecked.Run(ctx, b.client, "pair", []string{"a", "b"}).Err(); err != nil {

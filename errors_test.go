@@ -84,13 +84,13 @@ func TestShebangNoWritesOnRealRedis(t *testing.T) {
 	ctx := context.Background()
 	s := MustNewScript("ro", "#!lua flags=no-writes\nlocal k = KEYS[1]\nredis.call('SET', k, 'v')")
 	b.client.ScriptFlush(ctx)
-	b.sent.take()
+	b.sent.Take()
 	err := s.Run(ctx, b.client, []string{"k"}).Err()
 	var se *ScriptError
 	if !errors.Is(err, ErrReadOnly) || !errors.As(err, &se) || se.Line != 3 {
 		t.Fatalf("err = %v, want ErrReadOnly on line 3 (the shebang counts as line 1)", err)
 	}
-	if sent := b.sent.take(); strings.Join(sent, " ") != "evalsha_ro eval_ro" {
+	if sent := b.sent.Take(); strings.Join(sent, " ") != "evalsha_ro eval_ro" {
 		t.Fatalf("sent %v, want evalsha_ro then eval_ro", sent)
 	}
 }

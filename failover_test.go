@@ -21,6 +21,7 @@ import (
 
 	"github.com/redislua/redislua/internal/keyspace"
 	"github.com/redislua/redislua/internal/redistest"
+	"github.com/redislua/redislua/internal/testbackend"
 )
 
 // The tests in this file kill a master process under load: behind Redis
@@ -724,7 +725,7 @@ func TestSentinelFailoverFirstRunSendsOneEval(t *testing.T) {
 	ctx := context.Background()
 	setup := redistest.StartSentinel(t, nil)
 	fc := failoverClient(t, setup, 1) // one connection, for WAIT
-	rec := &recorder{}
+	rec := &testbackend.Recorder{}
 	fc.AddHook(rec)
 	const from, to, id = "{failover-eval}:a", "{failover-eval}:b", "order-1"
 
@@ -756,25 +757,25 @@ func TestSentinelFailoverFirstRunSendsOneEval(t *testing.T) {
 		t.Fatalf("failover client answered by port %d, want the new master's %d", port, setup.Replicas[0].Port)
 	}
 
-	rec.take()
+	rec.Take()
 	res, err := TransferOnce(ctx, fc, from, to, 10, id, nil)
 	if err != nil || res.Applied || res.From != 90 || res.To != 10 {
 		t.Fatalf("TransferOnce retried on the new master = %+v, %v; want not applied again, 90 and 10", res, err)
 	}
-	if sent := rec.take(); !slices.Equal(sent, []string{"evalsha", "eval"}) {
+	if sent := rec.Take(); !slices.Equal(sent, []string{"evalsha", "eval"}) {
 		t.Errorf("first script call on the new master sent %v, want [evalsha eval]", sent)
 	}
 	if res, err := Transfer(ctx, fc, from, to, 10); err != nil || res.From != 80 || res.To != 20 {
 		t.Fatalf("Transfer on the new master = %+v, %v; want 80 and 20", res, err)
 	}
-	if sent := rec.take(); !slices.Equal(sent, []string{"evalsha"}) {
+	if sent := rec.Take(); !slices.Equal(sent, []string{"evalsha"}) {
 		t.Errorf("second script call on the new master sent %v, want [evalsha]", sent)
 	}
 	// Per script: the lock's acquire script also needs its one EVAL.
 	if ok, err := NewLock(fc, "{failover-eval}:lock", nil).TryAcquire(ctx); !ok || err != nil {
 		t.Fatalf("TryAcquire on the new master = %v, %v", ok, err)
 	}
-	if sent := rec.take(); !slices.Equal(sent, []string{"evalsha", "eval"}) {
+	if sent := rec.Take(); !slices.Equal(sent, []string{"evalsha", "eval"}) {
 		t.Errorf("first TryAcquire on the new master sent %v, want [evalsha eval]", sent)
 	}
 }

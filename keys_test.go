@@ -21,7 +21,7 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	from := "{b}:a"
 	record := keyspace.DeriveWith(from, kindTransferID, "x")
 	b.client.Set(ctx, from, 100, 0)
-	b.sent.take()
+	b.sent.Take()
 
 	lockFence := keyspace.Derive("job", kindFence)
 	fenced := keyspace.Derive("{b}:doc", kindFenced)
@@ -68,7 +68,7 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 		if err := call(); !errors.Is(err, ErrReservedKey) {
 			t.Errorf("%s: %v, want ErrReservedKey", name, err)
 		}
-		if sent := b.sent.take(); len(sent) != 0 {
+		if sent := b.sent.Take(); len(sent) != 0 {
 			t.Errorf("%s: sent %v, want nothing", name, sent)
 		}
 	}

@@ -418,14 +418,14 @@ func TestLockStuckRefreshDoesNotDelayLossOrRelease(t *testing.T) {
 	if got := b.client.Get(ctx, key).Val(); got != holder.Token() {
 		t.Fatalf("lock key holds %q, want the holder's token: the refreshes ran", got)
 	}
-	b.sent.take()
+	b.sent.Take()
 	if err := holder.Refresh(ctx, 0); !errors.Is(err, ErrNotHeld) {
 		t.Errorf("Refresh after the loss: got %v, want ErrNotHeld", err)
 	}
 	if _, err := holder.TTL(ctx); !errors.Is(err, ErrNotHeld) {
 		t.Errorf("TTL after the loss: got %v, want ErrNotHeld", err)
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("Refresh and TTL after the loss sent %v, want nothing", sent)
 	}
 

@@ -79,7 +79,7 @@ func TestLockRefreshRetriesATransientError(t *testing.T) {
 			if err := l.Acquire(ctx); err != nil {
 				t.Fatal(err)
 			}
-			b.sent.take()
+			b.sent.Take()
 			fault.remaining.Store(1)
 			err := l.Refresh(ctx, time.Minute)
 			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
@@ -88,7 +88,7 @@ func TestLockRefreshRetriesATransientError(t *testing.T) {
 			if errors.Is(err, ErrNotHeld) {
 				t.Errorf("Refresh: %v matches ErrNotHeld", err)
 			}
-			if n := count(b.sent.take(), "evalsha"); n != tc.attempts {
+			if n := count(b.sent.Take(), "evalsha"); n != tc.attempts {
 				t.Errorf("sent %d refreshes, want %d", n, tc.attempts)
 			}
 			// The first attempt ran (its reply was lost): the TTL is a minute either way.
@@ -208,14 +208,14 @@ func TestLockWaitsAtLeast1msWhateverTheStrategy(t *testing.T) {
 			if err := NewLock(b.client, key, nil).Acquire(ctx); err != nil {
 				t.Fatal(err)
 			}
-			b.sent.take()
+			b.sent.Take()
 			actx, cancel := context.WithTimeout(ctx, period)
 			defer cancel()
 			err := NewLock(b.client, key, &LockOptions{Retry: badRetry{wait}}).Acquire(actx)
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("Acquire: got %v, want the context's error", err)
 			}
-			if n := count(b.sent.take(), "evalsha"); n > most {
+			if n := count(b.sent.Take(), "evalsha"); n > most {
 				t.Errorf("%d attempts in %v, want at most %d", n, period, most)
 			}
 		})

@@ -108,7 +108,7 @@ func TestLockRefusesBadArgumentsBeforeSending(t *testing.T) {
 					t.Errorf("%s: %v matches ErrNotAcquired; a bad argument is not contention", call, err)
 				}
 			}
-			if sent := b.sent.take(); len(sent) != 0 {
+			if sent := b.sent.Take(); len(sent) != 0 {
 				t.Errorf("sent %v, want nothing", sent)
 			}
 		})
@@ -158,7 +158,7 @@ func TestLockRefusesBadCallsBeforeSending(t *testing.T) {
 	if !errors.Is(err, ErrNotAcquired) || !errors.Is(err, context.Canceled) {
 		t.Errorf("Acquire with a cancelled context: got %v, want ErrNotAcquired and context.Canceled", err)
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("sent %v, want nothing", sent)
 	}
 }
@@ -454,13 +454,13 @@ func TestLockRetryStrategyLimitsAttempts(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := &countingClient{Client: b.client}
-		b.sent.take()
+		b.sent.Take()
 
 		err := NewLock(c, key, &LockOptions{Retry: NoRetry()}).Acquire(ctx)
 		if !errors.Is(err, ErrNotAcquired) || errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Acquire with NoRetry: got %v, want ErrNotAcquired alone", err)
 		}
-		if n := count(b.sent.take(), "evalsha"); n != 1 || c.subscribes.Load() != 0 {
+		if n := count(b.sent.Take(), "evalsha"); n != 1 || c.subscribes.Load() != 0 {
 			t.Errorf("NoRetry made %d attempts and %d subscriptions, want 1 and 0", n, c.subscribes.Load())
 		}
 
@@ -470,7 +470,7 @@ func TestLockRetryStrategyLimitsAttempts(t *testing.T) {
 		}
 		// The waiter's subscription is opened by its hub's goroutine, which
 		// may not get to it within the three 1ms waits.
-		if n := count(b.sent.take(), "evalsha"); n != 4 || c.subscribes.Load() > 1 {
+		if n := count(b.sent.Take(), "evalsha"); n != 4 || c.subscribes.Load() > 1 {
 			t.Errorf("LimitRetry(_, 3) made %d attempts and %d subscriptions, want 4 and at most 1", n, c.subscribes.Load())
 		}
 	})
@@ -657,7 +657,7 @@ func TestLockWatchdogStopsOnRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := l.last
-	waitFor(t, 5*time.Second, "a refresh", func() bool { return count(b.sent.take(), "evalsha") > 0 })
+	waitFor(t, 5*time.Second, "a refresh", func() bool { return count(b.sent.Take(), "evalsha") > 0 })
 	if err := l.Release(ctx); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
@@ -675,11 +675,11 @@ func TestLockWatchdogStopsOnRelease(t *testing.T) {
 	// three. A refresh started as Release was called may still be sent
 	// (Release does not wait for one in flight): one at most.
 	time.Sleep(3 * interval)
-	if sent := b.sent.take(); len(sent) > 2 {
+	if sent := b.sent.Take(); len(sent) > 2 {
 		t.Errorf("sent %v from Release on, want the release and at most one refresh", sent)
 	}
 	time.Sleep(3 * interval)
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("sent %v long after Release, want nothing", sent)
 	}
 	waitFor(t, 5*time.Second, "the goroutine count to return to "+strconv.Itoa(base), func() bool {

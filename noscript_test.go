@@ -21,7 +21,7 @@ func TestRunSendsOnceWhenTheCallersDataSaysNoScript(t *testing.T) {
 		if err := s.Load(ctx, b.client); err != nil {
 			t.Fatal(err)
 		}
-		b.sent.take()
+		b.sent.Take()
 		err := s.Run(ctx, b.client, []string{"runs"}, "NOSCRIPT").Err()
 		if want := "ERR invalid quantity NOSCRIPT"; err == nil || err.Error() != want {
 			t.Errorf("err = %v, want the script's reply %q", err, want)
@@ -29,7 +29,7 @@ func TestRunSendsOnceWhenTheCallersDataSaysNoScript(t *testing.T) {
 		if errors.Is(err, ErrNoScript) {
 			t.Error("the script's reply reads as ErrNoScript")
 		}
-		if got := b.sent.take(); len(got) != 1 || got[0] != "evalsha" {
+		if got := b.sent.Take(); len(got) != 1 || got[0] != "evalsha" {
 			t.Errorf("sent %v, want one evalsha", got)
 		}
 		if n, _ := b.client.Get(ctx, "runs").Int(); n != 1 {
@@ -79,7 +79,7 @@ func TestRunFallsBackToEvalOnEachKnownNoScriptForm(t *testing.T) {
 			if got, err := s.Run(ctx, b.client, []string{"n"}, 1).Int64(); got != 1 || err != nil {
 				t.Fatalf("Run = %d, %v; want 1, nil", got, err)
 			}
-			if got := b.sent.take(); len(got) != 2 || got[0] != "evalsha" || got[1] != "eval" {
+			if got := b.sent.Take(); len(got) != 2 || got[0] != "evalsha" || got[1] != "eval" {
 				t.Errorf("sent %v, want evalsha then eval", got)
 			}
 		})

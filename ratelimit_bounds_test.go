@@ -24,7 +24,7 @@ func TestRateLimiterWindowBounds(t *testing.T) {
 			}
 		}
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("commands sent by refused constructors: %v", sent)
 	}
 
@@ -97,7 +97,7 @@ func TestRateLimiterLogCountBound(t *testing.T) {
 			t.Errorf("log: AllowN(%d) = %+v, %v; want ErrInvalidCount", n, r, err)
 		}
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("commands sent by refused calls: %v", sent)
 	}
 	if r := allowN(t, l, "k", MaxLogAllowN); !r.Allowed || r.Remaining != 1000-MaxLogAllowN {

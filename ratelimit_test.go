@@ -700,7 +700,7 @@ func TestRateLimiterValidation(t *testing.T) {
 	if _, err := l.Allow(ctx, mustKey(t, "k", kindRateLog)); !errors.Is(err, ErrReservedKey) {
 		t.Errorf("Allow(a derived key) = %v, want ErrReservedKey", err)
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("commands sent by refused calls: %v", sent)
 	}
 }

@@ -133,7 +133,7 @@ func TestUnknownScriptSuggestsCloseNames(t *testing.T) {
 			t.Errorf("Run(%q) = %v, want ErrUnknownScript mentioning %s", name, err, want)
 		}
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Fatalf("sent %v for unknown scripts", sent)
 	}
 }
@@ -152,11 +152,11 @@ func TestLoadAllWarmsTheCacheInOneRoundTrip(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		reg := newTestRegistry(t, map[string]string{"a.lua": "return 1", "b.lua": "return 2", "c/d.lua": "return 3"})
-		b.sent.take()
+		b.sent.Take()
 		if err := reg.LoadAll(ctx, b.client); err != nil {
 			t.Fatal(err)
 		}
-		if sent := b.sent.take(); len(sent) != 3 || count(sent, "script") != 3 {
+		if sent := b.sent.Take(); len(sent) != 3 || count(sent, "script") != 3 {
 			t.Fatalf("LoadAll sent %v", sent)
 		}
 		for _, s := range reg.Scripts() {

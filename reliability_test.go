@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redislua/redislua/internal/redistest"
+	"github.com/redislua/redislua/internal/testbackend"
 )
 
 // countThenSpin counts its run in its key, then keeps the server busy for
@@ -43,7 +44,7 @@ func spinScript(t *testing.T, write bool) *Script {
 
 // waitBusy polls with probe until the server answers BUSY; each poll is
 // one command (nothing retries into the busy server).
-func waitBusy(t *testing.T, probe *redis.Client, rec *recorder) error {
+func waitBusy(t *testing.T, probe *redis.Client, rec *testbackend.Recorder) error {
 	t.Helper()
 	s := MustNewScript("probe", "-- @key k\nreturn 1")
 	if err := s.Load(context.Background(), probe); err != nil && !errors.Is(err, ErrBusy) {
@@ -51,9 +52,9 @@ func waitBusy(t *testing.T, probe *redis.Client, rec *recorder) error {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		rec.take()
+		rec.Take()
 		err := s.Run(context.Background(), probe, []string{"probe"}).Err()
-		if sent := rec.take(); len(sent) != 1 {
+		if sent := rec.Take(); len(sent) != 1 {
 			t.Fatalf("one Run against a busy server sent %v, want exactly one command", sent)
 		}
 		if errors.Is(err, ErrBusy) {
@@ -189,7 +190,7 @@ func TestContextDeadlineWhileScriptRunsSendsItOnce(t *testing.T) {
 		if err := slow.Load(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		b.sent.take()
+		b.sent.Take()
 		tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -197,7 +198,7 @@ func TestContextDeadlineWhileScriptRunsSendsItOnce(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 250*time.Millisecond {
 			t.Fatalf("err = %v after %v, want context.DeadlineExceeded at the deadline", err, time.Since(start))
 		}
-		if sent := b.sent.take(); len(sent) != 1 {
+		if sent := b.sent.Take(); len(sent) != 1 {
 			t.Fatalf("sent %v, want one EVALSHA and no re-send", sent)
 		}
 		deadline := time.Now().Add(5 * time.Second)

@@ -27,13 +27,13 @@ func TestRunFallsBackToEvalOnNoScript(t *testing.T) {
 		if err := b.client.ScriptFlush(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
-		b.sent.take()
+		b.sent.Take()
 
 		got, err := s.Run(ctx, b.client, []string{"n"}, 5).Int64()
 		if err != nil || got != 5 {
 			t.Fatalf("first Run = %d, %v; want 5, nil", got, err)
 		}
-		if sent := b.sent.take(); fmt.Sprint(sent) != "[evalsha eval]" {
+		if sent := b.sent.Take(); fmt.Sprint(sent) != "[evalsha eval]" {
 			t.Fatalf("first Run sent %v, want [evalsha eval]", sent)
 		}
 
@@ -41,7 +41,7 @@ func TestRunFallsBackToEvalOnNoScript(t *testing.T) {
 		if err != nil || got != 7 {
 			t.Fatalf("second Run = %d, %v; want 7, nil", got, err)
 		}
-		if sent := b.sent.take(); fmt.Sprint(sent) != "[evalsha]" {
+		if sent := b.sent.Take(); fmt.Sprint(sent) != "[evalsha]" {
 			t.Fatalf("second Run sent %v, want [evalsha]: EVAL must re-cache the script", sent)
 		}
 	})
@@ -64,7 +64,7 @@ func TestReadOnlyScriptUsesROCommands(t *testing.T) {
 		s := MustNewScript("get", "-- @readonly\nreturn redis.call('GET', KEYS[1])")
 		b.client.Set(ctx, "k", "v", 0)
 		b.client.ScriptFlush(ctx)
-		b.sent.take()
+		b.sent.Take()
 		for i := 0; i < 2; i++ {
 			if got, err := s.Run(ctx, b.client, []string{"k"}).Text(); err != nil || got != "v" {
 				t.Fatalf("Run = %q, %v", got, err)
@@ -75,7 +75,7 @@ func TestReadOnlyScriptUsesROCommands(t *testing.T) {
 		if _, err := pipe.Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if sent := b.sent.take(); fmt.Sprint(sent) != "[evalsha_ro eval_ro evalsha_ro eval_ro]" {
+		if sent := b.sent.Take(); fmt.Sprint(sent) != "[evalsha_ro eval_ro evalsha_ro eval_ro]" {
 			t.Fatalf("sent %v, want [evalsha_ro eval_ro evalsha_ro eval_ro]", sent)
 		}
 		if b.real {
@@ -96,7 +96,7 @@ func TestPipelineAfterFlushHasNoNoScript(t *testing.T) {
 				ctx := context.Background()
 				s := MustNewScript("incr", incrSrc)
 				b.client.ScriptFlush(ctx)
-				b.sent.take()
+				b.sent.Take()
 				var pipe redis.Pipeliner = b.client.Pipeline()
 				if tx {
 					pipe = b.client.TxPipeline()
@@ -113,7 +113,7 @@ func TestPipelineAfterFlushHasNoNoScript(t *testing.T) {
 						t.Fatalf("call %d = %d, %v; want %d", i, got, err, i+1)
 					}
 				}
-				if n := count(b.sent.take(), "eval"); n != 100 {
+				if n := count(b.sent.Take(), "eval"); n != 100 {
 					t.Fatalf("pipeline sent %d EVAL, want 100", n)
 				}
 			})
@@ -201,7 +201,7 @@ func TestRunDoesNotResendOnOtherErrors(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if n := count(b.sent.take(), "eval"); n != 0 {
+	if n := count(b.sent.Take(), "eval"); n != 0 {
 		t.Fatalf("sent EVAL %d times after a non-NOSCRIPT error, want 0", n)
 	}
 }

@@ -147,7 +147,7 @@ func TestEmptyKeyIsRefusedBeforeSending(t *testing.T) {
 	if !errors.Is(err, ErrEmptyKey) || !strings.Contains(err.Error(), "KEYS[2]") {
 		t.Fatalf("err = %v, want ErrEmptyKey naming KEYS[2]", err)
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Fatalf("sent %v, want nothing", sent)
 	}
 }

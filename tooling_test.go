@@ -57,14 +57,14 @@ func TestDeclaredCountsAreCheckedBeforeSending(t *testing.T) {
 			t.Errorf("Run(%v, %v): not a *CountError", tt.keys, tt.args)
 		}
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Fatalf("sent %v", sent)
 	}
 	none := MustNewScript("none", "-- @key k\nreturn 1")
 	if err := none.Run(ctx, b.client, []string{"k"}, 1).Err(); err == nil || !strings.HasSuffix(err.Error(), "takes no args, got 1") {
 		t.Errorf("declared keys, no args: %v", err)
 	}
-	b.sent.take()
+	b.sent.Take()
 	for _, args := range [][]any{{1}, {1, "id"}} {
 		if err := s.Run(ctx, b.client, []string{"{a}1", "{a}2"}, args...).Err(); err != nil {
 			t.Errorf("Run with %v: %v", args, err)

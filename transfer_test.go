@@ -546,7 +546,7 @@ func TestTransferMisuseSendsNothing(t *testing.T) {
 		if err := tt.call(); !errors.Is(err, tt.want) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
 		}
-		if sent := b.sent.take(); len(sent) != 0 {
+		if sent := b.sent.Take(); len(sent) != 0 {
 			t.Errorf("%s: sent %v, want nothing", tt.name, sent)
 		}
 	}

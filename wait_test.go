@@ -29,14 +29,14 @@ func TestRunAndWait(t *testing.T) {
 	if err := incrScript.Load(ctx, b.client); err != nil {
 		t.Fatal(err)
 	}
-	b.sent.take()
+	b.sent.Take()
 
 	cmd, err := incrScript.RunAndWait(ctx, b.client, one, []string{"wait:n"})
 	if n, cerr := cmd.Int64(); n != 1 || cerr != nil || err != nil {
 		t.Fatalf("RunAndWait = %d, %v, %v; want 1, nil, nil", n, cerr, err)
 	}
 	// One round trip: the script and the WAIT in one pipeline.
-	if sent := b.sent.take(); len(sent) != 2 || sent[0] != "evalsha" || sent[1] != "wait" {
+	if sent := b.sent.Take(); len(sent) != 2 || sent[0] != "evalsha" || sent[1] != "wait" {
 		t.Errorf("sent %v, want the script then wait", sent)
 	}
 	if got := replica.Client(t).Get(ctx, "wait:n").Val(); got != "1" {
@@ -45,12 +45,12 @@ func TestRunAndWait(t *testing.T) {
 
 	// A flushed script cache: the pair is sent again with EVAL.
 	b.client.ScriptFlush(ctx)
-	b.sent.take()
+	b.sent.Take()
 	cmd, err = incrScript.RunAndWait(ctx, b.client, one, []string{"wait:n"})
 	if n, cerr := cmd.Int64(); n != 2 || cerr != nil || err != nil {
 		t.Fatalf("after SCRIPT FLUSH: RunAndWait = %d, %v, %v; want 2, nil, nil", n, cerr, err)
 	}
-	if sent := b.sent.take(); len(sent) != 4 || sent[0] != "evalsha" || sent[2] != "eval" {
+	if sent := b.sent.Take(); len(sent) != 4 || sent[0] != "evalsha" || sent[2] != "eval" {
 		t.Errorf("after SCRIPT FLUSH sent %v, want evalsha wait eval wait", sent)
 	}
 
@@ -123,7 +123,7 @@ func TestRunAndWaitRefusesBeforeSending(t *testing.T) {
 			t.Errorf("%s: err = %v, cmd.Err() = %v; want %v", tc.name, err, cmd.Err(), tc.want)
 		}
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("sent %v, want nothing", sent)
 	}
 	// A cluster needs a key to find the master.
@@ -265,7 +265,7 @@ func TestLockWaitReplicasRefusedBeforeSending(t *testing.T) {
 			t.Errorf("%s: Acquire = %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if sent := b.sent.take(); len(sent) != 0 {
+	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Errorf("sent %v, want nothing", sent)
 	}
 }
