@@ -9,8 +9,8 @@ import (
 	"github.com/redislua/redislua/internal/keyspace"
 )
 
-// ErrReservedKey means a key passed to a prebuilt primitive (Lock,
-// RateLimiter, Transfer, CompareAndSwap ...) contains "}redislua:", as the
+// ErrReservedKey means a key passed to a prebuilt primitive (a lock, a
+// rate limiter, package transfer or cas) contains "}redislua:", as the
 // keys those primitives derive for their own state do
 // ("job{job}redislua:fence"). They refuse such keys before sending
 // anything, so that no call can write over a lock's fence counter, a
@@ -29,7 +29,7 @@ const (
 
 // checkUserKey refuses, before anything is sent, a key a primitive cannot
 // take: "" (ErrEmptyKey) and a reserved name (ErrReservedKey). what names
-// the key in the error ("lock key", "FencedSet key").
+// the key in the error ("lock key", "rate-limited key").
 func checkUserKey(key, what string) error {
 	if key == "" {
 		return fmt.Errorf("%w: %s", ErrEmptyKey, what)

@@ -8,55 +8,30 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua/internal/hashslot"
 	"github.com/redislua/redislua/internal/keyspace"
+	"github.com/redislua/redislua/internal/testbackend"
 )
 
 // A user key equal to a key the library derives is refused before anything
-// is sent, whatever the primitive: otherwise TransferOnce(from "{b}:a", to
-// its own ID record) moved 40 into the record and lost it.
+// is sent, whatever the primitive: otherwise a transfer to its own ID
+// record moved 40 into the record and lost it (packages transfer and cas
+// check their calls in their own tests).
 func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	b := realRedis(t)
 	ctx := context.Background()
 	from := "{b}:a"
-	record := keyspace.DeriveWith(from, kindTransferID, "x")
 	b.client.Set(ctx, from, 100, 0)
 	b.sent.Take()
 
 	lockFence := keyspace.Derive("job", kindFence)
-	fenced := keyspace.Derive("{b}:doc", kindFenced)
 	rateLog := keyspace.Derive("{b}:user", kindRateLog)
 	limiter, err := NewRateLimiter(b.client, 10, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := map[string]func() error{
-		"TransferOnce to its own record": func() error {
-			_, err := TransferOnce(ctx, b.client, from, record, 40, "x", nil)
-			return err
-		},
-		"Transfer from a record": func() error {
-			_, err := Transfer(ctx, b.client, record, from, 1)
-			return err
-		},
 		"Lock on another lock's fence counter": func() error {
 			return NewLock(b.client, lockFence, nil).Acquire(ctx)
-		},
-		"FencedSet on a fence record": func() error {
-			_, err := FencedSet(ctx, b.client, fenced, "v", 1)
-			return err
-		},
-		"CompareAndSwap on a limiter's log": func() error {
-			_, err := CompareAndSwap(ctx, b.client, rateLog, "", "v", nil)
-			return err
-		},
-		"CompareAndDelete on a record": func() error {
-			_, err := CompareAndDelete(ctx, b.client, record, "")
-			return err
-		},
-		"SwapMany with a fence record": func() error {
-			_, err := SwapMany(ctx, b.client, []string{"{b}:doc", fenced}, "", "v", nil)
-			return err
 		},
 		"Allow on a limiter's log": func() error {
 			_, err := limiter.Allow(ctx, rateLog)
@@ -78,21 +53,9 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	}
 }
 
-// Pairs of user keys that the first key scheme ("{k}:suffix" for a key
-// without a hash tag, "k:suffix" for one with) sent to shared state.
-var sharedStatePairs = [][2]string{
-	{"keys-test:a", "{keys-test:a}"},
-	{"{keys-test}b", "{keys-test}:b"},
-	{"keys-test:c:fence", "{keys-test:c}"},
-	{"keys-test:{d}", "keys-test:{d}:fence"},
-	{"{}keys-test:e", "keys-test:e"},                // an empty tag hashes the whole key
-	{"keys-test:\x00\xff{", "keys-test:\x00\xff{}"}, // binary; a '{' without a tag
-	{"keys-test:f}g", "{keys-test:f}g"},
-}
-
-// Distinct user keys never share derived state: the fence counter, the
-// fence record, a limiter's budget and transfer ID records are each their
-// own, on a server and on a cluster.
+// Distinct user keys never share derived state: the fence counter and a
+// limiter's budget are each their own, on a server and on a cluster
+// (packages cas and transfer check fence records and ID records).
 func TestDerivedStateIsNotShared(t *testing.T) {
 	clients := map[string]redis.UniversalClient{
 		"redis":   realRedis(t).client,
@@ -101,7 +64,7 @@ func TestDerivedStateIsNotShared(t *testing.T) {
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			for _, p := range sharedStatePairs {
+			for _, p := range testbackend.SharedStatePairs {
 				a, b := p[0], p[1]
 				for _, k := range p {
 					cleanDerived(t, c, k)
@@ -115,13 +78,6 @@ func TestDerivedStateIsNotShared(t *testing.T) {
 				if got := acquireFence(t, c, b); got != 1 {
 					t.Errorf("%q after %q: fence = %d, want 1: they share a fence counter", b, a, got)
 				}
-				// FencedSet: a's record at 10 does not refuse b's fence 5.
-				if ok, err := FencedSet(ctx, c, a, "va", 10); !ok || err != nil {
-					t.Fatalf("FencedSet(%q) = %v, %v", a, ok, err)
-				}
-				if ok, err := FencedSet(ctx, c, b, "vb", 5); !ok || err != nil {
-					t.Errorf("FencedSet(%q, 5) after %q at 10 = %v, %v; want true: they share a record", b, a, ok, err)
-				}
 				// Rate limits: a limit of 1 on a leaves b's budget whole.
 				for _, opts := range [][]RateLimitOption{nil, {WithSlidingCounter()}} {
 					l, err := NewRateLimiter(c, 1, time.Minute, opts...)
@@ -134,21 +90,6 @@ func TestDerivedStateIsNotShared(t *testing.T) {
 					if r, err := l.Allow(ctx, b); !r.Allowed || err != nil {
 						t.Errorf("Allow(%q) after %q = %+v, %v; want allowed: they share a budget", b, a, r, err)
 					}
-				}
-				// TransferOnce: one ID on each from key moves twice.
-				for _, from := range p {
-					to := "{" + hashslot.HashedPart(from) + "}:keys-test-to"
-					if hashslot.HashedPart(from) != from {
-						to = from + ":keys-test-to" // keeps from's tag
-					}
-					if Slot(to) != Slot(from) {
-						continue // no simple key in from's slot; covered by keyspace's tests
-					}
-					c.Set(ctx, from, 10, 0)
-					if res, err := TransferOnce(ctx, c, from, to, 1, "id-1", nil); err != nil || !res.Applied {
-						t.Errorf("TransferOnce from %q = %+v, %v; want applied: the ID record is shared", from, res, err)
-					}
-					c.Del(ctx, from, to)
 				}
 				for _, k := range p {
 					cleanDerived(t, c, k)
@@ -167,7 +108,7 @@ func TestDerivedKeysShareTheUserKeysSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range sharedStatePairs {
+	for _, p := range testbackend.SharedStatePairs {
 		for _, k := range p {
 			want := node.ClusterKeySlot(ctx, k).Val()
 			for _, d := range []string{

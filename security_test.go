@@ -10,19 +10,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redislua/redislua/internal/redistest"
+	"github.com/redislua/redislua/internal/testbackend"
 )
 
-// appUserRules limit an ACL user to keys and channels under app: (which
-// cover the keys and channels the prebuilt primitives derive from the
-// user's keys, as they begin with them), to the scripting commands, and to
-// the data commands the scripts call: Redis 7 checks ACLs for commands
-// called inside scripts too.
-var appUserRules = []string{
-	"~app:*", "&app:*",
-	"+@read", "+@write", "-@dangerous",
-	"+eval", "+evalsha", "+eval_ro", "+evalsha_ro", "+script|load", "+script|exists",
-	"+publish", "+subscribe", "+unsubscribe", "+time", "+ping",
-}
+// appUserRules limit an ACL user to keys and channels under app: and to
+// the commands the library's scripts call (see testbackend.AppUserRules).
+var appUserRules = testbackend.AppUserRules
 
 // An ACL user limited to its key prefix and to scripting uses the whole
 // library on its keys; nothing needs the default user.
@@ -55,16 +48,6 @@ func TestACLUserUsesTheWholeLibrary(t *testing.T) {
 		t.Fatalf("pipeline as app: %v", err)
 	}
 
-	app.Set(ctx, "app:{u1}:a", 100, 0)
-	if res, err := Transfer(ctx, app, "app:{u1}:a", "app:{u1}:b", 40); err != nil || res.From != 60 {
-		t.Fatalf("Transfer as app = %+v, %v", res, err)
-	}
-	if res, err := TransferOnce(ctx, app, "app:{u1}:a", "app:{u1}:b", 10, "t1", nil); err != nil || !res.Applied {
-		t.Fatalf("TransferOnce as app = %+v, %v", res, err)
-	}
-	if ok, err := CompareAndSwap(ctx, app, "app:state", "", "x", nil); err != nil || ok {
-		t.Fatalf("CompareAndSwap as app = %v, %v", ok, err)
-	}
 	for _, key := range []string{"app:{job}:lock", "app:job"} { // tagged, and untagged (app:job{app:job}redislua:fence)
 		lock := NewLock(app, key, &LockOptions{TTL: time.Second})
 		if err := lock.Acquire(ctx); err != nil {
@@ -73,9 +56,6 @@ func TestACLUserUsesTheWholeLibrary(t *testing.T) {
 		if err := lock.Release(ctx); err != nil {
 			t.Fatalf("Release(%s) as app: %v", key, err)
 		}
-	}
-	if ok, err := FencedSet(ctx, app, "app:doc", "v", 1); err != nil || !ok {
-		t.Fatalf("FencedSet as app = %v, %v", ok, err)
 	}
 	for _, opts := range [][]RateLimitOption{nil, {WithSlidingCounter()}} {
 		limiter, err := NewRateLimiter(app, 2, time.Minute, opts...)
@@ -114,8 +94,9 @@ func TestACLRefusalNamesScriptAndLine(t *testing.T) {
 	}
 }
 
-// Over TLS with client certificates (mutual TLS): scripts, pipelines,
-// locks (with their pub/sub hand-off) and transfers work.
+// Over TLS with client certificates (mutual TLS): scripts, pipelines and
+// locks (with their pub/sub hand-off) work; package transfer checks its own
+// calls over TLS.
 func TestTLSWithClientCertificates(t *testing.T) {
 	srv := redistest.StartTLS(t, &redistest.TLSOptions{MutualTLS: true})
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr, TLSConfig: srv.ClientTLSConfig()})
@@ -168,11 +149,6 @@ func TestTLSWithClientCertificates(t *testing.T) {
 		t.Fatalf("fences %d then %d, want the next one %d", holderFence, got, holderFence+1)
 	}
 	_ = waiter.Release(ctx)
-
-	c.Set(ctx, "tls:{b}:a", 10, 0)
-	if res, err := Transfer(ctx, c, "tls:{b}:a", "tls:{b}:b", 4); err != nil || res.From != 6 || res.To != 4 {
-		t.Fatalf("Transfer over TLS = %+v, %v", res, err)
-	}
 
 	plain := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
 	t.Cleanup(func() { _ = plain.Close() })

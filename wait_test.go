@@ -147,51 +147,6 @@ func TestRunAndWaitOnCluster(t *testing.T) {
 	}
 }
 
-// TransferOnce with WaitReplicas: a paused replica gives the applied result
-// and a *ReplicaError; a retry with the same ID once the replica is back
-// moves nothing and confirms the replicas have it.
-func TestTransferOnceWaitReplicas(t *testing.T) {
-	_, replica, b := replicated(t)
-	ctx := context.Background()
-	from, to := "{bank}:alice", "{bank}:bob"
-	b.client.Set(ctx, from, 100, 0)
-	opts := &TransferOptions{WaitReplicas: Replicas{N: 1, Timeout: 200 * time.Millisecond}}
-
-	res, err := TransferOnce(ctx, b.client, from, to, 10, "t1", opts)
-	if want := (TransferResult{From: 90, To: 10, Applied: true}); res != want || err != nil {
-		t.Fatalf("healthy replica: %+v, %v; want %+v, nil", res, err, want)
-	}
-
-	replica.Pause(t)
-	res, err = TransferOnce(ctx, b.client, from, to, 10, "t2", opts)
-	if want := (TransferResult{From: 80, To: 20, Applied: true}); res != want || !errors.Is(err, ErrTooFewReplicas) {
-		t.Fatalf("paused replica: %+v, %v; want %+v and ErrTooFewReplicas", res, err, want)
-	}
-	// Still paused: the retry finds the record, and still cannot confirm.
-	res, err = TransferOnce(ctx, b.client, from, to, 10, "t2", opts)
-	if want := (TransferResult{From: 80, To: 20}); res != want || !errors.Is(err, ErrTooFewReplicas) {
-		t.Fatalf("retry, replica paused: %+v, %v; want %+v and ErrTooFewReplicas", res, err, want)
-	}
-	replica.Resume()
-	res, err = TransferOnce(ctx, b.client, from, to, 10, "t2", opts)
-	if want := (TransferResult{From: 80, To: 20}); res != want || err != nil {
-		t.Fatalf("retry, replica back: %+v, %v; want %+v, nil", res, err, want)
-	}
-	rc := replica.Client(t)
-	for key, want := range map[string]string{from: "80", to: "20"} {
-		if got := rc.Get(ctx, key).Val(); got != want {
-			t.Errorf("replica: %s = %q, want %q", key, got, want)
-		}
-	}
-	if n := rc.Exists(ctx, TransferRecordKey(from, "t2")).Val(); n != 1 {
-		t.Error("replica has no record of t2")
-	}
-	// A refused transfer is refused, whatever the replicas.
-	if _, err := TransferOnce(ctx, b.client, from, to, 1000, "t3", opts); !errors.Is(err, ErrInsufficientFunds) {
-		t.Errorf("insufficient funds: %v", err)
-	}
-}
-
 // A Lock with WaitReplicas holds the key only once a replica has it: with
 // the replica paused, Acquire and TryAcquire release the key again and
 // return a *ReplicaError.
@@ -272,8 +227,7 @@ func TestLockWaitReplicasRefusedBeforeSending(t *testing.T) {
 
 // An ACL user without +wait: the script runs, WAIT is refused, and the
 // error matches ErrNoPerm (it matched nothing), so that callers can tell a
-// missing permission from slow replicas. TransferOnce moves once; its
-// retries move nothing and fail the same way.
+// missing permission from slow replicas.
 func TestRunAndWaitWithoutWaitPermission(t *testing.T) {
 	master, _, _ := replicated(t)
 	app := master.CreateUser(t, "app", "s3cret", appUserRules...)
@@ -286,16 +240,6 @@ func TestRunAndWaitWithoutWaitPermission(t *testing.T) {
 	}
 	if n, cerr := cmd.Int64(); n != 1 || cerr != nil {
 		t.Errorf("the script's reply = %d, %v; want 1, nil (it ran)", n, cerr)
-	}
-
-	from, to := "app:{u1}:a", "app:{u1}:b"
-	app.Set(ctx, from, 100, 0)
-	opts := &TransferOptions{WaitReplicas: one}
-	for i, wantApplied := range []bool{true, false} {
-		res, err := TransferOnce(ctx, app, from, to, 10, "t1", opts)
-		if want := (TransferResult{From: 90, To: 10, Applied: wantApplied}); res != want || !errors.Is(err, ErrNoPerm) {
-			t.Errorf("TransferOnce %d without +wait = %+v, %v; want %+v and ErrNoPerm", i+1, res, err, want)
-		}
 	}
 
 	withWait := master.CreateUser(t, "app2", "s3cret", append([]string{"+wait"}, appUserRules...)...)

@@ -1,5 +1,5 @@
-// Command transfer moves money between balances with redislua's Transfer
-// and TransferOnce: atomic, never overdrawn, exact for every int64, and
+// Command transfer moves money between balances with package transfer's
+// Move and MoveOnce: atomic, never overdrawn, exact for every int64, and
 // safe to retry with a transfer ID.
 //
 // It uses the Redis at REDIS_ADDR (host:port) when that is set, and an
@@ -21,7 +21,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/transfer"
 )
 
 func main() {
@@ -41,21 +41,23 @@ func run(ctx context.Context, out io.Writer) error {
 	// The hash tag {demo} puts every balance in one cluster slot, which a
 	// transfer needs.
 	alice, bob := "example-transfer:{demo}:alice", "example-transfer:{demo}:bob"
-	if err := rdb.Del(ctx, alice, bob, redislua.TransferRecordKey(alice, "order-17")).Err(); err != nil {
+	ours := []string{alice, bob, transfer.RecordKey(alice, "order-17")}
+	if err := rdb.Del(ctx, ours...).Err(); err != nil {
 		return err
 	}
+	defer rdb.Del(ctx, ours...) // leave nothing behind
 	if err := rdb.Set(ctx, alice, 100, 0).Err(); err != nil {
 		return err
 	}
 
-	res, err := redislua.Transfer(ctx, rdb, alice, bob, 30)
+	res, err := transfer.Move(ctx, rdb, alice, bob, 30)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "moved 30: alice %d, bob %d\n", res.From, res.To)
 
-	_, err = redislua.Transfer(ctx, rdb, alice, bob, 500)
-	if !errors.Is(err, redislua.ErrInsufficientFunds) {
+	_, err = transfer.Move(ctx, rdb, alice, bob, 500)
+	if !errors.Is(err, transfer.ErrInsufficientFunds) {
 		return fmt.Errorf("moving 500: got %v, want insufficient funds", err)
 	}
 	fmt.Fprintln(out, "moving 500 refused:", err)
@@ -63,26 +65,26 @@ func run(ctx context.Context, out io.Writer) error {
 	// A client that timed out does not know whether its transfer happened.
 	// With an ID it simply retries: the amount moves once.
 	for attempt := 1; attempt <= 3; attempt++ {
-		res, err := redislua.TransferOnce(ctx, rdb, alice, bob, 20, "order-17", nil)
+		res, err := transfer.MoveOnce(ctx, rdb, alice, bob, 20, "order-17", nil)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "order-17 attempt %d: applied=%v, alice %d, bob %d\n", attempt, res.Applied, res.From, res.To)
 	}
 
-	// Lua numbers are doubles, exact only up to 2^53; Transfer is exact
+	// Lua numbers are doubles, exact only up to 2^53; Move is exact
 	// for every int64.
 	if err := rdb.Set(ctx, alice, math.MaxInt64, 0).Err(); err != nil {
 		return err
 	}
-	res, err = redislua.Transfer(ctx, rdb, alice, bob, 1)
+	res, err = transfer.Move(ctx, rdb, alice, bob, 1)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "from the int64 maximum, moved 1: alice %d\n", res.From)
 
-	_, err = redislua.Transfer(ctx, rdb, bob, alice, 2)
-	if !errors.Is(err, redislua.ErrOverflow) {
+	_, err = transfer.Move(ctx, rdb, bob, alice, 2)
+	if !errors.Is(err, transfer.ErrOverflow) {
 		return fmt.Errorf("moving 2 back: got %v, want an overflow", err)
 	}
 	fmt.Fprintln(out, "moving 2 back, past the maximum, refused:", err)

@@ -17,11 +17,11 @@ func TestTransferExampleRuns(t *testing.T) {
 	}
 	for _, want := range []string{
 		"moved 30: alice 70, bob 30",
-		`moving 500 refused: redislua: insufficient funds: key "example-transfer:{demo}:alice"`,
+		`moving 500 refused: transfer: insufficient funds: key "example-transfer:{demo}:alice"`,
 		"order-17 attempt 1: applied=true, alice 50, bob 50",
 		"order-17 attempt 3: applied=false, alice 50, bob 50",
 		"from the int64 maximum, moved 1: alice 9223372036854775806",
-		"moving 2 back, past the maximum, refused: redislua: balance would overflow int64",
+		"moving 2 back, past the maximum, refused: transfer: balance would overflow int64",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

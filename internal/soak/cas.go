@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/cas"
 )
 
 // numCASKeys counters are shared by all workers, so swaps race.
@@ -31,7 +31,7 @@ func (w *worker) compareAndSwap() {
 	var ok bool
 	err = s.timed(opCAS, func(ctx context.Context) error {
 		var err error
-		ok, err = redislua.CompareAndSwap(ctx, s.t.client, cs.key,
+		ok, err = cas.Swap(ctx, s.t.client, cs.key,
 			strconv.FormatInt(n, 10), strconv.FormatInt(n+1, 10), nil)
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/cas"
 )
 
 const (
@@ -95,7 +96,7 @@ func (w *worker) increment(ls *lockState, l *redislua.Lock, fence int64, deadlin
 		var ok bool
 		err := s.timedBy(opFencedSet, deadline, func(ctx context.Context) error {
 			var err error
-			ok, err = redislua.FencedSet(ctx, s.t.client, ls.counter, want, fence)
+			ok, err = cas.FencedSet(ctx, s.t.client, ls.counter, want, fence)
 			return err
 		})
 		switch {

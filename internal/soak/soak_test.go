@@ -14,6 +14,7 @@ import (
 
 	"github.com/redislua/redislua"
 	"github.com/redislua/redislua/internal/redistest"
+	"github.com/redislua/redislua/transfer"
 )
 
 // A two-second soak of one standalone server, with every kind of fault
@@ -98,14 +99,14 @@ func TestClassify(t *testing.T) {
 		{context.DeadlineExceeded, classContext},
 		{redislua.ErrBusy, classBusy},
 		{redislua.ErrOOM, classOOM},
-		{redislua.ErrTransferIDReused, classOther},
+		{transfer.ErrIDReused, classOther},
 		{errors.New("something else"), classOther},
 	} {
 		if got := classify(tc.err); got != tc.want {
 			t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
-	if !retryable(io.EOF) || retryable(redislua.ErrTransferIDReused) {
+	if !retryable(io.EOF) || retryable(transfer.ErrIDReused) {
 		t.Error("retryable: EOF must be retryable, a reused ID not")
 	}
 }

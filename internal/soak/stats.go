@@ -12,13 +12,13 @@ import (
 type op int
 
 const (
-	opTransfer  op = iota // TransferOnce
+	opTransfer  op = iota // transfer.MoveOnce
 	opAcquire             // Lock.Acquire
-	opFencedSet           // FencedSet of the counter under the lock
+	opFencedSet           // cas.FencedSet of the counter under the lock
 	opRelease             // Lock.Release
 	opLockTTL             // Lock.TTL, to check the lock is still held
 	opAllow               // RateLimiter.Allow
-	opCAS                 // CompareAndSwap
+	opCAS                 // cas.Swap
 	opPipeline            // a pipeline of incr scripts, plain or MULTI/EXEC
 	opGet                 // plain GETs that read what the scripts wrote
 	opProbe               // the probe that times recovery after a fault
@@ -26,8 +26,8 @@ const (
 )
 
 var opNames = [numOps]string{
-	"TransferOnce", "Lock.Acquire", "FencedSet", "Lock.Release", "Lock.TTL",
-	"Allow", "CompareAndSwap", "pipeline(8)", "GET", "probe",
+	"transfer.MoveOnce", "Lock.Acquire", "cas.FencedSet", "Lock.Release", "Lock.TTL",
+	"Allow", "cas.Swap", "pipeline(8)", "GET", "probe",
 }
 
 func (o op) String() string { return opNames[o] }

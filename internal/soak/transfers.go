@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/transfer"
 )
 
 // The accounts: numBanks hash tags, numAccounts balances under each, all
@@ -77,7 +77,7 @@ func (b *bank) merge(w *worker) {
 }
 
 // transfer moves a random amount between two accounts of a random bank
-// with TransferOnce and a new ID, and sends the same call again while the
+// with transfer.MoveOnce and a new ID, and sends the same call again while the
 // outcome is unknown.
 func (w *worker) transfer() {
 	s := w.s
@@ -93,7 +93,7 @@ func (w *worker) transfer() {
 	}
 	deadline := time.Now().Add(transferRetryFor)
 	for attempt := 0; ; attempt++ {
-		var res redislua.TransferResult
+		var res transfer.Result
 		err := s.timed(opTransfer, func(ctx context.Context) error {
 			var err error
 			res, err = tc.send(ctx, s)
@@ -112,10 +112,10 @@ func (w *worker) transfer() {
 			w.ledger[tc.from] -= tc.amount
 			w.ledger[tc.to] += tc.amount
 			return
-		case errors.Is(err, redislua.ErrInsufficientFunds):
+		case errors.Is(err, transfer.ErrInsufficientFunds):
 			s.outcomes.add("transfer: refused, insufficient funds", 1)
 			return
-		case errors.Is(err, redislua.ErrTransferIDReused):
+		case errors.Is(err, transfer.ErrIDReused):
 			s.v.fail(checkIDReused, "transfer %s: %v", tc.id, err)
 			w.pending = append(w.pending, tc)
 			return
@@ -134,9 +134,9 @@ func (w *worker) transfer() {
 	}
 }
 
-func (tc transferCall) send(ctx context.Context, s *soak) (redislua.TransferResult, error) {
-	return redislua.TransferOnce(ctx, s.t.client, tc.from, tc.to, tc.amount, tc.id,
-		&redislua.TransferOptions{RecordTTL: recordTTL})
+func (tc transferCall) send(ctx context.Context, s *soak) (transfer.Result, error) {
+	return transfer.MoveOnce(ctx, s.t.client, tc.from, tc.to, tc.amount, tc.id,
+		&transfer.Options{RecordTTL: recordTTL})
 }
 
 // checkTransfers resolves the transfers left unknown by sending each
@@ -147,7 +147,7 @@ func (s *soak) checkTransfers(deadline time.Time) {
 	resolved := 0
 	for _, tc := range b.pending {
 		for {
-			var res redislua.TransferResult
+			var res transfer.Result
 			err := s.timed(opTransfer, func(ctx context.Context) error {
 				var err error
 				res, err = tc.send(ctx, s)
@@ -164,7 +164,7 @@ func (s *soak) checkTransfers(deadline time.Time) {
 				resolved++
 				break
 			}
-			if errors.Is(err, redislua.ErrInsufficientFunds) {
+			if errors.Is(err, transfer.ErrInsufficientFunds) {
 				s.outcomes.add("transfer: unknown, had not been applied (refused now)", 1)
 				resolved++
 				break
