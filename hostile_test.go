@@ -169,10 +169,6 @@ func TestHostileTypedNilClients(t *testing.T) {
 				_, err := FencedSet(ctx, c, "k", "v", 1)
 				return err
 			},
-			"NewRateLimiter": func() error {
-				_, err := NewRateLimiter(c, 1, time.Second)
-				return err
-			},
 		}
 		for name, call := range calls {
 			func() {

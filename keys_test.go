@@ -26,10 +26,6 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	lockFence := keyspace.Derive("job", kindFence)
 	fenced := keyspace.Derive("{b}:doc", kindFenced)
 	rateLog := keyspace.Derive("{b}:user", kindRateLog)
-	limiter, err := NewRateLimiter(b.client, 10, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	calls := map[string]func() error{
 		"TransferOnce to its own record": func() error {
 			_, err := TransferOnce(ctx, b.client, from, record, 40, "x", nil)
@@ -58,11 +54,6 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 			_, err := SwapMany(ctx, b.client, []string{"{b}:doc", fenced}, "", "v", nil)
 			return err
 		},
-		"Allow on a limiter's log": func() error {
-			_, err := limiter.Allow(ctx, rateLog)
-			return err
-		},
-		"Reset of a limiter's log": func() error { return limiter.Reset(ctx, rateLog) },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, ErrReservedKey) {
@@ -91,8 +82,8 @@ var sharedStatePairs = [][2]string{
 }
 
 // Distinct user keys never share derived state: the fence counter, the
-// fence record, a limiter's budget and transfer ID records are each their
-// own, on a server and on a cluster.
+// fence record and transfer ID records are each their own, on a server
+// and on a cluster (package ratelimit checks a limiter's budget).
 func TestDerivedStateIsNotShared(t *testing.T) {
 	clients := map[string]redis.UniversalClient{
 		"redis":   realRedis(t).client,
@@ -121,19 +112,6 @@ func TestDerivedStateIsNotShared(t *testing.T) {
 				}
 				if ok, err := FencedSet(ctx, c, b, "vb", 5); !ok || err != nil {
 					t.Errorf("FencedSet(%q, 5) after %q at 10 = %v, %v; want true: they share a record", b, a, ok, err)
-				}
-				// Rate limits: a limit of 1 on a leaves b's budget whole.
-				for _, opts := range [][]RateLimitOption{nil, {WithSlidingCounter()}} {
-					l, err := NewRateLimiter(c, 1, time.Minute, opts...)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if r, err := l.Allow(ctx, a); !r.Allowed || err != nil {
-						t.Fatalf("Allow(%q) = %+v, %v", a, r, err)
-					}
-					if r, err := l.Allow(ctx, b); !r.Allowed || err != nil {
-						t.Errorf("Allow(%q) after %q = %+v, %v; want allowed: they share a budget", b, a, r, err)
-					}
 				}
 				// TransferOnce: one ID on each from key moves twice.
 				for _, from := range p {

@@ -7,7 +7,7 @@
 //
 // The workers mix TransferOnce among hash-tagged accounts (sending the
 // same ID again after an unknown outcome), a GET and a FencedSet of a
-// counter under a Lock, RateLimiter.Allow, CompareAndSwap, and pipelines
+// counter under a Lock, ratelimit.Limiter.Allow, CompareAndSwap, and pipelines
 // of a script (plain and MULTI/EXEC) on clients with OptimizePipelines.
 // The faults are SCRIPT FLUSH and CLIENT KILL TYPE normal on every node,
 // and restarts of one node, alternately clean and after SIGKILL. The
