@@ -30,9 +30,9 @@
 //     over the limit;
 //   - random (Poisson) traffic at 1 to 2 times the limit: about √limit
 //     calls over in a typical run, up to about 1.5√limit in the worst of
-//     40 (8 at a limit of 30, 14 at 100);
+//     40 runs;
 //   - a burst at the very end of one fixed window, then steady traffic
-//     through the next: nearly twice the limit (+98%). Twice the limit is
+//     through the next: nearly twice the limit. Twice the limit is
 //     the hard bound, as an interval spans at most two fixed windows and
 //     each admits at most the limit.
 //

@@ -119,7 +119,7 @@ func New(c redis.Scripter, limit int, window time.Duration, opts *Options) (*Lim
 	case SlidingCounter:
 		l.script, l.kind = counterScript, keyspace.KindRateCount
 	default:
-		return nil, fmt.Errorf("%w: %d", ErrInvalidAlgorithm, int(o.Algorithm))
+		return nil, fmt.Errorf("%w: %v", ErrInvalidAlgorithm, o.Algorithm)
 	}
 	return l, nil
 }

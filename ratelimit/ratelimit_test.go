@@ -38,7 +38,7 @@ func forEachServer(t *testing.T, fn func(t *testing.T, srv server)) {
 	})
 }
 
-// keySeq makes every key of this file's tests unique, also across runs
+// keySeq makes every key of this package's tests unique, also across runs
 // against the shared cluster (-count=N runs them in one binary).
 var keySeq atomic.Int64
 
@@ -416,6 +416,19 @@ func TestValidation(t *testing.T) {
 	}
 	if sent := b.Sent.Take(); len(sent) != 0 {
 		t.Errorf("commands sent by refused calls: %v", sent)
+	}
+}
+
+// An Algorithm names itself in errors and %v, also when out of range.
+func TestAlgorithmString(t *testing.T) {
+	for a, want := range map[Algorithm]string{
+		SlidingLog:         "sliding log",
+		SlidingCounter:     "sliding counter",
+		SlidingCounter + 1: "Algorithm(2)",
+	} {
+		if got := a.String(); got != want {
+			t.Errorf("Algorithm(%d).String() = %q, want %q", int(a), got, want)
+		}
 	}
 }
 
