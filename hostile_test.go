@@ -145,10 +145,6 @@ func TestHostileTypedNilClients(t *testing.T) {
 				_, err := incrScript.RunAndWait(ctx, c, wait, []string{"k"})
 				return err
 			},
-			"NewRateLimiter": func() error {
-				_, err := NewRateLimiter(c, 1, time.Second)
-				return err
-			},
 		}
 		for name, call := range calls {
 			func() {

@@ -24,20 +24,10 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	b.sent.Take()
 
 	lockFence := keyspace.Derive("job", kindFence)
-	rateLog := keyspace.Derive("{b}:user", kindRateLog)
-	limiter, err := NewRateLimiter(b.client, 10, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	calls := map[string]func() error{
 		"Lock on another lock's fence counter": func() error {
 			return NewLock(b.client, lockFence, nil).Acquire(ctx)
 		},
-		"Allow on a limiter's log": func() error {
-			_, err := limiter.Allow(ctx, rateLog)
-			return err
-		},
-		"Reset of a limiter's log": func() error { return limiter.Reset(ctx, rateLog) },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, ErrReservedKey) {
@@ -53,9 +43,9 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	}
 }
 
-// Distinct user keys never share derived state: the fence counter and a
-// limiter's budget are each their own, on a server and on a cluster
-// (packages cas and transfer check fence records and ID records).
+// Distinct user keys never share derived state: the fence counter is its
+// own, on a server and on a cluster (packages cas, transfer and ratelimit
+// check fence records, transfer ID records and a limiter's budget).
 func TestDerivedStateIsNotShared(t *testing.T) {
 	clients := map[string]redis.UniversalClient{
 		"redis":   realRedis(t).client,
@@ -63,7 +53,6 @@ func TestDerivedStateIsNotShared(t *testing.T) {
 	}
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
 			for _, p := range testbackend.SharedStatePairs {
 				a, b := p[0], p[1]
 				for _, k := range p {
@@ -77,19 +66,6 @@ func TestDerivedStateIsNotShared(t *testing.T) {
 				}
 				if got := acquireFence(t, c, b); got != 1 {
 					t.Errorf("%q after %q: fence = %d, want 1: they share a fence counter", b, a, got)
-				}
-				// Rate limits: a limit of 1 on a leaves b's budget whole.
-				for _, opts := range [][]RateLimitOption{nil, {WithSlidingCounter()}} {
-					l, err := NewRateLimiter(c, 1, time.Minute, opts...)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if r, err := l.Allow(ctx, a); !r.Allowed || err != nil {
-						t.Fatalf("Allow(%q) = %+v, %v", a, r, err)
-					}
-					if r, err := l.Allow(ctx, b); !r.Allowed || err != nil {
-						t.Errorf("Allow(%q) after %q = %+v, %v; want allowed: they share a budget", b, a, r, err)
-					}
 				}
 				for _, k := range p {
 					cleanDerived(t, c, k)

@@ -57,18 +57,6 @@ func TestACLUserUsesTheWholeLibrary(t *testing.T) {
 			t.Fatalf("Release(%s) as app: %v", key, err)
 		}
 	}
-	for _, opts := range [][]RateLimitOption{nil, {WithSlidingCounter()}} {
-		limiter, err := NewRateLimiter(app, 2, time.Minute, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r, err := limiter.Allow(ctx, "app:user1"); err != nil || !r.Allowed {
-			t.Fatalf("Allow as app = %+v, %v", r, err)
-		}
-		if err := limiter.Reset(ctx, "app:user1"); err != nil {
-			t.Fatalf("Reset as app: %v", err)
-		}
-	}
 }
 
 // A script touching a key outside the user's pattern fails with ErrNoPerm

@@ -10,7 +10,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/ratelimit"
 )
 
 // rateKeys are the limited keys the rate-limiter benchmarks spread their
@@ -52,23 +52,23 @@ type rateImpl struct {
 
 func rateImpls(tb testing.TB, c *redis.Client, r rateRegime) []rateImpl {
 	tb.Helper()
-	logLimiter, err := redislua.NewRateLimiter(c, r.limit, r.window)
+	logLimiter, err := ratelimit.New(c, r.limit, r.window, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	counter, err := redislua.NewRateLimiter(c, r.limit, r.window, redislua.WithSlidingCounter())
+	counter, err := ratelimit.New(c, r.limit, r.window, &ratelimit.Options{Algorithm: ratelimit.SlidingCounter})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	gcra := redis_rate.NewLimiter(c)
-	ours := func(l *redislua.RateLimiter) func(context.Context, string) (bool, error) {
+	ours := func(l *ratelimit.Limiter) func(context.Context, string) (bool, error) {
 		return func(ctx context.Context, key string) (bool, error) {
 			res, err := l.Allow(ctx, key)
 			return res.Allowed, err
 		}
 	}
 	return []rateImpl{
-		// The key names are the ones RateLimiter documents.
+		// The key names are the ones package ratelimit documents.
 		{"redislua-log", ours(logLimiter), func(k string) string { return k + "{" + k + "}redislua:ratelog" }},
 		{"redislua-counter", ours(counter), func(k string) string { return k + "{" + k + "}redislua:ratecount" }},
 		{"redis_rate", func(ctx context.Context, key string) (bool, error) {

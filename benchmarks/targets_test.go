@@ -123,7 +123,7 @@ func benchTargetLock(b *testing.B) {
 	runPaired(b, goroutines, 250, variants, newClient(b, srv.Addr, 1))
 }
 
-// Target 4: RateLimiter.Allow against redis_rate's, 64 goroutines over 100
+// Target 4: ratelimit.Limiter.Allow against redis_rate's, 64 goroutines over 100
 // keys.
 func benchTargetRateLimiter(b *testing.B, r rateRegime) {
 	srv, c := standalone(b, goroutines)

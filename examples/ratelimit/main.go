@@ -20,7 +20,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/ratelimit"
 )
 
 func main() {
@@ -44,14 +44,14 @@ func run(ctx context.Context, out io.Writer) error {
 func demo(ctx context.Context, out io.Writer, rdb *redis.Client, sleep func(time.Duration)) error {
 
 	// 5 calls per 300 ms for each key, timed by the server's clock.
-	limiter, err := redislua.NewRateLimiter(rdb, 5, 300*time.Millisecond)
+	limiter, err := ratelimit.New(rdb, 5, 300*time.Millisecond, nil)
 	if err != nil {
 		return err
 	}
 	key := fmt.Sprintf("example:ratelimit:%d", time.Now().UnixNano()) // fresh on a shared server
 	defer limiter.Reset(ctx, key)
 
-	var last redislua.RateResult
+	var last ratelimit.Result
 	for i := 1; i <= 7; i++ {
 		r, err := limiter.Allow(ctx, key)
 		if err != nil {
@@ -94,7 +94,7 @@ func demo(ctx context.Context, out io.Writer, rdb *redis.Client, sleep func(time
 	fmt.Fprintf(out, "after Reset, AllowN(5): allowed=%v\n", r.Allowed)
 
 	// For limits too high to log every call: two counts per key.
-	counter, err := redislua.NewRateLimiter(rdb, 100_000, time.Minute, redislua.WithSlidingCounter())
+	counter, err := ratelimit.New(rdb, 100_000, time.Minute, &ratelimit.Options{Algorithm: ratelimit.SlidingCounter})
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@
 //
 // The workers mix transfer.MoveOnce among hash-tagged accounts (sending
 // the same ID again after an unknown outcome), a GET and a cas.FencedSet
-// of a counter under a Lock, RateLimiter.Allow, cas.Swap, and pipelines
+// of a counter under a Lock, ratelimit.Limiter.Allow, cas.Swap, and pipelines
 // of a script (plain and MULTI/EXEC) on clients with OptimizePipelines.
 // The faults are SCRIPT FLUSH and CLIENT KILL TYPE normal on every node,
 // and restarts of one node, alternately clean and after SIGKILL. The

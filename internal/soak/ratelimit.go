@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/ratelimit"
 )
 
 // The rate limiter: numRateKeys keys, each admitting rateLimit calls per
@@ -23,7 +23,7 @@ const (
 
 // rateState is the limiter and how many calls it admitted per key.
 type rateState struct {
-	limiter *redislua.RateLimiter
+	limiter *ratelimit.Limiter
 	keys    [numRateKeys]string
 	allowed [numRateKeys]atomic.Int64
 
@@ -32,7 +32,7 @@ type rateState struct {
 }
 
 func newRateState(c redis.UniversalClient) (*rateState, error) {
-	l, err := redislua.NewRateLimiter(c, rateLimit, rateWindow)
+	l, err := ratelimit.New(c, rateLimit, rateWindow, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (w *worker) allow() {
 	r := s.rate
 	i := w.rng.IntN(numRateKeys)
 	start := time.Now()
-	var res redislua.RateResult
+	var res ratelimit.Result
 	err := s.timed(opAllow, func(ctx context.Context) error {
 		var err error
 		res, err = r.limiter.Allow(ctx, r.keys[i])

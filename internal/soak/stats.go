@@ -17,7 +17,7 @@ const (
 	opFencedSet           // cas.FencedSet of the counter under the lock
 	opRelease             // Lock.Release
 	opLockTTL             // Lock.TTL, to check the lock is still held
-	opAllow               // RateLimiter.Allow
+	opAllow               // ratelimit.Limiter.Allow
 	opCAS                 // cas.Swap
 	opPipeline            // a pipeline of incr scripts, plain or MULTI/EXEC
 	opGet                 // plain GETs that read what the scripts wrote

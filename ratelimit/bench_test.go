@@ -1,88 +1,23 @@
-package redislua
+package ratelimit
 
 import (
 	"context"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redislua/redislua/internal/keyspace"
+	"github.com/redislua/redislua/internal/prebuilt"
 	"github.com/redislua/redislua/internal/redistest"
 )
 
-// BenchmarkRateLimiter measures Allow on a real redis-server from parallel
-// goroutines, for both kinds of limiter, spread over 100 keys. "admitting"
-// uses a limit no key reaches in its 1 s window, so every call records
-// itself (the log holds a few hundred members per key); "refusing" allows
-// 10 calls per hour, so after the first 1000 calls every call is refused,
-// the path a limiter under attack takes. allowed-% is the share of calls
-// admitted.
-func BenchmarkRateLimiter(b *testing.B) {
-	srv := redistest.Start(b)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 64})
-	b.Cleanup(func() { _ = rdb.Close() })
-	ctx := context.Background()
-	if err := prebuilt.LoadAll(ctx, rdb); err != nil {
-		b.Fatal(err)
-	}
-	keys := make([]string, 100)
-	for i := range keys {
-		keys[i] = "bench:ratelimit:" + strconv.Itoa(i)
-	}
-	for _, v := range []struct {
-		name string
-		opts []RateLimitOption
-	}{
-		{"log", nil},
-		{"counter", []RateLimitOption{WithSlidingCounter()}},
-	} {
-		for _, c := range []struct {
-			name   string
-			limit  int
-			window time.Duration
-		}{
-			{"admitting", 1 << 30, time.Second},
-			{"refusing", 10, time.Hour},
-		} {
-			b.Run(v.name+"/"+c.name, func(b *testing.B) {
-				l, err := NewRateLimiter(rdb, c.limit, c.window, v.opts...)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, k := range keys {
-					if err := l.Reset(ctx, k); err != nil {
-						b.Fatal(err)
-					}
-				}
-				var next, allowed atomic.Int64
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						r, err := l.Allow(ctx, keys[next.Add(1)%int64(len(keys))])
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						if r.Allowed {
-							allowed.Add(1)
-						}
-					}
-				})
-				b.ReportMetric(100*float64(allowed.Load())/float64(b.N), "allowed-%")
-			})
-		}
-	}
-}
-
-// BenchmarkRateLimiterMemory reports the memory one key takes (MEMORY USAGE
+// BenchmarkMemory reports the memory one key takes (MEMORY USAGE
 // ... SAMPLES 0, bytes-per-key) after a number of calls inside one window,
 // for both kinds of limiter, and times an Allow refused on that full key.
-func BenchmarkRateLimiterMemory(b *testing.B) {
+func BenchmarkMemory(b *testing.B) {
 	srv := redistest.Start(b)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	b.Cleanup(func() { _ = rdb.Close() })
@@ -90,14 +25,14 @@ func BenchmarkRateLimiterMemory(b *testing.B) {
 	for _, v := range []struct {
 		name   string
 		suffix string
-		opts   []RateLimitOption
+		opts   *Options
 	}{
-		{"log", kindRateLog, nil},
-		{"counter", kindRateCount, []RateLimitOption{WithSlidingCounter()}},
+		{"log", keyspace.KindRateLog, nil},
+		{"counter", keyspace.KindRateCount, counterOpts},
 	} {
 		for _, calls := range []int{10, 100, 128, 129, 1000, 10000} {
 			b.Run(v.name+"/calls="+strconv.Itoa(calls), func(b *testing.B) {
-				l, err := NewRateLimiter(rdb, calls, time.Hour, v.opts...)
+				l, err := New(rdb, calls, time.Hour, v.opts)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -129,7 +64,7 @@ func BenchmarkRateLimiterMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkRateLimiterLogScript measures the log script's server time
+// BenchmarkLogScript measures the log script's server time
 // (INFO commandstats, script-µs/op: robust to load on the client side) on a
 // real redis-server, to size what one call may do:
 //
@@ -143,15 +78,15 @@ func BenchmarkRateLimiterMemory(b *testing.B) {
 //     were bounded, removing K members at once (its own commandstats line).
 //
 // Run with -benchtime 200x: every call adds to the key.
-func BenchmarkRateLimiterLogScript(b *testing.B) {
+func BenchmarkLogScript(b *testing.B) {
 	srv := redistest.Start(b)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	b.Cleanup(func() { _ = rdb.Close() })
 	ctx := context.Background()
-	if err := prebuilt.LoadAll(ctx, rdb); err != nil {
+	if err := prebuilt.Registry.LoadAll(ctx, rdb); err != nil {
 		b.Fatal(err)
 	}
-	l, err := NewRateLimiter(rdb, 1<<40, time.Hour)
+	l, err := New(rdb, 1<<40, time.Hour, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -163,7 +98,7 @@ func BenchmarkRateLimiterLogScript(b *testing.B) {
 		if gone {
 			score -= float64((25 * time.Hour).Microseconds())
 		}
-		log := keyspace.Derive(key, kindRateLog)
+		log := keyspace.Derive(key, keyspace.KindRateLog)
 		for done := 0; done < calls; {
 			batch := make([]redis.Z, 0, 10000)
 			for ; done < calls && len(batch) < cap(batch); done++ {
@@ -223,7 +158,7 @@ func BenchmarkRateLimiterLogScript(b *testing.B) {
 				gone := size
 				measure(b, "evalsha", allow(b, key, c.n), func() {
 					if gone -= 128; gone < 128 {
-						_ = rdb.Del(ctx, keyspace.Derive(key, kindRateLog))
+						_ = rdb.Del(ctx, keyspace.Derive(key, keyspace.KindRateLog))
 						fill(b, key, size, true)
 						gone = size
 					}
@@ -234,7 +169,7 @@ func BenchmarkRateLimiterLogScript(b *testing.B) {
 	for _, k := range []int{1000, 10000, 100000} {
 		b.Run("zremrangebyscore/k="+strconv.Itoa(k), func(b *testing.B) {
 			key := "bench:logscript:zrem:" + strconv.Itoa(k)
-			log := keyspace.Derive(key, kindRateLog)
+			log := keyspace.Derive(key, keyspace.KindRateLog)
 			fill(b, key, k, true)
 			measure(b, "zremrangebyscore", func() {
 				if err := rdb.ZRemRangeByScore(ctx, log, "-inf", "+inf").Err(); err != nil {

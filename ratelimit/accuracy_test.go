@@ -1,4 +1,4 @@
-package redislua
+package ratelimit
 
 import (
 	"math"
@@ -21,7 +21,7 @@ type arrivalPattern struct {
 	name string
 	at   []time.Duration
 	// maxOver is the most calls over the limit the counter may admit in a
-	// window-long interval: the bound WithSlidingCounter documents for the
+	// window-long interval: the bound the package documentation gives for the
 	// kind of traffic.
 	maxOver int
 	// belowLimit is set for evenly spread traffic under the limit, of
@@ -86,11 +86,11 @@ func (a accuracy) overPercent(limit int) float64 {
 // measureAccuracy drives a log and a counter limiter with the same arrivals.
 func measureAccuracy(t testing.TB, limit int, window time.Duration, at []time.Duration) accuracy {
 	k := newClock(t)
-	exact, err := NewRateLimiter(k.c, limit, window)
+	exact, err := New(k.c, limit, window, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	approx, err := NewRateLimiter(k.c, limit, window, WithSlidingCounter())
+	approx, err := New(k.c, limit, window, counterOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,13 +127,13 @@ func slidingLog(at []time.Duration, limit int, window time.Duration) []time.Dura
 
 // The log admits exactly the calls an exact sliding window admits (so
 // never more than the limit in any window, and never fewer than it
-// could); the counter stays within the bounds WithSlidingCounter
-// documents: one call over for evenly spread traffic, about √limit for
+// could); the counter stays within the bounds the package documentation
+// gives: one call over for evenly spread traffic, about √limit for
 // random traffic, twice the limit always; and it admits at least
 // (limit - 1)/limit of what the log admits, and every call of evenly
 // spread traffic under the limit. The arrivals are fixed (seeded) and the
 // clock is set, so every run gives the same numbers.
-func TestRateLimiterCounterAccuracy(t *testing.T) {
+func TestCounterAccuracy(t *testing.T) {
 	const (
 		limit  = 30
 		window = 10 * time.Second
@@ -163,7 +163,7 @@ func TestRateLimiterCounterAccuracy(t *testing.T) {
 	}
 }
 
-// BenchmarkRateLimiterCounterAccuracy measures the counter's error on
+// BenchmarkCounterAccuracy measures the counter's error on
 // longer runs at higher limits than the test, and reports, per pattern, how
 // far the counter's worst window-long interval went over the limit (in
 // calls, over-calls, and in percent of the limit, over-%) and how many calls
@@ -171,8 +171,8 @@ func TestRateLimiterCounterAccuracy(t *testing.T) {
 // miniredis, whose scripts are slow (about 0.5 ms a call), so one run takes
 // about a minute:
 //
-//	go test -run '^$' -bench CounterAccuracy -benchtime 1x .
-func BenchmarkRateLimiterCounterAccuracy(b *testing.B) {
+//	go test -run '^$' -bench CounterAccuracy -benchtime 1x ./ratelimit/
+func BenchmarkCounterAccuracy(b *testing.B) {
 	const window = 10 * time.Second
 	for _, limit := range []int{100, 400} {
 		for _, p := range arrivalPatterns(limit, window, 10) {
@@ -242,8 +242,8 @@ func saturating(limit int, window time.Duration, windows int) []time.Duration {
 // small limits: its estimate counts a share of the previous window's calls
 // until that window has wholly left, so after the first window it lets
 // through limit - 1 calls per window (at a limit of 1, one call every other
-// window). WithSlidingCounter and BENCHMARKS.md state these figures.
-func TestRateLimiterCounterAdmission(t *testing.T) {
+// window). The package documentation and BENCHMARKS.md state these figures.
+func TestCounterAdmission(t *testing.T) {
 	const window = 10 * time.Second
 	for _, c := range []struct {
 		limit   int
@@ -267,15 +267,15 @@ func TestRateLimiterCounterAdmission(t *testing.T) {
 	}
 }
 
-// BenchmarkRateLimiterCounterAdmission reports, per limit, the calls the
+// BenchmarkCounterAdmission reports, per limit, the calls the
 // counter admitted under saturating demand (random arrivals at ten times
 // the limit, over 10 windows) as a share of what the exact log admitted
 // (admitted-%), and the most it let through in any window-long interval
 // over the limit (over-calls). About 3.5 minutes on miniredis, most of
 // them at the limit of 1000:
 //
-//	go test -run '^$' -bench CounterAdmission -benchtime 1x .
-func BenchmarkRateLimiterCounterAdmission(b *testing.B) {
+//	go test -run '^$' -bench CounterAdmission -benchtime 1x ./ratelimit/
+func BenchmarkCounterAdmission(b *testing.B) {
 	const window = 10 * time.Second
 	for _, limit := range []int{1, 2, 5, 10, 100, 1000} {
 		at := saturating(limit, window, 10)
@@ -290,15 +290,15 @@ func BenchmarkRateLimiterCounterAdmission(b *testing.B) {
 	}
 }
 
-// BenchmarkRateLimiterCounterSeeds repeats the random (Poisson) traffic at
+// BenchmarkCounterSeeds repeats the random (Poisson) traffic at
 // the limit over 10 windows with 40 seeds, and reports the most calls over
 // the limit the counter let through in a window-long interval in any of
 // them (worst-over-calls) and on average (mean-over-calls): one seed, as in
 // the test, shows a typical run, not the worst. About a minute, on
 // miniredis:
 //
-//	go test -run '^$' -bench CounterSeeds -benchtime 1x .
-func BenchmarkRateLimiterCounterSeeds(b *testing.B) {
+//	go test -run '^$' -bench CounterSeeds -benchtime 1x ./ratelimit/
+func BenchmarkCounterSeeds(b *testing.B) {
 	const (
 		window = 10 * time.Second
 		seeds  = 40
