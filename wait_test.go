@@ -270,6 +270,49 @@ func TestLockWaitReplicasRefusedBeforeSending(t *testing.T) {
 	}
 }
 
+// Check refuses, without sending anything, what RunAndWait would refuse:
+// a client it cannot wait on, and a bad N or Timeout; it accepts what
+// RunAndWait accepts.
+func TestReplicasCheck(t *testing.T) {
+	b := realRedis(t)
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": b.client.Options().Addr}})
+	t.Cleanup(func() { _ = ring.Close() })
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{b.client.Options().Addr}, ReadTimeout: time.Second})
+	t.Cleanup(func() { _ = cluster.Close() })
+	ok := Replicas{N: 1, Timeout: 100 * time.Millisecond}
+	cases := []struct {
+		name string
+		c    redis.Scripter
+		r    Replicas
+		want error // nil: accepted
+	}{
+		{"client", b.client, ok, nil},
+		{"cluster client", cluster, ok, nil},
+		{"ring", ring, ok, ErrWaitUnsupported},
+		{"pipeline", b.client.Pipeline(), ok, ErrWaitUnsupported},
+		{"no replica", b.client, Replicas{Timeout: time.Second}, ErrInvalidReplicas},
+		{"zero", b.client, Replicas{}, ErrInvalidReplicas},
+		{"no timeout", b.client, Replicas{N: 1}, ErrInvalidReplicas},
+		{"timeout past ReadTimeout", b.client, Replicas{N: 1, Timeout: time.Minute}, ErrInvalidReplicas},
+		{"timeout past the cluster's ReadTimeout", cluster, Replicas{N: 1, Timeout: time.Second}, ErrInvalidReplicas},
+	}
+	for _, tc := range cases {
+		err := tc.r.Check(tc.c)
+		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("%s: Check = %v, want %v", tc.name, err, tc.want)
+		}
+		if tc.want != nil && tc.r != (Replicas{}) { // RunAndWait with zero Replicas is Run
+			// RunAndWait refuses the same, before sending anything too.
+			if _, err := incrScript.RunAndWait(context.Background(), tc.c, tc.r, []string{"check"}); !errors.Is(err, tc.want) {
+				t.Errorf("%s: RunAndWait = %v, want %v like Check", tc.name, err, tc.want)
+			}
+		}
+	}
+	if sent := b.sent.Take(); len(sent) != 0 {
+		t.Errorf("sent %v, want nothing", sent)
+	}
+}
+
 // An ACL user without +wait: the script runs, WAIT is refused, and the
 // error matches ErrNoPerm (it matched nothing), so that callers can tell a
 // missing permission from slow replicas. TransferOnce moves once; its
