@@ -23,7 +23,6 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	b.client.Set(ctx, from, 100, 0)
 	b.sent.Take()
 
-	lockFence := keyspace.Derive("job", kindFence)
 	fenced := keyspace.Derive("{b}:doc", kindFenced)
 	rateLog := keyspace.Derive("{b}:user", kindRateLog)
 	limiter, err := NewRateLimiter(b.client, 10, time.Minute)
@@ -38,9 +37,6 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 		"Transfer from a record": func() error {
 			_, err := Transfer(ctx, b.client, record, from, 1)
 			return err
-		},
-		"Lock on another lock's fence counter": func() error {
-			return NewLock(b.client, lockFence, nil).Acquire(ctx)
 		},
 		"FencedSet on a fence record": func() error {
 			_, err := FencedSet(ctx, b.client, fenced, "v", 1)
@@ -105,15 +101,6 @@ func TestDerivedStateIsNotShared(t *testing.T) {
 				a, b := p[0], p[1]
 				for _, k := range p {
 					cleanDerived(t, c, k)
-				}
-				// Locks: a acquired twice gets fences 1 and 2; b then starts at 1.
-				for i, want := range []int64{1, 2} {
-					if got := acquireFence(t, c, a); got != want {
-						t.Errorf("%q: acquisition %d fence = %d, want %d", a, i+1, got, want)
-					}
-				}
-				if got := acquireFence(t, c, b); got != 1 {
-					t.Errorf("%q after %q: fence = %d, want 1: they share a fence counter", b, a, got)
 				}
 				// FencedSet: a's record at 10 does not refuse b's fence 5.
 				if ok, err := FencedSet(ctx, c, a, "va", 10); !ok || err != nil {
@@ -181,21 +168,6 @@ func TestDerivedKeysShareTheUserKeysSlot(t *testing.T) {
 			}
 		}
 	}
-}
-
-// acquireFence acquires and releases a lock on key and returns its fence.
-func acquireFence(t *testing.T, c LockClient, key string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	l := NewLock(c, key, &LockOptions{TTL: 5 * time.Second})
-	if err := l.Acquire(ctx); err != nil {
-		t.Fatalf("Acquire(%q): %v", key, err)
-	}
-	fence := l.Fence()
-	if err := l.Release(ctx); err != nil {
-		t.Fatalf("Release(%q): %v", key, err)
-	}
-	return fence
 }
 
 // cleanDerived deletes key and every key the primitives derive from it.

@@ -65,15 +65,6 @@ func TestACLUserUsesTheWholeLibrary(t *testing.T) {
 	if ok, err := CompareAndSwap(ctx, app, "app:state", "", "x", nil); err != nil || ok {
 		t.Fatalf("CompareAndSwap as app = %v, %v", ok, err)
 	}
-	for _, key := range []string{"app:{job}:lock", "app:job"} { // tagged, and untagged (app:job{app:job}redislua:fence)
-		lock := NewLock(app, key, &LockOptions{TTL: time.Second})
-		if err := lock.Acquire(ctx); err != nil {
-			t.Fatalf("Acquire(%s) as app: %v", key, err)
-		}
-		if err := lock.Release(ctx); err != nil {
-			t.Fatalf("Release(%s) as app: %v", key, err)
-		}
-	}
 	if ok, err := FencedSet(ctx, app, "app:doc", "v", 1); err != nil || !ok {
 		t.Fatalf("FencedSet as app = %v, %v", ok, err)
 	}
@@ -114,8 +105,8 @@ func TestACLRefusalNamesScriptAndLine(t *testing.T) {
 	}
 }
 
-// Over TLS with client certificates (mutual TLS): scripts, pipelines,
-// locks (with their pub/sub hand-off) and transfers work.
+// Over TLS with client certificates (mutual TLS): scripts, pipelines and
+// transfers work (lock.TestLockOverTLS does the same for locks).
 func TestTLSWithClientCertificates(t *testing.T) {
 	srv := redistest.StartTLS(t, &redistest.TLSOptions{MutualTLS: true})
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr, TLSConfig: srv.ClientTLSConfig()})
@@ -140,35 +131,6 @@ func TestTLSWithClientCertificates(t *testing.T) {
 		t.Fatalf("tls = %d, want 12", n)
 	}
 
-	holder := NewLock(c, "tls:{job}", &LockOptions{TTL: 5 * time.Second})
-	if err := holder.Acquire(ctx); err != nil {
-		t.Fatal(err)
-	}
-	holderFence := holder.Fence() // read while held: Fence is 0 after Release
-	if holderFence <= 0 {
-		t.Fatalf("holder's fence = %d, want > 0", holderFence)
-	}
-	retry := &signalRetry{RetryStrategy: LinearRetry(10 * time.Second), waiting: make(chan struct{}, 8)}
-	waiter := NewLock(c, "tls:{job}", &LockOptions{TTL: 5 * time.Second, Retry: retry})
-	acquired := make(chan error, 1)
-	go func() { acquired <- waiter.Acquire(ctx) }()
-	<-retry.waiting // the waiter found the lock held; only the wake-up can beat its 10 s retry
-	if err := holder.Release(ctx); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-acquired:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiter was not woken over TLS")
-	}
-	if got := waiter.Fence(); got != holderFence+1 {
-		t.Fatalf("fences %d then %d, want the next one %d", holderFence, got, holderFence+1)
-	}
-	_ = waiter.Release(ctx)
-
 	c.Set(ctx, "tls:{b}:a", 10, 0)
 	if res, err := Transfer(ctx, c, "tls:{b}:a", "tls:{b}:b", 4); err != nil || res.From != 6 || res.To != 4 {
 		t.Fatalf("Transfer over TLS = %+v, %v", res, err)
@@ -179,18 +141,4 @@ func TestTLSWithClientCertificates(t *testing.T) {
 	if err := s.Run(ctx, plain, []string{"tls"}, 1).Err(); err == nil {
 		t.Fatal("a plaintext client ran a script on the TLS port")
 	}
-}
-
-// signalRetry reports each time Acquire asks it how long to wait.
-type signalRetry struct {
-	RetryStrategy
-	waiting chan struct{}
-}
-
-func (r *signalRetry) Backoff(attempt int) (time.Duration, bool) {
-	select {
-	case r.waiting <- struct{}{}:
-	default:
-	}
-	return r.RetryStrategy.Backoff(attempt)
 }
