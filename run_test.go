@@ -336,3 +336,16 @@ func newReplyHold(t *testing.T, target string) *replyHold {
 
 // Release lets the held replies through, and every later one.
 func (p *replyHold) Release() { p.once.Do(func() { close(p.release) }) }
+
+// waitFor polls cond every few milliseconds until it holds, and fails the
+// test if it does not within d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

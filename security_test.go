@@ -47,16 +47,6 @@ func TestACLUserUsesTheWholeLibrary(t *testing.T) {
 	if _, err := pipe.Exec(ctx); err != nil {
 		t.Fatalf("pipeline as app: %v", err)
 	}
-
-	for _, key := range []string{"app:{job}:lock", "app:job"} { // tagged, and untagged (app:job{app:job}redislua:fence)
-		lock := NewLock(app, key, &LockOptions{TTL: time.Second})
-		if err := lock.Acquire(ctx); err != nil {
-			t.Fatalf("Acquire(%s) as app: %v", key, err)
-		}
-		if err := lock.Release(ctx); err != nil {
-			t.Fatalf("Release(%s) as app: %v", key, err)
-		}
-	}
 }
 
 // A script touching a key outside the user's pattern fails with ErrNoPerm
@@ -82,9 +72,8 @@ func TestACLRefusalNamesScriptAndLine(t *testing.T) {
 	}
 }
 
-// Over TLS with client certificates (mutual TLS): scripts, pipelines and
-// locks (with their pub/sub hand-off) work; package transfer checks its own
-// calls over TLS.
+// Over TLS with client certificates (mutual TLS): scripts and pipelines
+// work (packages lock and transfer check their own calls over TLS).
 func TestTLSWithClientCertificates(t *testing.T) {
 	srv := redistest.StartTLS(t, &redistest.TLSOptions{MutualTLS: true})
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr, TLSConfig: srv.ClientTLSConfig()})
@@ -109,52 +98,9 @@ func TestTLSWithClientCertificates(t *testing.T) {
 		t.Fatalf("tls = %d, want 12", n)
 	}
 
-	holder := NewLock(c, "tls:{job}", &LockOptions{TTL: 5 * time.Second})
-	if err := holder.Acquire(ctx); err != nil {
-		t.Fatal(err)
-	}
-	holderFence := holder.Fence() // read while held: Fence is 0 after Release
-	if holderFence <= 0 {
-		t.Fatalf("holder's fence = %d, want > 0", holderFence)
-	}
-	retry := &signalRetry{RetryStrategy: LinearRetry(10 * time.Second), waiting: make(chan struct{}, 8)}
-	waiter := NewLock(c, "tls:{job}", &LockOptions{TTL: 5 * time.Second, Retry: retry})
-	acquired := make(chan error, 1)
-	go func() { acquired <- waiter.Acquire(ctx) }()
-	<-retry.waiting // the waiter found the lock held; only the wake-up can beat its 10 s retry
-	if err := holder.Release(ctx); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-acquired:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiter was not woken over TLS")
-	}
-	if got := waiter.Fence(); got != holderFence+1 {
-		t.Fatalf("fences %d then %d, want the next one %d", holderFence, got, holderFence+1)
-	}
-	_ = waiter.Release(ctx)
-
 	plain := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
 	t.Cleanup(func() { _ = plain.Close() })
 	if err := s.Run(ctx, plain, []string{"tls"}, 1).Err(); err == nil {
 		t.Fatal("a plaintext client ran a script on the TLS port")
 	}
-}
-
-// signalRetry reports each time Acquire asks it how long to wait.
-type signalRetry struct {
-	RetryStrategy
-	waiting chan struct{}
-}
-
-func (r *signalRetry) Backoff(attempt int) (time.Duration, bool) {
-	select {
-	case r.waiting <- struct{}{}:
-	default:
-	}
-	return r.RetryStrategy.Backoff(attempt)
 }

@@ -8,10 +8,7 @@ import (
 )
 
 // ErrInvalidTTL means a time to live is negative, or positive but under
-// one millisecond, the smallest Redis keeps; for a Lock, a TTL under 3ms,
-// which its margin would use up (see LockOptions.TTL), or a refresh
-// interval that is not at least 1ms and shorter than the TTL less its
-// margin (see LockOptions.RefreshInterval).
+// one millisecond, the smallest Redis keeps.
 var ErrInvalidTTL = errors.New("redislua: invalid TTL")
 
 // ttlMillis returns d in whole milliseconds (rounded down) as a decimal

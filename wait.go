@@ -130,6 +130,15 @@ func (s *Script) waitError(err error) error {
 	return fmt.Errorf("redislua: script %s ran; waiting for replicas: %w", s.name, err)
 }
 
+// Check reports whether RunAndWait can wait for r on client c, without
+// sending anything: ErrWaitUnsupported unless c is a *redis.Client or a
+// *redis.ClusterClient, ErrInvalidReplicas when r.N is under 1 or
+// r.Timeout is under 1ms or not below c's ReadTimeout. RunAndWait makes
+// this check on every call; a constructor that takes a Replicas option
+// can make it once, up front. The zero Replicas asks for nothing and is
+// not checked by RunAndWait, but Check refuses it too.
+func (r Replicas) Check(c redis.Scripter) error { return r.checkFor(c) }
+
 // checkFor validates r for client c: a *redis.Client or a
 // *redis.ClusterClient, whose ReadTimeout bounds r.Timeout.
 func (r Replicas) checkFor(c redis.Scripter) error {

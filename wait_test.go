@@ -147,77 +147,42 @@ func TestRunAndWaitOnCluster(t *testing.T) {
 	}
 }
 
-// A Lock with WaitReplicas holds the key only once a replica has it: with
-// the replica paused, Acquire and TryAcquire release the key again and
-// return a *ReplicaError.
-func TestLockWaitReplicas(t *testing.T) {
-	_, replica, b := replicated(t)
-	ctx := context.Background()
-	key := "wait-lock:{job}"
-	opts := &LockOptions{TTL: 10 * time.Second, WaitReplicas: Replicas{N: 1, Timeout: 200 * time.Millisecond}}
-
-	l := NewLock(b.client, key, opts)
-	if err := l.Acquire(ctx); err != nil {
-		t.Fatalf("healthy replica: Acquire = %v", err)
-	}
-	if got := replica.Client(t).Get(ctx, key).Val(); got != l.Token() {
-		t.Errorf("replica holds %q right after Acquire, want the token", got)
-	}
-	if err := l.Release(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	replica.Pause(t)
-	for name, acquire := range map[string]func(*Lock) error{
-		"Acquire": func(l *Lock) error { return l.Acquire(ctx) },
-		"TryAcquire": func(l *Lock) error {
-			ok, err := l.TryAcquire(ctx)
-			if ok {
-				t.Error("TryAcquire reported the lock held")
-			}
-			return err
-		},
-	} {
-		l := NewLock(b.client, key, opts)
-		err := acquire(l)
-		var re *ReplicaError
-		if !errors.As(err, &re) || re.Acked != 0 || errors.Is(err, ErrNotAcquired) {
-			t.Fatalf("%s, replica paused: %v; want a *ReplicaError 0 of 1, not ErrNotAcquired", name, err)
-		}
-		if l.Token() != "" || l.Fence() != 0 {
-			t.Errorf("%s: the Lock believes it holds the key", name)
-		}
-		if n := b.client.Exists(ctx, key).Val(); n != 0 {
-			t.Errorf("%s: the lock key is still set on the master: the acquisition was not released", name)
-		}
-	}
-	replica.Resume()
-	if err := NewLock(b.client, key, opts).Acquire(ctx); err != nil {
-		t.Errorf("replica back: Acquire = %v", err)
-	}
-}
-
-func TestLockWaitReplicasRefusedBeforeSending(t *testing.T) {
+// Check refuses, without sending anything, what RunAndWait would refuse:
+// a client it cannot wait on, and a bad N or Timeout; it accepts what
+// RunAndWait accepts.
+func TestReplicasCheck(t *testing.T) {
 	b := realRedis(t)
-	ctx := context.Background()
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": b.client.Options().Addr}})
 	t.Cleanup(func() { _ = ring.Close() })
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{b.client.Options().Addr}, ReadTimeout: time.Second})
+	t.Cleanup(func() { _ = cluster.Close() })
+	ok := Replicas{N: 1, Timeout: 100 * time.Millisecond}
 	cases := []struct {
 		name string
-		c    LockClient
-		ttl  time.Duration
+		c    redis.Scripter
 		r    Replicas
-		want error
+		want error // nil: accepted
 	}{
-		{"ring", ring, 0, Replicas{N: 1, Timeout: time.Second}, ErrWaitUnsupported},
-		{"timeout past ReadTimeout", b.client, 0, Replicas{N: 1, Timeout: time.Minute}, ErrInvalidReplicas},
-		{"no timeout", b.client, 0, Replicas{N: 1}, ErrInvalidReplicas},
-		{"timeout past the TTL less its margin", b.client, time.Second, Replicas{N: 1, Timeout: 990 * time.Millisecond}, ErrInvalidReplicas},
+		{"client", b.client, ok, nil},
+		{"cluster client", cluster, ok, nil},
+		{"ring", ring, ok, ErrWaitUnsupported},
+		{"pipeline", b.client.Pipeline(), ok, ErrWaitUnsupported},
+		{"no replica", b.client, Replicas{Timeout: time.Second}, ErrInvalidReplicas},
+		{"zero", b.client, Replicas{}, ErrInvalidReplicas},
+		{"no timeout", b.client, Replicas{N: 1}, ErrInvalidReplicas},
+		{"timeout past ReadTimeout", b.client, Replicas{N: 1, Timeout: time.Minute}, ErrInvalidReplicas},
+		{"timeout past the cluster's ReadTimeout", cluster, Replicas{N: 1, Timeout: time.Second}, ErrInvalidReplicas},
 	}
 	for _, tc := range cases {
-		err := NewLock(tc.c, "wait-lock:bad", &LockOptions{TTL: tc.ttl, WaitReplicas: tc.r}).Acquire(ctx)
-		if !errors.Is(err, tc.want) {
-			t.Errorf("%s: Acquire = %v, want %v", tc.name, err, tc.want)
+		err := tc.r.Check(tc.c)
+		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("%s: Check = %v, want %v", tc.name, err, tc.want)
+		}
+		if tc.want != nil && tc.r != (Replicas{}) { // RunAndWait with zero Replicas is Run
+			// RunAndWait refuses the same, before sending anything too.
+			if _, err := incrScript.RunAndWait(context.Background(), tc.c, tc.r, []string{"check"}); !errors.Is(err, tc.want) {
+				t.Errorf("%s: RunAndWait = %v, want %v like Check", tc.name, err, tc.want)
+			}
 		}
 	}
 	if sent := b.sent.Take(); len(sent) != 0 {

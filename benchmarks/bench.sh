@@ -31,6 +31,7 @@ groups=(
   "Lock|^BenchmarkLock$|0.3s|/impl@(redislock redislua redislua-nofence)"
   "LockHandOff|^BenchmarkLockHandOff$|200x|/impl@(redislock redislua redislua-nofence)"
   "LockHandOffShared|^BenchmarkLockHandOffShared$|200x|"
+  "LockContended|^BenchmarkLockContended$|0.3s|/impl@(redislua redislua-nofence)"
   "RateLimiter|^BenchmarkRateLimiter$|0.3s|/impl@(redis_rate redislua-log redislua-counter)"
   "ScriptSize|^BenchmarkScriptSize$|0.3s|/impl@(raw-eval redislua-run)"
   "KeysPerCall|^BenchmarkKeysPerCall$|0.3s|/impl@(raw-evalsha redislua-run)"

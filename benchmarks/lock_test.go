@@ -13,7 +13,7 @@ import (
 	"github.com/bsm/redislock"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/lock"
 )
 
 const (
@@ -37,7 +37,7 @@ type lockImpl struct {
 }
 
 // lockImpls returns redislua's lock, redislock's, and redislua's without
-// fencing tokens (LockOptions.NoFence), in that order.
+// fencing tokens (lock.Options.NoFence), in that order.
 func lockImpls(c *redis.Client) []lockImpl {
 	rl := redislock.New(c)
 	return []lockImpl{
@@ -76,17 +76,23 @@ func redisluaLock(c *redis.Client, name string, noFence bool) lockImpl {
 	return lockImpl{
 		name: name,
 		cycle: func(ctx context.Context, key string) error {
-			l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, NoFence: noFence})
+			l, err := lock.New(c, key, &lock.Options{TTL: lockTTL, NoFence: noFence})
+			if err != nil {
+				return err
+			}
 			if err := l.Acquire(ctx); err != nil {
 				return err
 			}
 			return l.Release(ctx)
 		},
 		holder: func(ctx context.Context, key string) (func(context.Context) error, error) {
-			l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, NoFence: noFence})
+			l, err := lock.New(c, key, &lock.Options{TTL: lockTTL, NoFence: noFence})
+			if err != nil {
+				return nil, err
+			}
 			ok, err := l.TryAcquire(ctx)
 			if err == nil && !ok {
-				err = redislua.ErrNotAcquired
+				err = lock.ErrNotAcquired
 			}
 			return l.Release, err
 		},
@@ -94,17 +100,20 @@ func redisluaLock(c *redis.Client, name string, noFence bool) lockImpl {
 			// Acquire asks for a backoff after its first failed attempt,
 			// subscribes, retries at once and asks again (attempt 2):
 			// from then on a release wakes it.
-			retry := &signalRetry{RetryStrategy: redislua.LinearRetry(lockRetry), at: 2, waiting: waiting}
-			l := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, Retry: retry, NoFence: noFence})
+			retry := &signalRetry{RetryStrategy: lock.LinearRetry(lockRetry), at: 2, waiting: waiting}
+			l, err := lock.New(c, key, &lock.Options{TTL: lockTTL, Retry: retry, NoFence: noFence})
+			if err != nil {
+				return nil, err
+			}
 			return l.Release, l.Acquire(ctx)
 		},
 	}
 }
 
-// signalRetry is a redislua.RetryStrategy that closes waiting when asked
-// for the backoff after attempt at.
+// signalRetry is a lock.RetryStrategy that closes waiting when asked for
+// the backoff after attempt at.
 type signalRetry struct {
-	redislua.RetryStrategy
+	lock.RetryStrategy
 	at      int
 	waiting chan<- struct{}
 }
@@ -170,6 +179,43 @@ func BenchmarkLock(b *testing.B) {
 				}
 			})
 			m.report(b, b.N, 0)
+		})
+	}
+}
+
+// BenchmarkLockContended measures acquire+release cycles of 4 goroutines
+// per core, each with its own Lock, all on one key: every Acquire but one
+// waits, woken by the release before it (or by its default exponential
+// retry), so this is the hand-off's throughput under load.
+func BenchmarkLockContended(b *testing.B) {
+	_, c := standalone(b, 0)
+	ctx := context.Background()
+	for _, noFence := range []bool{false, true} {
+		name := "impl=redislua"
+		if noFence {
+			name += "-nofence"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(4)
+			key := "bench:lock:contended:" + name
+			b.RunParallel(func(pb *testing.PB) {
+				l, err := lock.New(c, key, &lock.Options{TTL: lockTTL, NoFence: noFence})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for pb.Next() {
+					if err := l.Acquire(ctx); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := l.Release(ctx); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }
@@ -268,16 +314,24 @@ func BenchmarkLockHandOffShared(b *testing.B) {
 func waitElsewhere(tb testing.TB, c *redis.Client, key string) (stop func()) {
 	tb.Helper()
 	ctx := context.Background()
-	holder := redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, AutoRefresh: true})
+	waiting := make(chan struct{})
+	holder, err := lock.New(c, key, &lock.Options{TTL: lockTTL, AutoRefresh: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	retry := &signalRetry{RetryStrategy: lock.LinearRetry(time.Minute), at: 2, waiting: waiting}
+	waiter, err := lock.New(c, key, &lock.Options{TTL: lockTTL, Retry: retry})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	if err := holder.Acquire(ctx); err != nil {
 		tb.Fatal(err)
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	waiting, done := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		retry := &signalRetry{RetryStrategy: redislua.LinearRetry(time.Minute), at: 2, waiting: waiting}
-		_ = redislua.NewLock(c, key, &redislua.LockOptions{TTL: lockTTL, Retry: retry}).Acquire(wctx)
+		_ = waiter.Acquire(wctx)
 	}()
 	<-waiting
 	return func() {

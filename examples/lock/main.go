@@ -1,8 +1,9 @@
-// Command lock shows redislua's distributed lock at work: workers taking
-// turns under one lock, each acquisition with a larger fencing token, a
-// release handing the lock to a waiter at once, an expired holder unable
-// to release the next holder's lock, and a watchdog that keeps a lock
-// alive and reports its loss.
+// Command lock shows the distributed lock of package
+// github.com/redislua/redislua/lock at work: workers taking turns under
+// one lock, each acquisition with a larger fencing token, a release
+// handing the lock to a waiter at once, an expired holder unable to
+// release the next holder's lock, and a watchdog that keeps a lock alive
+// and reports its loss.
 //
 // It uses the Redis at REDIS_ADDR (host:port) when that is set, and an
 // embedded miniredis otherwise:
@@ -24,7 +25,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/lock"
 )
 
 func main() {
@@ -50,7 +51,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// Fence counters never expire: start from 1 on every run.
 	clean := []string{counterKey + ":count"}
 	for _, key := range []string{counterKey, handOffKey, expiredKey, watchdogKey} {
-		clean = append(clean, key, redislua.NewLock(rdb, key, nil).FenceKey())
+		clean = append(clean, key, lock.FenceKey(key))
 	}
 	if err := rdb.Del(ctx, clean...).Err(); err != nil {
 		return err
@@ -81,10 +82,13 @@ func takeTurns(ctx context.Context, out io.Writer, rdb *redis.Client, key string
 		fences []int64
 	)
 	for range workers {
+		l, err := lock.New(rdb, key, nil) // one Lock per competing goroutine
+		if err != nil {
+			return err
+		}
 		wg.Go(func() {
-			lock := redislua.NewLock(rdb, key, nil) // one Lock per competing goroutine
 			for range each {
-				if err := increment(ctx, rdb, lock, counter, &mu, &fences); err != nil {
+				if err := increment(ctx, rdb, l, counter, &mu, &fences); err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -110,8 +114,8 @@ func takeTurns(ctx context.Context, out io.Writer, rdb *redis.Client, key string
 	return nil
 }
 
-func increment(ctx context.Context, rdb *redis.Client, lock *redislua.Lock, counter string, mu *sync.Mutex, fences *[]int64) error {
-	if err := lock.Acquire(ctx); err != nil {
+func increment(ctx context.Context, rdb *redis.Client, l *lock.Lock, counter string, mu *sync.Mutex, fences *[]int64) error {
+	if err := l.Acquire(ctx); err != nil {
 		return err
 	}
 	n, err := rdb.Get(ctx, counter).Int()
@@ -119,24 +123,30 @@ func increment(ctx context.Context, rdb *redis.Client, lock *redislua.Lock, coun
 		return err
 	}
 	mu.Lock()
-	*fences = append(*fences, lock.Fence())
+	*fences = append(*fences, l.Fence())
 	mu.Unlock()
 	if err := rdb.Set(ctx, counter, n+1, 0).Err(); err != nil {
 		return err
 	}
-	return lock.Release(ctx)
+	return l.Release(ctx)
 }
 
 // handOff shows a release waking a waiter whose retry interval is long:
 // the holder's TTL is a minute, and the waiter polls every hour (at most
 // every TTL), so only the release can hand it the lock within 10s.
 func handOff(ctx context.Context, out io.Writer, rdb *redis.Client, key string) error {
-	holder := redislua.NewLock(rdb, key, &redislua.LockOptions{TTL: time.Minute})
+	holder, err := lock.New(rdb, key, &lock.Options{TTL: time.Minute})
+	if err != nil {
+		return err
+	}
 	if err := holder.Acquire(ctx); err != nil {
 		return err
 	}
 	holderFence := holder.Fence()
-	waiter := redislua.NewLock(rdb, key, &redislua.LockOptions{Retry: redislua.LinearRetry(time.Hour)})
+	waiter, err := lock.New(rdb, key, &lock.Options{Retry: lock.LinearRetry(time.Hour)})
+	if err != nil {
+		return err
+	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	got := make(chan error, 1)
@@ -156,16 +166,22 @@ func handOff(ctx context.Context, out io.Writer, rdb *redis.Client, key string) 
 // expiredHolder shows that a holder whose lock expired cannot release the
 // next holder's lock.
 func expiredHolder(ctx context.Context, out io.Writer, rdb *redis.Client, key string) error {
-	old := redislua.NewLock(rdb, key, &redislua.LockOptions{TTL: 50 * time.Millisecond})
+	old, err := lock.New(rdb, key, &lock.Options{TTL: 50 * time.Millisecond})
+	if err != nil {
+		return err
+	}
 	if err := old.Acquire(ctx); err != nil {
 		return err
 	}
 	rdb.Del(ctx, key) // as if the 50ms had passed (miniredis's clock stands still)
-	next := redislua.NewLock(rdb, key, nil)
+	next, err := lock.New(rdb, key, nil)
+	if err != nil {
+		return err
+	}
 	if err := next.Acquire(ctx); err != nil {
 		return err
 	}
-	err := old.Release(ctx)
+	err = old.Release(ctx)
 	fmt.Fprintln(out, "expired holder's Release:", err)
 	held := rdb.Get(ctx, key).Val() == next.Token()
 	fmt.Fprintln(out, "the next holder still holds the lock:", held)
@@ -176,30 +192,33 @@ func expiredHolder(ctx context.Context, out io.Writer, rdb *redis.Client, key st
 // loss when the key is deleted behind its back.
 func watchdog(ctx context.Context, out io.Writer, rdb *redis.Client, key string) error {
 	reported := make(chan error, 1) // OnLost is called just after Lost closes
-	lock := redislua.NewLock(rdb, key, &redislua.LockOptions{
+	l, err := lock.New(rdb, key, &lock.Options{
 		TTL:         200 * time.Millisecond, // refreshed every 66ms
 		AutoRefresh: true,
 		OnLost:      func(err error) { reported <- err },
 	})
-	if err := lock.Acquire(ctx); err != nil {
+	if err != nil {
+		return err
+	}
+	if err := l.Acquire(ctx); err != nil {
 		return err
 	}
 	// Two and a half TTLs. (miniredis's clock stands still, so there the
 	// lock would live on without the watchdog; on a real Redis it would not.)
 	time.Sleep(500 * time.Millisecond)
-	ttl, err := lock.TTL(ctx)
+	ttl, err := l.TTL(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "after 500ms the 200ms lock is still held: %v\n", ttl > 0)
 	rdb.Del(ctx, key)
 	select {
-	case <-lock.Lost():
+	case <-l.Lost():
 	case <-time.After(5 * time.Second):
 		return errors.New("the watchdog did not notice the deleted lock")
 	}
 	fmt.Fprintln(out, "watchdog reported:", <-reported)
-	fmt.Fprintln(out, "Release after the loss:", lock.Release(ctx))
+	fmt.Fprintln(out, "Release after the loss:", l.Release(ctx))
 	return nil
 }
 

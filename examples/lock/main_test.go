@@ -20,11 +20,11 @@ func TestLockExampleRuns(t *testing.T) {
 	for _, want := range []string{
 		"4 workers x 25 increments under the lock: counter 100; fences 1..100, strictly increasing: true",
 		"hand-off: a waiter polling every hour got the lock at the release, fence 2 after 1",
-		`expired holder's Release: redislua: lock not held: lock "lock-example:expired"`,
+		`expired holder's Release: lock: not held: lock "lock-example:expired"`,
 		"the next holder still holds the lock: true",
 		"after 500ms the 200ms lock is still held: true",
-		`watchdog reported: redislua: lock not held: lock "lock-example:watchdog"`,
-		`Release after the loss: redislua: lock not held: lock "lock-example:watchdog"`,
+		`watchdog reported: lock: not held: lock "lock-example:watchdog"`,
+		`Release after the loss: lock: not held: lock "lock-example:watchdog"`,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

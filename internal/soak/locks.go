@@ -9,6 +9,7 @@ import (
 
 	"github.com/redislua/redislua"
 	"github.com/redislua/redislua/cas"
+	"github.com/redislua/redislua/lock"
 )
 
 const (
@@ -23,7 +24,7 @@ const (
 )
 
 // lockRetry polls briefly: a release wakes waiters through pub/sub anyway.
-var lockRetry = redislua.ExponentialRetry(2*time.Millisecond, 50*time.Millisecond)
+var lockRetry = lock.ExponentialRetry(2*time.Millisecond, 50*time.Millisecond)
 
 // lockState is one lock key and what its holders did. The counter is
 // read with GET and written with FencedSet under the lock, two steps that
@@ -48,13 +49,17 @@ func newLockState(i int) *lockState {
 func (w *worker) lockSection() {
 	s := w.s
 	ls := s.locks[w.rng.IntN(numLocks)]
-	l := redislua.NewLock(s.t.client, ls.key, &redislua.LockOptions{TTL: lockTTL, Retry: lockRetry})
+	l, err := lock.New(s.t.client, ls.key, &lock.Options{TTL: lockTTL, Retry: lockRetry})
+	if err != nil {
+		s.record(opAcquire, 0, err) // cannot happen: the arguments are fixed
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), acquireWait)
 	start := time.Now()
-	err := l.Acquire(ctx)
+	err = l.Acquire(ctx)
 	cancel()
-	if errors.Is(err, redislua.ErrNotAcquired) {
+	if errors.Is(err, lock.ErrNotAcquired) {
 		// Contention (or a server down until the wait ended): the lock
 		// was not taken, which is what Acquire is for.
 		s.record(opAcquire, time.Since(start), nil)
@@ -85,7 +90,7 @@ func (w *worker) lockSection() {
 // counter again, and checks that the lock is still held, to tell whether
 // the write landed. Every call ends by deadline; the section's outcome is
 // unknown if it is still unknown then.
-func (w *worker) increment(ls *lockState, l *redislua.Lock, fence int64, deadline time.Time) {
+func (w *worker) increment(ls *lockState, l *lock.Lock, fence int64, deadline time.Time) {
 	s := w.s
 	v, err := s.getIntRetrying(ls.counter, deadline)
 	if err != nil {
@@ -152,12 +157,12 @@ func (w *worker) increment(ls *lockState, l *redislua.Lock, fence int64, deadlin
 }
 
 // stillHeld reports whether l still holds its key, with Lock.TTL.
-func (w *worker) stillHeld(l *redislua.Lock, deadline time.Time) (bool, error) {
+func (w *worker) stillHeld(l *lock.Lock, deadline time.Time) (bool, error) {
 	err := w.s.timedBy(opLockTTL, deadline, func(ctx context.Context) error {
 		_, err := l.TTL(ctx)
 		return err
 	})
-	if errors.Is(err, redislua.ErrNotHeld) {
+	if errors.Is(err, lock.ErrNotHeld) {
 		return false, nil
 	}
 	return err == nil, err
@@ -169,15 +174,15 @@ func (w *worker) stillHeld(l *redislua.Lock, deadline time.Time) (bool, error) {
 // again; if that fails too, the lock is left to its TTL (or to this
 // worker's next Acquire, which sends it once more), and other workers
 // wait for it (see the report's outcomes).
-func (w *worker) release(ls *lockState, l *redislua.Lock, acquired time.Time) {
+func (w *worker) release(ls *lockState, l *lock.Lock, acquired time.Time) {
 	s := w.s
 	err := s.timed(opRelease, func(ctx context.Context) error { return l.Release(ctx) })
 	switch {
 	case err == nil:
 		return
-	case errors.Is(err, redislua.ErrNotHeld):
+	case errors.Is(err, lock.ErrNotHeld):
 		// A Lock counts itself lost TTL/100 + 2ms before its TTL runs
-		// out (see LockOptions.AutoRefresh), by design.
+		// out (see lock.Options.AutoRefresh), by design.
 		if age := time.Since(acquired); age < lockTTL-lockTTL/100-2*time.Millisecond {
 			s.v.fail(checkNotLostEarly, "%s: not held %v after acquisition (TTL %v)", ls.key, age.Round(time.Millisecond), lockTTL)
 		}
@@ -187,7 +192,7 @@ func (w *worker) release(ls *lockState, l *redislua.Lock, acquired time.Time) {
 	switch {
 	case err == nil:
 		s.outcomes.add("lock: release failed, released by a second Release", 1)
-	case errors.Is(err, redislua.ErrNotHeld):
+	case errors.Is(err, lock.ErrNotHeld):
 		// The first release reached Redis, or the lock expired.
 		s.outcomes.add("lock: release failed, a second Release found it gone", 1)
 	default:

@@ -1,4 +1,4 @@
--- Takes a lock if it is free, without a fencing token (LockOptions.NoFence):
+-- Takes a lock if it is free, without a fencing token (lock.Options.NoFence):
 -- the lock key is the only key. If the lock already holds the caller's
 -- token (a resent attempt whose first reply was lost), the TTL is set
 -- again.

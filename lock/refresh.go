@@ -1,4 +1,4 @@
-package redislua
+package lock
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/prebuilt"
 )
 
 // refreshTTL sets h's TTL to ttl (arg: in milliseconds, as sent) for Refresh
@@ -123,7 +125,7 @@ func (l *Lock) refreshErr(err, ctxErr error) error {
 	if ctxErr != nil && !errors.Is(err, ctxErr) {
 		err = errors.Join(err, ctxErr)
 	}
-	return fmt.Errorf("redislua: refreshing lock %s: %w", quoteKey(l.key), err)
+	return fmt.Errorf("lock: refreshing %s: %w", prebuilt.Quote(l.key), err)
 }
 
 // refreshCall sends one refresh on a goroutine of its own and waits for
@@ -144,7 +146,7 @@ func (l *Lock) refreshCall(ctx context.Context, token, arg string) (bool, error)
 			c <- reply{false, err}
 			return
 		}
-		n, err := lockRefresh.Run(ctx, l.client, l.keys[:1], token, arg).Int64()
+		n, err := refreshScript.Run(ctx, l.client, l.keys[:1], token, arg).Int64()
 		c <- reply{n == 1, err}
 	}()
 	select {

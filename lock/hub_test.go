@@ -1,4 +1,4 @@
-package redislua
+package lock
 
 import (
 	"bytes"
@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redislua/redislua/internal/redistest"
+	"github.com/redislua/redislua/internal/testbackend"
 )
 
 // pubsubConns returns how many pub/sub connections the servers of c have
@@ -50,7 +53,7 @@ func pubsubConns(t *testing.T, c redis.UniversalClient, name string) int {
 }
 
 // hubOf returns c's registered hub, nil when it has none.
-func hubOf(c LockClient) *hub {
+func hubOf(c Client) *hub {
 	hubs.Lock()
 	defer hubs.Unlock()
 	return hubs.m[c]
@@ -121,7 +124,7 @@ func testWaitersShare(t *testing.T, c redis.UniversalClient, name string, keys [
 	defer cancel()
 	var holders []*Lock
 	for _, key := range keys {
-		l := NewLock(c, key, nil)
+		l := mustNew(t, c, key, nil)
 		if err := l.Acquire(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -144,8 +147,8 @@ func testWaitersShare(t *testing.T, c redis.UniversalClient, name string, keys [
 	for _, key := range keys {
 		var inside atomic.Int32
 		for range perKey {
+			l := mustNew(t, c, key, &Options{Retry: retry})
 			wg.Go(func() {
-				l := NewLock(c, key, &LockOptions{Retry: retry})
 				if err := l.Acquire(ctx); err != nil {
 					t.Errorf("Acquire(%s): %v", key, err)
 					return
@@ -202,9 +205,9 @@ func testWaitersShare(t *testing.T, c redis.UniversalClient, name string, keys [
 // between. The hub's goroutine is held on each confirmation to order the
 // events.
 func TestHubIgnoresTheConfirmationOfAWaiterThatLeft(t *testing.T) {
-	b := realRedis(t)
+	b := testbackend.Real(t)
 	const channel = "lock-test:{hub-trap}"
-	h := newHub(openShared(b.client))
+	h := newHub(openShared(b.Client))
 	received, proceed := make(chan any), make(chan struct{})
 	h.beforeRoute = func(item any) {
 		received <- item
@@ -263,7 +266,7 @@ func TestHubIgnoresTheConfirmationOfAWaiterThatLeft(t *testing.T) {
 	}
 
 	// It hears the channel.
-	if err := b.client.Publish(context.Background(), channel, "x").Err(); err != nil {
+	if err := b.Client.Publish(context.Background(), channel, "x").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if item := <-received; item.(*redis.Message).Channel != channel {
@@ -278,15 +281,15 @@ func TestHubIgnoresTheConfirmationOfAWaiterThatLeft(t *testing.T) {
 	next("unsubscribe", channel)
 	proceed <- struct{}{}
 	keep.leave() // the last: the connection closes
-	waitFor(t, 5*time.Second, "the hub's connection to close", func() bool { return pubsubConns(t, b.client, "") == 0 })
+	waitFor(t, 5*time.Second, "the hub's connection to close", func() bool { return pubsubConns(t, b.Client, "") == 0 })
 }
 
 // Waiters on different channels share the connection, and a message on
 // one channel wakes only its own waiters.
 func TestHubRoutesMessagesByChannel(t *testing.T) {
-	b := realRedis(t)
+	b := testbackend.Real(t)
 	ctx := context.Background()
-	h := newHub(openShared(b.client))
+	h := newHub(openShared(b.Client))
 	x, y, z := h.join("lock-test:{hub-x}"), h.join("lock-test:{hub-y}"), h.join("lock-test:{hub-z}")
 	for _, w := range []*waiter{x, y, z} {
 		select {
@@ -295,13 +298,13 @@ func TestHubRoutesMessagesByChannel(t *testing.T) {
 			t.Fatalf("waiter on %s not subscribed after 5s", w.channel)
 		}
 	}
-	if n := pubsubConns(t, b.client, ""); n != 1 {
+	if n := pubsubConns(t, b.Client, ""); n != 1 {
 		t.Errorf("%d pub/sub connections for waiters on 3 channels, want 1", n)
 	}
 	// Messages come in the order published: once z's wakes it, x's has
 	// been routed.
 	for _, ch := range []string{x.channel, z.channel} {
-		if err := b.client.Publish(ctx, ch, "released").Err(); err != nil {
+		if err := b.Client.Publish(ctx, ch, "released").Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -316,7 +319,7 @@ func TestHubRoutesMessagesByChannel(t *testing.T) {
 	x.leave()
 	y.leave()
 	z.leave()
-	waitFor(t, 5*time.Second, "the hub's connection to close", func() bool { return pubsubConns(t, b.client, "") == 0 })
+	waitFor(t, 5*time.Second, "the hub's connection to close", func() bool { return pubsubConns(t, b.Client, "") == 0 })
 }
 
 // A user whose ACL refuses SUBSCRIBE still acquires, by polling.
@@ -328,7 +331,7 @@ func TestLockWaiterPollsWhenSubscribingIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	const key = "app:{hub-acl}"
-	holder := NewLock(app, key, nil)
+	holder := mustNew(t, app, key, nil)
 	if err := holder.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +342,8 @@ func TestLockWaiterPollsWhenSubscribingIsRefused(t *testing.T) {
 		}
 	}}
 	acquired := make(chan error, 1)
-	go func() { acquired <- NewLock(app, key, &LockOptions{Retry: retry}).Acquire(ctx) }()
+	l := mustNew(t, app, key, &Options{Retry: retry})
+	go func() { acquired <- l.Acquire(ctx) }()
 	select {
 	case <-polled:
 	case err := <-acquired:
@@ -372,13 +376,13 @@ func TestLockReleasesWhenPublishingIsRefused(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			key := fmt.Sprintf("app:{hub-nopublish-%d}", i)
-			holder := NewLock(app, key, nil)
+			holder := mustNew(t, app, key, nil)
 			if err := holder.Acquire(ctx); err != nil {
 				t.Fatal(err)
 			}
 			acquired := make(chan error, 1)
+			l := mustNew(t, app, key, &Options{Retry: LinearRetry(20 * time.Millisecond)})
 			go func() {
-				l := NewLock(app, key, &LockOptions{Retry: LinearRetry(20 * time.Millisecond)})
 				if err := l.Acquire(ctx); err != nil {
 					acquired <- err
 					return
@@ -402,11 +406,11 @@ func TestLockReleasesWhenPublishingIsRefused(t *testing.T) {
 // subscribes it again; its confirmations come unasked, and must neither
 // crash the hub nor keep its waiters from being woken by releases.
 func TestLockWaitersSurviveAKilledSubscription(t *testing.T) {
-	b := realRedis(t)
+	b := testbackend.Real(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const key = "lock-test:{hub-killed}"
-	holder := NewLock(b.client, key, nil)
+	holder := mustNew(t, b.Client, key, nil)
 	if err := holder.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -419,8 +423,8 @@ func TestLockWaitersSurviveAKilledSubscription(t *testing.T) {
 	}}
 	var wg sync.WaitGroup
 	for range waiters {
+		l := mustNew(t, b.Client, key, &Options{Retry: retry})
 		wg.Go(func() {
-			l := NewLock(b.client, key, &LockOptions{Retry: retry})
 			if err := l.Acquire(ctx); err != nil {
 				t.Errorf("Acquire: %v", err)
 				return
@@ -432,13 +436,13 @@ func TestLockWaitersSurviveAKilledSubscription(t *testing.T) {
 		})
 	}
 	waitFor(t, 10*time.Second, "every waiter to be subscribed", func() bool { return settled.Load() == waiters })
-	admin := redis.NewClient(&redis.Options{Addr: b.client.Options().Addr})
+	admin := redis.NewClient(&redis.Options{Addr: b.Client.Options().Addr})
 	t.Cleanup(func() { _ = admin.Close() })
 	if n, err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Result(); err != nil || n != 1 {
 		t.Fatalf("CLIENT KILL TYPE pubsub: %d, %v; want 1 killed", n, err)
 	}
 	waitFor(t, 10*time.Second, "go-redis to subscribe a new connection", func() bool {
-		return numSub(t, b.client, holder.channel) == 1
+		return numSub(t, b.Client, holder.channel) == 1
 	})
 	if err := holder.Release(ctx); err != nil {
 		t.Fatal(err)
@@ -447,7 +451,7 @@ func TestLockWaitersSurviveAKilledSubscription(t *testing.T) {
 	if got := acquired.Load(); got != waiters {
 		t.Fatalf("%d of %d waiters acquired", got, waiters)
 	}
-	waitFor(t, 5*time.Second, "no pub/sub connection once none waits", func() bool { return pubsubConns(t, b.client, "") == 0 })
+	waitFor(t, 5*time.Second, "no pub/sub connection once none waits", func() bool { return pubsubConns(t, b.Client, "") == 0 })
 }
 
 // A black-holed pub/sub connection (SUBSCRIBE sent, nothing ever comes
@@ -466,7 +470,7 @@ func TestLockWaitersPollWhenTheSubscriptionIsBlackHoled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	const key = "lock-test:{hub-blackhole}"
-	holder := NewLock(c, key, nil)
+	holder := mustNew(t, c, key, nil)
 	if err := holder.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +481,7 @@ func TestLockWaitersPollWhenTheSubscriptionIsBlackHoled(t *testing.T) {
 		}
 	}}
 	acquired := make(chan error, 1)
-	waiter := NewLock(c, key, &LockOptions{Retry: retry})
+	waiter := mustNew(t, c, key, &Options{Retry: retry})
 	go func() { acquired <- waiter.Acquire(ctx) }()
 	select {
 	case <-polled:
@@ -504,7 +508,8 @@ func TestLockWaitersPollWhenTheSubscriptionIsBlackHoled(t *testing.T) {
 	// Another waiter, cancelled while it waits, returns at once.
 	cctx, ccancel := context.WithCancel(ctx)
 	second := make(chan error, 1)
-	go func() { second <- NewLock(c, key, nil).Acquire(cctx) }()
+	l := mustNew(t, c, key, nil)
+	go func() { second <- l.Acquire(cctx) }()
 	waitFor(t, 5*time.Second, "the second waiter to join the hub", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -564,4 +569,50 @@ func (c *muteConn) Read(p []byte) (int, error) {
 func (c *muteConn) Close() error {
 	c.once.Do(func() { close(c.closed) })
 	return c.Conn.Close()
+}
+
+// A waiter's subscription goroutines end with its Acquire: those of the
+// client's hub (its own, go-redis's reader and health check) once the
+// last waiter leaves, whether alone or among others.
+func TestLockWaitingLeavesNoGoroutines(t *testing.T) {
+	b := testbackend.Real(t)
+	ctx := context.Background()
+	const key = "lock-test:{wait-leak}"
+	holder := mustNew(t, b.Client, key, nil)
+	if err := holder.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := runtime.NumGoroutine()
+	returnsToBase := func() bool { return runtime.NumGoroutine() <= base }
+	for range 3 {
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+		err := mustNew(t, b.Client, key, nil).Acquire(dctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Acquire: %v", err)
+		}
+	}
+	waitFor(t, 5*time.Second, "the goroutine count to return to "+strconv.Itoa(base), returnsToBase)
+
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 5 {
+		l := mustNew(t, b.Client, key, nil)
+		wg.Go(func() {
+			if err := l.Acquire(dctx); !errors.Is(err, context.Canceled) {
+				t.Errorf("Acquire: %v", err)
+			}
+		})
+	}
+	waitFor(t, 5*time.Second, "a pub/sub connection for 5 waiters", func() bool {
+		h := hubOf(b.Client)
+		return h != nil && numSub(t, b.Client, holder.channel) == 1
+	})
+	cancel()
+	wg.Wait()
+	if h := hubOf(b.Client); h != nil {
+		t.Errorf("the hub is registered after its last waiter left")
+	}
+	waitFor(t, 5*time.Second, "the goroutine count to return to "+strconv.Itoa(base), returnsToBase)
 }

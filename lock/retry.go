@@ -1,4 +1,4 @@
-package redislua
+package lock
 
 import (
 	"math/rand/v2"
@@ -10,7 +10,7 @@ import (
 // the wait is only a fallback, for a release message that was missed and
 // for a lock that expired instead of being released; Acquire never waits
 // longer than the holder's remaining TTL either. As
-// LockOptions.RefreshRetry, it tells Refresh and the watchdog how long to
+// Options.RefreshRetry, it tells Refresh and the watchdog how long to
 // wait before sending a refresh again after a transient error.
 //
 // A strategy holds no state between calls: one value may serve any number
@@ -72,7 +72,7 @@ func (r exponentialRetry) Backoff(attempt int) (time.Duration, bool) {
 }
 
 // LimitRetry gives up after n retries of s: Acquire makes at most n+1
-// attempts. A nil s means the default strategy (see LockOptions.Retry); a
+// attempts. A nil s means the default strategy (see Options.Retry); a
 // negative n counts as 0.
 func LimitRetry(s RetryStrategy, n int) RetryStrategy {
 	if s == nil {

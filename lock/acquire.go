@@ -1,17 +1,20 @@
-package redislua
+package lock
 
 import (
 	"context"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/internal/prebuilt"
 )
 
 // acquire is Acquire (wait true) and TryAcquire (wait false).
 //
 // The first attempt is sent at once, so an uncontended lock costs one
 // round trip. When it fails and the caller waits, acquire joins its
-// client's hub (lock_hub.go) as a waiter on the lock's channel. When the
+// client's hub (hub.go) as a waiter on the lock's channel. When the
 // subscription is confirmed the waiter is woken and tries again at once:
 // a release between the first attempt and the confirmation is caught by
 // that attempt, and any later one is published to a subscribed
@@ -20,7 +23,7 @@ import (
 // confirmation (a refused or broken subscription) that is polling.
 //
 // An attempt that took the lock counts only if its reply came before the
-// acquisition's local deadline (see LockOptions.AutoRefresh); otherwise it
+// acquisition's local deadline (see Options.AutoRefresh); otherwise it
 // is released, and counts as failed.
 func (l *Lock) acquire(ctx context.Context, wait bool) error {
 	if err := l.invalid(); err != nil {
@@ -32,7 +35,7 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 	l.mu.Lock()
 	if l.cur != nil || l.acquiring {
 		l.mu.Unlock()
-		return fmt.Errorf("%w: lock %s", ErrAlreadyHeld, quoteKey(l.key))
+		return fmt.Errorf("%w: lock %s", ErrAlreadyHeld, prebuilt.Quote(l.key))
 	}
 	l.acquiring = true
 	l.mu.Unlock()
@@ -105,21 +108,21 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 // undone the acquisition, and the error matches ErrFenceExhausted or
 // ErrNotInteger.
 func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
-	script := lockAcquire
-	if l.fenceKey == "" { // NoFence
-		script = lockAcquireUnfenced
+	script := acquireScript
+	if l.noFence {
+		script = acquireUnfencedScript
 	}
 	cmd, waitErr := script.RunAndWait(ctx, l.client, l.waitReplicas, l.keys, token, l.ttlArg)
 	reply, err := cmd.Slice()
 	if err != nil {
-		return false, 0, fmt.Errorf("redislua: acquiring lock %s: %w", quoteKey(l.key), err)
+		return false, 0, fmt.Errorf("lock: acquiring %s: %w", prebuilt.Quote(l.key), err)
 	}
 	if len(reply) != 2 {
-		return false, 0, fmt.Errorf("redislua: acquiring lock %s: unexpected reply of %d values", quoteKey(l.key), len(reply))
+		return false, 0, fmt.Errorf("lock: acquiring %s: unexpected reply of %d values", prebuilt.Quote(l.key), len(reply))
 	}
 	code, ok := reply[0].(int64)
 	if !ok {
-		return false, 0, fmt.Errorf("redislua: acquiring lock %s: unexpected reply type %T", quoteKey(l.key), reply[0])
+		return false, 0, fmt.Errorf("lock: acquiring %s: unexpected reply type %T", prebuilt.Quote(l.key), reply[0])
 	}
 	switch code {
 	case 1:
@@ -128,23 +131,23 @@ func (l *Lock) attempt(ctx context.Context, token string) (bool, int64, error) {
 		// when resent.
 		fence, err := replyInt64(reply[1])
 		if err != nil {
-			return false, 0, fmt.Errorf("redislua: acquiring lock %s: fence: %w", quoteKey(l.key), err)
+			return false, 0, fmt.Errorf("lock: acquiring %s: fence: %w", prebuilt.Quote(l.key), err)
 		}
 		if waitErr != nil { // held, but too few replicas have it: acquire releases it
-			return false, 0, fmt.Errorf("redislua: acquiring lock %s: %w", quoteKey(l.key), waitErr)
+			return false, 0, fmt.Errorf("lock: acquiring %s: %w", prebuilt.Quote(l.key), waitErr)
 		}
 		return true, fence, nil
 	case 0:
 		pttl, ok := reply[1].(int64)
 		if !ok {
-			return false, 0, fmt.Errorf("redislua: acquiring lock %s: unexpected PTTL type %T", quoteKey(l.key), reply[1])
+			return false, 0, fmt.Errorf("lock: acquiring %s: unexpected PTTL type %T", prebuilt.Quote(l.key), reply[1])
 		}
 		return false, pttl, nil
 	case -1:
 		why, _ := reply[1].(string)
 		return false, 0, l.fenceErr(why)
 	}
-	return false, 0, fmt.Errorf("redislua: acquiring lock %s: unexpected reply %v", quoteKey(l.key), reply)
+	return false, 0, fmt.Errorf("lock: acquiring %s: unexpected reply %v", prebuilt.Quote(l.key), reply)
 }
 
 // replyInt64 reads an integer reply, or a bulk string holding an int64.
@@ -161,16 +164,16 @@ func replyInt64(v any) (int64, error) {
 // fenceErr is the error of an acquisition that acquire.lua undid because
 // the fence counter could not be incremented, for the reason it gave.
 func (l *Lock) fenceErr(why string) error {
-	counter := quoteKey(l.fenceKey)
+	counter := prebuilt.Quote(l.fenceKey)
 	switch why {
 	case "exhausted":
-		return fmt.Errorf("%w: lock %s: fence counter %s", ErrFenceExhausted, quoteKey(l.key), counter)
+		return fmt.Errorf("%w: lock %s: fence counter %s", ErrFenceExhausted, prebuilt.Quote(l.key), counter)
 	case "notinteger":
-		return fmt.Errorf("%w: lock %s: fence counter %s", ErrNotInteger, quoteKey(l.key), counter)
+		return fmt.Errorf("%w: lock %s: fence counter %s", ErrNotInteger, prebuilt.Quote(l.key), counter)
 	case "wrongtype":
-		return fmt.Errorf("%w: lock %s: fence counter %s: %w", ErrNotInteger, quoteKey(l.key), counter, ErrWrongType)
+		return fmt.Errorf("%w: lock %s: fence counter %s: %w", ErrNotInteger, prebuilt.Quote(l.key), counter, redislua.ErrWrongType)
 	}
-	return fmt.Errorf("redislua: acquiring lock %s: fence counter %s: unexpected reason %q", quoteKey(l.key), counter, why)
+	return fmt.Errorf("lock: acquiring %s: fence counter %s: unexpected reason %q", prebuilt.Quote(l.key), counter, why)
 }
 
 // releaseAgain sends the release of the unreleased token, if there is
@@ -211,7 +214,7 @@ func (l *Lock) hold(token string, fence int64, sent time.Time) {
 func (l *Lock) abandon(ctx context.Context, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
 	defer cancel()
-	if err := lockRelease.Run(ctx, l.client, l.keys[:1], token, l.channel).Err(); err != nil {
+	if err := releaseScript.Run(ctx, l.client, l.keys[:1], token, l.channel).Err(); err != nil {
 		l.mu.Lock()
 		if l.unreleased == "" {
 			l.unreleased = token
@@ -223,14 +226,14 @@ func (l *Lock) abandon(ctx context.Context, token string) {
 // lateErr is the error of an attempt that took the lock but whose reply
 // came after the acquisition's deadline.
 func (l *Lock) lateErr() error {
-	return fmt.Errorf("%w: lock %s: the reply came after its TTL, less the margin, could run out", ErrNotAcquired, quoteKey(l.key))
+	return fmt.Errorf("%w: lock %s: the reply came after its TTL, less the margin, could run out", ErrNotAcquired, prebuilt.Quote(l.key))
 }
 
 // notAcquired returns ErrNotAcquired, joined with ctxErr when not nil so
 // that errors.Is matches both.
 func (l *Lock) notAcquired(ctxErr error) error {
 	if ctxErr != nil {
-		return fmt.Errorf("%w: lock %s: %w", ErrNotAcquired, quoteKey(l.key), ctxErr)
+		return fmt.Errorf("%w: lock %s: %w", ErrNotAcquired, prebuilt.Quote(l.key), ctxErr)
 	}
-	return fmt.Errorf("%w: lock %s is held by another holder", ErrNotAcquired, quoteKey(l.key))
+	return fmt.Errorf("%w: lock %s is held by another holder", ErrNotAcquired, prebuilt.Quote(l.key))
 }

@@ -1,4 +1,4 @@
-package redislua
+package lock
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/prebuilt"
 )
 
 // A hub is the pub/sub connection on which waiting Acquire calls hear
@@ -17,7 +19,7 @@ import (
 // waiters. On a cluster, one connection to any node is enough: Redis 7
 // broadcasts a (non-sharded) PUBLISH to every node over the cluster bus.
 //
-// Any other LockClient gets a hub per waiter: a *redis.Ring subscribes on
+// Any other Client gets a hub per waiter: a *redis.Ring subscribes on
 // the shard of the first channel it is given, so a connection shared by
 // several channels would listen on the wrong shard for the others, and a
 // custom client need not be comparable, which a map key must be.
@@ -31,7 +33,7 @@ type hub struct {
 	// open returns a PubSub subscribed to channel, the hub's first.
 	open func(ctx context.Context, channel string) (*redis.PubSub, error)
 	// client is the hub's key in hubs; nil for a hub of one waiter.
-	client LockClient
+	client Client
 	// beforeRoute, when set (by tests, before the first join), is called
 	// by the hub's goroutine with each item received, before routing it.
 	beforeRoute func(item any)
@@ -88,13 +90,13 @@ const hubIOTimeout = 10 * time.Second
 // kept alive. Its mutex is taken before a hub's.
 var hubs = struct {
 	sync.Mutex
-	m map[LockClient]*hub
-}{m: map[LockClient]*hub{}}
+	m map[Client]*hub
+}{m: map[Client]*hub{}}
 
 // joinHub joins c's hub (a new one for a client of another type) as a
 // waiter on channel. The waiter is woken when it is subscribed (at once if
 // it already is), and by each message on channel. Call leave when done.
-func joinHub(c LockClient, channel string) *waiter {
+func joinHub(c Client, channel string) *waiter {
 	switch c.(type) {
 	case *redis.Client, *redis.ClusterClient:
 	default:
@@ -113,7 +115,7 @@ func joinHub(c LockClient, channel string) *waiter {
 
 // openShared returns the open function of a hub on c, whose PubSub may
 // add any channel to its first.
-func openShared(c LockClient) func(ctx context.Context, channel string) (*redis.PubSub, error) {
+func openShared(c Client) func(ctx context.Context, channel string) (*redis.PubSub, error) {
 	return func(ctx context.Context, channel string) (*redis.PubSub, error) {
 		ps := c.Subscribe(ctx) // no I/O until the first channel
 		if err := ps.Subscribe(ctx, channel); err != nil {
@@ -126,7 +128,7 @@ func openShared(c LockClient) func(ctx context.Context, channel string) (*redis.
 
 // openOne returns the open function of a hub of one waiter on c. Errors
 // go unseen (c.Subscribe drops them): the waiter then polls.
-func openOne(c LockClient) func(ctx context.Context, channel string) (*redis.PubSub, error) {
+func openOne(c Client) func(ctx context.Context, channel string) (*redis.PubSub, error) {
 	return func(ctx context.Context, channel string) (*redis.PubSub, error) {
 		return subscribe(ctx, c, channel)
 	}
@@ -366,15 +368,15 @@ func (w *waiter) wait(ctx context.Context, d time.Duration) error {
 
 // subscribe calls c.Subscribe, turning a panic into an error: *redis.Ring
 // panics when it has no shard to subscribe on.
-func subscribe(ctx context.Context, c LockClient, channel string) (ps *redis.PubSub, err error) {
+func subscribe(ctx context.Context, c Client, channel string) (ps *redis.PubSub, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			ps, err = nil, fmt.Errorf("redislua: subscribing to %s: %v", quoteKey(channel), r)
+			ps, err = nil, fmt.Errorf("lock: subscribing to %s: %v", prebuilt.Quote(channel), r)
 		}
 	}()
 	ps = c.Subscribe(ctx, channel)
 	if ps == nil {
-		return nil, errors.New("redislua: Subscribe returned nil")
+		return nil, errors.New("lock: Subscribe returned nil")
 	}
 	return ps, nil
 }

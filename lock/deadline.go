@@ -1,10 +1,12 @@
-package redislua
+package lock
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/redislua/redislua/internal/prebuilt"
 )
 
 // expiryMargin is how long before a TTL of ttl runs out, counted from when
@@ -52,9 +54,9 @@ func (l *Lock) expire(h *holding) {
 // is the last refresh's error, if any.
 func (l *Lock) expiredErr(cause error) error {
 	if cause != nil {
-		return fmt.Errorf("%w: lock %s: its TTL ran out (less a margin for clock drift) before a refresh succeeded: %w", ErrNotHeld, quoteKey(l.key), cause)
+		return fmt.Errorf("%w: lock %s: its TTL ran out (less a margin for clock drift) before a refresh succeeded: %w", ErrNotHeld, prebuilt.Quote(l.key), cause)
 	}
-	return fmt.Errorf("%w: lock %s: its TTL ran out (less a margin for clock drift) before a refresh succeeded", ErrNotHeld, quoteKey(l.key))
+	return fmt.Errorf("%w: lock %s: its TTL ran out (less a margin for clock drift) before a refresh succeeded", ErrNotHeld, prebuilt.Quote(l.key))
 }
 
 // refreshed moves h's deadline after a refresh sent at start set the TTL

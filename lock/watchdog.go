@@ -1,4 +1,4 @@
-package redislua
+package lock
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 )
 
 // startWatchdog starts the goroutine that keeps acquisition h alive; see
-// LockOptions.AutoRefresh. h.stopWatchdog stops it and waits for it.
+// Options.AutoRefresh. h.stopWatchdog stops it and waits for it.
 func (l *Lock) startWatchdog(h *holding) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop, h.done = cancel, make(chan struct{})
