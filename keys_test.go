@@ -3,7 +3,6 @@ package redislua
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 

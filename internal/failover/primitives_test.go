@@ -8,7 +8,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/cas"
+	"github.com/redislua/redislua/lock"
 	"github.com/redislua/redislua/lua"
+	"github.com/redislua/redislua/transfer"
 )
 
 // This file is the only one that names a primitive's API (lock, transfer,
@@ -17,26 +20,30 @@ import (
 
 // The lock's errors, for failoverErrorClass and the fencing test.
 var (
-	errNotAcquired = redislua.ErrNotAcquired
-	errNotHeld     = redislua.ErrNotHeld
+	errNotAcquired = lock.ErrNotAcquired
+	errNotHeld     = lock.ErrNotHeld
 )
 
 // testLock is a lock on one key, with the calls the tests make.
-type testLock struct{ l *redislua.Lock }
+type testLock struct{ l *lock.Lock }
 
 // newLock returns a lock on key. ttl 0 means the default TTL; retryEvery,
-// when not 0, makes Acquire retry at that fixed interval. It takes t to
-// fail it on a constructor error, once the constructor returns one.
+// when not 0, makes Acquire retry at that fixed interval. It fails t on a
+// constructor error.
 func newLock(t *testing.T, c *redis.Client, key string, ttl, retryEvery time.Duration) *testLock {
 	t.Helper()
-	var opts *redislua.LockOptions
+	var opts *lock.Options
 	if ttl != 0 || retryEvery != 0 {
-		opts = &redislua.LockOptions{TTL: ttl}
+		opts = &lock.Options{TTL: ttl}
 		if retryEvery != 0 {
-			opts.Retry = redislua.LinearRetry(retryEvery)
+			opts.Retry = lock.LinearRetry(retryEvery)
 		}
 	}
-	return &testLock{redislua.NewLock(c, key, opts)}
+	l, err := lock.New(c, key, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testLock{l}
 }
 
 func (l *testLock) tryAcquire(ctx context.Context) (bool, error) { return l.l.TryAcquire(ctx) }
@@ -56,12 +63,12 @@ func (l *testLock) lost() <-chan struct{} { return l.l.Lost() }
 func (l *testLock) believesHeld() bool { return l.l.Token() != "" }
 
 // fenceKey is the key of the lock's fence counter.
-func (l *testLock) fenceKey() string { return l.l.FenceKey() }
+func (l *testLock) fenceKey() string { return lock.FenceKey(l.l.Key()) }
 
 // fencedSet writes value to key unless a write with a higher fence came
 // first; it reports whether it wrote.
 func fencedSet(ctx context.Context, c redis.Scripter, key, value string, fence int64) (bool, error) {
-	return redislua.FencedSet(ctx, c, key, value, fence)
+	return cas.FencedSet(ctx, c, key, value, fence)
 }
 
 // moved is the outcome of a transfer: the two balances after it, and
@@ -71,20 +78,20 @@ type moved struct {
 	Applied  bool
 }
 
-// transfer moves amount from one balance to another, with no ID.
-func transfer(ctx context.Context, c redis.Scripter, from, to string, amount int64) (moved, error) {
-	res, err := redislua.Transfer(ctx, c, from, to, amount)
+// move moves amount from one balance to another, with no ID.
+func move(ctx context.Context, c redis.Scripter, from, to string, amount int64) (moved, error) {
+	res, err := transfer.Move(ctx, c, from, to, amount)
 	return moved{res.From, res.To, res.Applied}, err
 }
 
 // transferOnce moves amount once per id, with the default record TTL.
 func transferOnce(ctx context.Context, c redis.Scripter, from, to string, amount int64, id string) (moved, error) {
-	res, err := redislua.TransferOnce(ctx, c, from, to, amount, id, nil)
+	res, err := transfer.MoveOnce(ctx, c, from, to, amount, id, nil)
 	return moved{res.From, res.To, res.Applied}, err
 }
 
 // transferRecordKey is the key in which transferOnce records id.
-func transferRecordKey(from, id string) string { return redislua.TransferRecordKey(from, id) }
+func transferRecordKey(from, id string) string { return transfer.RecordKey(from, id) }
 
 // prebuilt holds the library's own scripts, to ask a server whether it
 // has them cached (Script.Exists compares SHA1s).

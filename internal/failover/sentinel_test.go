@@ -139,7 +139,7 @@ func TestSentinelFailoverFirstRunSendsOneEval(t *testing.T) {
 	if sent := rec.Take(); !slices.Equal(sent, []string{"evalsha", "eval"}) {
 		t.Errorf("first script call on the new master sent %v, want [evalsha eval]", sent)
 	}
-	if res, err := transfer(ctx, fc, from, to, 10); err != nil || res.From != 80 || res.To != 20 {
+	if res, err := move(ctx, fc, from, to, 10); err != nil || res.From != 80 || res.To != 20 {
 		t.Fatalf("Transfer on the new master = %+v, %v; want 80 and 20", res, err)
 	}
 	if sent := rec.Take(); !slices.Equal(sent, []string{"evalsha"}) {

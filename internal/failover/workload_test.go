@@ -251,7 +251,7 @@ func (w *clusterWorkload) rounds(ctx context.Context, cc *redis.ClusterClient, i
 			if n%2 == 1 {
 				from, to = to, from
 			}
-			_, err = transfer(ctx, cc, from, to, 1+int64(n%7))
+			_, err = move(ctx, cc, from, to, 1+int64(n%7))
 		}
 		if err != nil {
 			w.errs.add(err)

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redislua/redislua"
 	"github.com/redislua/redislua/cas"
 	"github.com/redislua/redislua/lock"
 )
