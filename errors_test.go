@@ -3,6 +3,7 @@ package redislua
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -10,15 +11,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// newTestRegistry builds a registry the way users do with
-// //go:embed lua/*.lua, from files under lua/.
+// newTestRegistry builds a registry the way users do with //go:embed lua
+// and fs.Sub(files, "lua"): names and files are paths under lua/.
 func newTestRegistry(t *testing.T, files map[string]string) *Registry {
 	t.Helper()
 	fsys := fstest.MapFS{}
 	for name, src := range files {
 		fsys["lua/"+name] = &fstest.MapFile{Data: []byte(src)}
 	}
-	reg, err := NewRegistry(fsys, nil)
+	scripts, err := fs.Sub(fsys, "lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := NewRegistry(scripts, nil)
 	if err != nil {
 		t.Fatalf("NewRegistry: %v", err)
 	}
@@ -37,10 +42,10 @@ func TestRuntimeErrorNamesFileAndLine(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("err = %v (%T), want *ScriptError", err, err)
 		}
-		if se.Script != "transfer" || se.File != "lua/transfer.lua" || se.Line != 3 {
-			t.Errorf("got script %q file %q line %d, want transfer lua/transfer.lua 3", se.Script, se.File, se.Line)
+		if se.Script != "transfer" || se.File != "transfer.lua" || se.Line != 3 {
+			t.Errorf("got script %q file %q line %d, want transfer transfer.lua 3", se.Script, se.File, se.Line)
 		}
-		want := "redislua: lua/transfer.lua:3: attempted to access nonexistent global variable 'x'"
+		want := "redislua: transfer.lua:3: attempted to access nonexistent global variable 'x'"
 		if err.Error() != want {
 			t.Errorf("message\n got %q\nwant %q", err.Error(), want)
 		}
@@ -147,8 +152,8 @@ func TestMapErrorInPipelines(t *testing.T) {
 			t.Fatalf("Script.MapError = %v, want line 2 'boom'", err)
 		}
 		if b.real { // miniredis names no SHA in its errors
-			if err := reg.MapError(cmd.Err()); !errors.As(err, &se) || se.File != "lua/boom.lua" {
-				t.Fatalf("Registry.MapError = %v, want lua/boom.lua", err)
+			if err := reg.MapError(cmd.Err()); !errors.As(err, &se) || se.File != "boom.lua" {
+				t.Fatalf("Registry.MapError = %v, want boom.lua", err)
 			}
 		}
 		if err := reg.MapError(redis.Nil); err != redis.Nil {

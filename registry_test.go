@@ -3,6 +3,7 @@ package redislua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -22,23 +23,77 @@ func TestNewRegistryNamesScriptsByPath(t *testing.T) {
 	for _, s := range reg.Scripts() {
 		names = append(names, s.Name()+"="+s.File())
 	}
-	if got := strings.Join(names, " "); got != "lock/acquire=lua/lock/acquire.lua transfer=lua/transfer.lua" {
+	if got := strings.Join(names, " "); got != "lock/acquire=lock/acquire.lua transfer=transfer.lua" {
 		t.Fatalf("scripts = %s", got)
 	}
 }
 
-func TestNewRegistryKeepsTopDirectoriesWhenThereAreSeveral(t *testing.T) {
-	reg, err := NewRegistry(fstest.MapFS{
-		"a/x.lua": {Data: []byte("return 1")},
-		"b/y.lua": {Data: []byte("return 1")},
-	}, nil)
+// A script's name is its path in the fs.FS given, whatever else the FS
+// holds: adding a directory to an embed renames nothing, and fs.Sub picks
+// the directory names start from. (Names used to start below a top
+// directory when it was the only one, so "lua/hit" became "hit" until a
+// second directory appeared.)
+func TestNamesDoNotChangeWhenADirectoryIsAdded(t *testing.T) {
+	one := fstest.MapFS{
+		"lua/hit.lua":         {Data: []byte("return 1")},
+		"lua/sub/deep/x.lua":  {Data: []byte("return 2")},
+		"lua/lib/helper.lua":  {Data: []byte("local function helper() return 3 end")},
+		"lua/uses_helper.lua": {Data: []byte("--- @include \"lib/helper\"\nreturn helper()")},
+	}
+	two := fstest.MapFS{"other/y.lua": {Data: []byte("return 4")}}
+	for path, f := range one {
+		two[path] = f
+	}
+	for _, tt := range []struct {
+		name string
+		fsys fs.FS
+		want string
+	}{
+		{"one directory", one, "[lua/hit lua/sub/deep/x lua/uses_helper]"},
+		{"two directories", two, "[lua/hit lua/sub/deep/x lua/uses_helper other/y]"},
+		{"fs.Sub of one", sub(t, one, "lua"), "[hit sub/deep/x uses_helper]"},
+		{"fs.Sub of two", sub(t, two, "lua"), "[hit sub/deep/x uses_helper]"},
+	} {
+		reg, err := NewRegistry(tt.fsys, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := fmt.Sprint(scriptNames(reg)); got != tt.want {
+			t.Errorf("%s: scripts = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
 
+func sub(t *testing.T, fsys fs.FS, dir string) fs.FS {
+	t.Helper()
+	s, err := fs.Sub(fsys, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.Script("a/x"); err != nil {
-		t.Fatal(err)
+	return s
+}
+
+// Two files cannot share a name, but an fs.FS can list one file twice;
+// the registry refuses that rather than holding the script twice, and Add
+// refuses a name the registry has, naming the file it came from.
+func TestNameCollisionsAreErrors(t *testing.T) {
+	_, err := NewRegistry(twiceFS{fstest.MapFS{"lua/a.lua": {Data: []byte("return 1")}}}, nil)
+	if !errors.Is(err, ErrDuplicateScript) || !strings.Contains(err.Error(), `"lua/a": lua/a.lua and lua/a.lua`) {
+		t.Errorf("NewRegistry of an FS listing a file twice = %v, want ErrDuplicateScript naming lua/a.lua", err)
 	}
+	reg := newTestRegistry(t, map[string]string{"a.lua": "return 1"})
+	_, err = reg.Add("a", "return 2")
+	if want := `redislua: duplicate script name: "a" (already read from a.lua)`; !errors.Is(err, ErrDuplicateScript) || err.Error() != want {
+		t.Errorf("Add of a name read from a file = %v, want %q", err, want)
+	}
+}
+
+// twiceFS lists every directory entry twice.
+type twiceFS struct{ fstest.MapFS }
+
+func (f twiceFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	entries, err := f.MapFS.ReadDir(name)
+	return append(entries, entries...), err
 }
 
 func TestNewRegistryReportsEveryBadFile(t *testing.T) {
@@ -124,7 +179,7 @@ func TestUnknownScriptSuggestsCloseNames(t *testing.T) {
 	b := forMiniredis(t)
 	for name, want := range map[string]string{
 		"transfr": `"transfer"`,
-		"acquire": `"lock/acquire"`,
+		"acquire": `"lock/acquire"? fs.Sub(fsys, "lock") names scripts from inside lock/)`,
 		"zzz":     `unknown script "zzz"`,
 		"":        `unknown script ""`,
 	} {
@@ -168,22 +223,6 @@ func TestLoadAllWarmsTheCacheInOneRoundTrip(t *testing.T) {
 			t.Fatalf("LoadAll(nil) = %v", err)
 		}
 	})
-}
-
-func TestNewRegistryStripsAChainOfSingleDirectories(t *testing.T) {
-	reg, err := NewRegistry(fstest.MapFS{
-		"testdata/lua/a.lua":     {Data: []byte("return 1")},
-		"testdata/lua/sub/b.lua": {Data: []byte("return 1")},
-	}, nil)
-
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"a", "sub/b"} {
-		if _, err := reg.Script(name); err != nil {
-			t.Error(err)
-		}
-	}
 }
 
 // An include cycle that no script reaches made every file in it a

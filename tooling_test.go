@@ -92,8 +92,8 @@ func TestVariadicAndUndeclaredScriptsAcceptAnyCount(t *testing.T) {
 
 func includeFS() fstest.MapFS {
 	return fstest.MapFS{
-		"lua/charge.lua": {Data: []byte("-- @key account\n-- @arg amount\n--- @include \"lib/money\"\nreturn charge(KEYS[1], ARGV[1])\n")},
-		"lua/lib/money.lua": {Data: []byte(
+		"charge.lua": {Data: []byte("-- @key account\n-- @arg amount\n--- @include \"lib/money\"\nreturn charge(KEYS[1], ARGV[1])\n")},
+		"lib/money.lua": {Data: []byte(
 			"local function charge(key, amount)\n" +
 				"  if tonumber(amount) <= 0 then\n" +
 				"    error('amount must be positive')\n" +
@@ -120,14 +120,14 @@ func TestIncludeMapsErrorsToTheIncludedFile(t *testing.T) {
 		}
 		err = s.Run(ctx, b.client, []string{"acct"}, -1).Err()
 		var se *ScriptError
-		if !errors.As(err, &se) || se.File != "lua/lib/money.lua" || se.Line != 3 || se.Script != "charge" {
-			t.Fatalf("err = %v, want lua/lib/money.lua:3 in script charge", err)
+		if !errors.As(err, &se) || se.File != "lib/money.lua" || se.Line != 3 || se.Script != "charge" {
+			t.Fatalf("err = %v, want lib/money.lua:3 in script charge", err)
 		}
 		got, err := b.client.ScriptLoad(ctx, s.Source()).Result()
 		if err != nil || got != s.SHA() || strings.Contains(s.Source(), "@include") {
 			t.Fatalf("SHA %s, SCRIPT LOAD %s, %v: the SHA must be the expanded source's", s.SHA(), got, err)
 		}
-		if fmt.Sprint(s.Includes()) != "[lua/lib/money.lua]" {
+		if fmt.Sprint(s.Includes()) != "[lib/money.lua]" {
 			t.Errorf("Includes() = %v", s.Includes())
 		}
 	})
@@ -135,13 +135,13 @@ func TestIncludeMapsErrorsToTheIncludedFile(t *testing.T) {
 
 func TestIncludeProblemsNameTheIncludeLine(t *testing.T) {
 	fsys := includeFS()
-	fsys["lua/lib/money.lua"] = &fstest.MapFile{Data: []byte("local function charge(key, amount)\n  return (\nend\n")}
-	fsys["lua/other.lua"] = &fstest.MapFile{Data: []byte("return 1\n--- @include \"lib/missing\"\n")}
+	fsys["lib/money.lua"] = &fstest.MapFile{Data: []byte("local function charge(key, amount)\n  return (\nend\n")}
+	fsys["other.lua"] = &fstest.MapFile{Data: []byte("return 1\n--- @include \"lib/missing\"\n")}
 	_, err := NewRegistry(fsys, nil)
 	if err == nil {
 		t.Fatal("NewRegistry accepted a broken include")
 	}
-	for _, want := range []string{"lua/lib/money.lua:3", `lua/other.lua:2:`, `cannot include "lib/missing"`} {
+	for _, want := range []string{"lib/money.lua:3", `other.lua:2:`, `cannot include "lib/missing"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not contain %q:\n%v", want, err)
 		}
@@ -150,32 +150,32 @@ func TestIncludeProblemsNameTheIncludeLine(t *testing.T) {
 
 func TestStaticChecksRefuseErrorsAndKeepWarnings(t *testing.T) {
 	files := fstest.MapFS{
-		"lua/ok.lua":   {Data: []byte("local k = KEYS[1] .. ':log'\nreturn redis.call('GET', k)\n")},
-		"lua/good.lua": {Data: []byte("return redis.call('GET', KEYS[1])\n")},
+		"ok.lua":   {Data: []byte("local k = KEYS[1] .. ':log'\nreturn redis.call('GET', k)\n")},
+		"good.lua": {Data: []byte("return redis.call('GET', KEYS[1])\n")},
 	}
 	reg, err := NewRegistry(files, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := reg.Warnings()
-	if len(w) != 1 || w[0].ID != "key-not-from-KEYS" || w[0].File != "lua/ok.lua" || w[0].Line != 2 || w[0].Severity != SeverityWarning {
+	if len(w) != 1 || w[0].ID != "key-not-from-KEYS" || w[0].File != "ok.lua" || w[0].Line != 2 || w[0].Severity != SeverityWarning {
 		t.Fatalf("Warnings() = %v", w)
 	}
 
-	if _, err := NewRegistry(files, &RegistryOptions{StrictChecks: true}); !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "lua/ok.lua:2:") {
-		t.Fatalf("strict: err = %v, want ErrCheck naming lua/ok.lua:2", err)
+	if _, err := NewRegistry(files, &RegistryOptions{StrictChecks: true}); !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "ok.lua:2:") {
+		t.Fatalf("strict: err = %v, want ErrCheck naming ok.lua:2", err)
 	}
 	if reg, err := NewRegistry(files, &RegistryOptions{StrictChecks: true, IgnoredChecks: []string{"key-not-from-KEYS"}}); err != nil || len(reg.Warnings()) != 0 {
 		t.Fatalf("strict with the check ignored: %v", err)
 	}
 
-	bad := fstest.MapFS{"lua/bad.lua": {Data: []byte("count = 1\nreturn count\n")}}
+	bad := fstest.MapFS{"bad.lua": {Data: []byte("count = 1\nreturn count\n")}}
 	_, err = NewRegistry(bad, nil)
 	var ce *CheckError
 	if !errors.As(err, &ce) || ce.Findings[0].ID != "global-write" || ce.Findings[0].Line != 1 {
 		t.Fatalf("err = %v, want a global-write *CheckError on line 1", err)
 	}
-	bad["lua/bad.lua"] = &fstest.MapFile{Data: []byte("count = 1 -- redislua:ignore global-write\nreturn 1\n")}
+	bad["bad.lua"] = &fstest.MapFile{Data: []byte("count = 1 -- redislua:ignore global-write\nreturn 1\n")}
 	if _, err := NewRegistry(bad, nil); err != nil {
 		t.Fatalf("an ignore comment did not silence the check: %v", err)
 	}
@@ -197,10 +197,10 @@ func TestCROnlyAndCRLFLineEndings(t *testing.T) {
 	for _, eol := range []string{"\r", "\r\n", "\n\r"} {
 		lines := func(ls ...string) []byte { return []byte(strings.Join(ls, eol) + eol) }
 		reg, err := NewRegistry(fstest.MapFS{
-			"lua/keys.lua":     {Data: lines("-- @key a", "-- @key b", "return #KEYS")},
-			"lua/fail.lua":     {Data: lines("-- @key k", "-- @arg [x]", "error('three')")},
-			"lua/inc.lua":      {Data: lines("--- @include \"lib/fail\"", "if ARGV[1] == 'lib' then fail() end", "error('main')")},
-			"lua/lib/fail.lua": {Data: lines("local function fail()", "  error('lib')", "end")},
+			"keys.lua":     {Data: lines("-- @key a", "-- @key b", "return #KEYS")},
+			"fail.lua":     {Data: lines("-- @key k", "-- @arg [x]", "error('three')")},
+			"inc.lua":      {Data: lines("--- @include \"lib/fail\"", "if ARGV[1] == 'lib' then fail() end", "error('main')")},
+			"lib/fail.lua": {Data: lines("local function fail()", "  error('lib')", "end")},
 		}, nil)
 
 		if err != nil {
@@ -217,16 +217,16 @@ func TestCROnlyAndCRLFLineEndings(t *testing.T) {
 			script, arg, file string
 			line              int
 		}{
-			{"fail", "", "lua/fail.lua", 3},
-			{"inc", "lib", "lua/lib/fail.lua", 2},
-			{"inc", "main", "lua/inc.lua", 3},
+			{"fail", "", "fail.lua", 3},
+			{"inc", "lib", "lib/fail.lua", 2},
+			{"inc", "main", "inc.lua", 3},
 		} {
 			err := reg.Run(ctx, b.client, tt.script, []string{"k"}, tt.arg).Err()
 			var se *ScriptError
 			if !errors.As(err, &se) || se.File != tt.file || se.Line != tt.line {
 				t.Errorf("%q: %s(%s) = %v, want %s:%d", eol, tt.script, tt.arg, err, tt.file, tt.line)
 			}
-			if raw := errors.Unwrap(err); tt.file == "lua/fail.lua" && (raw == nil || !strings.Contains(raw.Error(), "@user_script:3.")) {
+			if raw := errors.Unwrap(err); tt.file == "fail.lua" && (raw == nil || !strings.Contains(raw.Error(), "@user_script:3.")) {
 				t.Errorf("%q: Redis said %v, want line 3", eol, raw)
 			}
 		}
@@ -244,8 +244,8 @@ func TestSharedSourceErrorsAreMappedByTheirOwnScript(t *testing.T) {
 	ctx := context.Background()
 	body := []byte("local v = redis.call('EXISTS', KEYS[1])\nreturn redis.call('INCR', KEYS[1])\n")
 	reg, err := NewRegistry(fstest.MapFS{
-		"lua/a.lua": {Data: body},
-		"lua/b.lua": {Data: body},
+		"a.lua": {Data: body},
+		"b.lua": {Data: body},
 	}, nil)
 
 	if err != nil {
@@ -305,9 +305,9 @@ func TestSharedSourceErrorInASharedInclude(t *testing.T) {
 	ctx := context.Background()
 	main := []byte("--- @include \"lib/incr\"\nreturn incr(KEYS[1])\n")
 	reg, err := NewRegistry(fstest.MapFS{
-		"lua/a.lua":        {Data: main},
-		"lua/b.lua":        {Data: main},
-		"lua/lib/incr.lua": {Data: []byte("local function incr(key)\n  return redis.call('INCR', key)\nend\n")},
+		"a.lua":        {Data: main},
+		"b.lua":        {Data: main},
+		"lib/incr.lua": {Data: []byte("local function incr(key)\n  return redis.call('INCR', key)\nend\n")},
 	}, nil)
 
 	if err != nil {
@@ -325,10 +325,10 @@ func TestSharedSourceErrorInASharedInclude(t *testing.T) {
 	}
 	mapped := reg.MapError(rawError("b"))
 	var amb *AmbiguousScriptError
-	if !errors.As(mapped, &amb) || fmt.Sprint(amb.Scripts) != "[a b]" || amb.File != "lua/lib/incr.lua" || amb.Line != 2 || !errors.Is(mapped, ErrWrongType) {
-		t.Fatalf("Registry.MapError = %#v, want lua/lib/incr.lua:2 for a and b", mapped)
+	if !errors.As(mapped, &amb) || fmt.Sprint(amb.Scripts) != "[a b]" || amb.File != "lib/incr.lua" || amb.Line != 2 || !errors.Is(mapped, ErrWrongType) {
+		t.Fatalf("Registry.MapError = %#v, want lib/incr.lua:2 for a and b", mapped)
 	}
-	if want := "redislua: lua/lib/incr.lua:2: WRONGTYPE Operation against a key holding the wrong kind of value (script a or b: same source)"; mapped.Error() != want {
+	if want := "redislua: lib/incr.lua:2: WRONGTYPE Operation against a key holding the wrong kind of value (script a or b: same source)"; mapped.Error() != want {
 		t.Errorf("Error() = %q, want %q", mapped.Error(), want)
 	}
 

@@ -653,9 +653,9 @@ func BenchmarkTransfer(b *testing.B) {
 		accounts[i] = "{bench}:acct:" + strconv.Itoa(i)
 		rdb.Set(ctx, accounts[i], math.MaxInt64/2, 0)
 	}
-	// The baseline: a hand-written transfer (testdata/lua/transfer.lua)
+	// The baseline: a hand-written transfer (examples/quickstart/lua/transfer.lua)
 	// that does its arithmetic in doubles and returns one number.
-	src, err := os.ReadFile("testdata/lua/transfer.lua")
+	src, err := os.ReadFile("examples/quickstart/lua/transfer.lua")
 	if err != nil {
 		b.Fatal(err)
 	}

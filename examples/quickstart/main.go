@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
 
@@ -24,8 +25,8 @@ import (
 	"github.com/redislua/redislua"
 )
 
-//go:embed lua/*.lua
-var luaFS embed.FS
+//go:embed lua
+var files embed.FS
 
 func main() {
 	if err := run(context.Background(), os.Stdout); err != nil {
@@ -41,7 +42,13 @@ func run(ctx context.Context, out io.Writer) error {
 	defer closeAll()
 	fmt.Fprintln(out, "using", where)
 
-	reg, err := redislua.NewRegistry(luaFS, nil)
+	// Names are paths inside the fs.FS given: fs.Sub makes lua/transfer.lua
+	// "transfer".
+	scripts, err := fs.Sub(files, "lua")
+	if err != nil {
+		return err
+	}
+	reg, err := redislua.NewRegistry(scripts, nil)
 	if err != nil {
 		return err
 	}

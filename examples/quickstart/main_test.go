@@ -26,7 +26,7 @@ func TestQuickstartRuns(t *testing.T) {
 		"balances in one pipeline: 50 and 50\n",
 		"transfer 1000: INSUFFICIENT balance 50 is below 1000\n",
 		`a misspelt local, refused at start-up: redislua: visits:2:8: undefined-global undefined global "totl"`,
-		"a run-time error, reported as: redislua: lua/incr.lua:6: value is not an integer or out of range\n",
+		"a run-time error, reported as: redislua: incr.lua:6: value is not an integer or out of range\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
