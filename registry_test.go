@@ -384,3 +384,184 @@ func TestNonRegularFilesAreRefused(t *testing.T) {
 		}
 	}
 }
+
+func includeFS() fstest.MapFS {
+	return fstest.MapFS{
+		"charge.lua": {Data: []byte("-- @key account\n-- @arg amount\n--- @include \"lib/money\"\nreturn charge(KEYS[1], ARGV[1])\n")},
+		"lib/money.lua": {Data: []byte(
+			"local function charge(key, amount)\n" +
+				"  if tonumber(amount) <= 0 then\n" +
+				"    error('amount must be positive')\n" +
+				"  end\n" +
+				"  return redis.call('INCRBY', key, amount)\n" +
+				"end\n")},
+	}
+}
+
+// Errors in included code name the included file and its own line.
+func TestIncludeMapsErrorsToTheIncludedFile(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		reg, err := NewRegistry(includeFS(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if names := fmt.Sprint(scriptNames(reg)); names != "[charge]" {
+			t.Fatalf("scripts = %s; an included file is a library, not a script", names)
+		}
+		s := reg.MustScript("charge")
+		if n, err := s.Run(ctx, b.client, []string{"acct"}, 5).Int64(); err != nil || n != 5 {
+			t.Fatalf("Run = %d, %v", n, err)
+		}
+		err = s.Run(ctx, b.client, []string{"acct"}, -1).Err()
+		var se *ScriptError
+		if !errors.As(err, &se) || se.File != "lib/money.lua" || se.Line != 3 || se.Script != "charge" {
+			t.Fatalf("err = %v, want lib/money.lua:3 in script charge", err)
+		}
+		got, err := b.client.ScriptLoad(ctx, s.Source()).Result()
+		if err != nil || got != s.SHA() || strings.Contains(s.Source(), "@include") {
+			t.Fatalf("SHA %s, SCRIPT LOAD %s, %v: the SHA must be the expanded source's", s.SHA(), got, err)
+		}
+		if fmt.Sprint(s.Includes()) != "[lib/money.lua]" {
+			t.Errorf("Includes() = %v", s.Includes())
+		}
+	})
+}
+
+func TestIncludeProblemsNameTheIncludeLine(t *testing.T) {
+	fsys := includeFS()
+	fsys["lib/money.lua"] = &fstest.MapFile{Data: []byte("local function charge(key, amount)\n  return (\nend\n")}
+	fsys["other.lua"] = &fstest.MapFile{Data: []byte("return 1\n--- @include \"lib/missing\"\n")}
+	_, err := NewRegistry(fsys, nil)
+	if err == nil {
+		t.Fatal("NewRegistry accepted a broken include")
+	}
+	for _, want := range []string{"lib/money.lua:3", `other.lua:2:`, `cannot include "lib/missing"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
+	}
+}
+
+func scriptNames(reg *Registry) []string {
+	var names []string
+	for _, s := range reg.Scripts() {
+		names = append(names, s.Name())
+	}
+	return names
+}
+
+// Two scripts with the same source have the same SHA1, the only thing an
+// error names: Registry.MapError cannot tell them apart and says so, while
+// Run and Script.MapError map with their own script.
+func TestSharedSourceErrorsAreMappedByTheirOwnScript(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	body := []byte("local v = redis.call('EXISTS', KEYS[1])\nreturn redis.call('INCR', KEYS[1])\n")
+	reg, err := NewRegistry(fstest.MapFS{
+		"a.lua": {Data: body},
+		"b.lua": {Data: body},
+	}, nil)
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, bs := reg.MustScript("a"), reg.MustScript("b")
+	if a.SHA() != bs.SHA() {
+		t.Fatal("different SHAs")
+	}
+	key := "shared-source"
+	if err := b.client.HSet(ctx, key, "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Script{a, bs} {
+		err := reg.Run(ctx, b.client, s.Name(), []string{key}).Err()
+		var se *ScriptError
+		if !errors.As(err, &se) || se.Script != s.Name() || se.File != s.File() || se.Line != 2 || !errors.Is(err, ErrWrongType) {
+			t.Errorf("Run(%s) = %#v, want %s:2 of script %s", s.Name(), err, s.File(), s.Name())
+		}
+	}
+
+	pipe := b.client.Pipeline() // no OptimizePipelines: errors stay raw
+	cmd := a.Run(ctx, pipe, []string{key})
+	_, _ = pipe.Exec(ctx)
+	raw := cmd.Err()
+	var se *ScriptError
+	if errors.As(raw, &se) {
+		t.Fatalf("raw pipeline error already mapped: %v", raw)
+	}
+	mapped := reg.MapError(raw)
+	if errors.As(mapped, &se) {
+		t.Errorf("Registry.MapError = %v: a *ScriptError naming %s, but a and b share the SHA1", mapped, se.Script)
+	}
+	var amb *AmbiguousScriptError
+	if !errors.As(mapped, &amb) || fmt.Sprint(amb.Scripts) != "[a b]" || amb.File != "" || amb.Line != 2 || amb.SHA != a.SHA() ||
+		!errors.Is(mapped, ErrWrongType) || errors.Unwrap(mapped) != raw || reg.MapError(mapped) != mapped {
+		t.Errorf("Registry.MapError = %#v, want an *AmbiguousScriptError for a and b, line 2", mapped)
+	}
+	if want := "redislua: script a or b (same source), line 2: WRONGTYPE Operation against a key holding the wrong kind of value"; mapped.Error() != want {
+		t.Errorf("Error() = %q, want %q", mapped.Error(), want)
+	}
+	for _, s := range []*Script{a, bs} {
+		for _, in := range []error{raw, mapped} {
+			err := s.MapError(in)
+			if !errors.As(err, &se) || se.Script != s.Name() || se.File != s.File() || se.Line != 2 || !errors.Is(err, ErrWrongType) {
+				t.Errorf("%s.MapError(%v) = %v, want %s:2", s.Name(), in, err, s.File())
+			}
+		}
+	}
+}
+
+// When the line Redis names is the same line of the same file in every
+// script sharing the source, Registry.MapError says where, still naming
+// them all. A script added later with that source joins them.
+func TestSharedSourceErrorInASharedInclude(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	main := []byte("--- @include \"lib/incr\"\nreturn incr(KEYS[1])\n")
+	reg, err := NewRegistry(fstest.MapFS{
+		"a.lua":        {Data: main},
+		"b.lua":        {Data: main},
+		"lib/incr.lua": {Data: []byte("local function incr(key)\n  return redis.call('INCR', key)\nend\n")},
+	}, nil)
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "shared-include"
+	if err := b.client.HSet(ctx, key, "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rawError := func(name string) error {
+		pipe := b.client.Pipeline()
+		cmd := reg.Run(ctx, pipe, name, []string{key})
+		_, _ = pipe.Exec(ctx)
+		return cmd.Err()
+	}
+	mapped := reg.MapError(rawError("b"))
+	var amb *AmbiguousScriptError
+	if !errors.As(mapped, &amb) || fmt.Sprint(amb.Scripts) != "[a b]" || amb.File != "lib/incr.lua" || amb.Line != 2 || !errors.Is(mapped, ErrWrongType) {
+		t.Fatalf("Registry.MapError = %#v, want lib/incr.lua:2 for a and b", mapped)
+	}
+	if want := "redislua: lib/incr.lua:2: WRONGTYPE Operation against a key holding the wrong kind of value (script a or b: same source)"; mapped.Error() != want {
+		t.Errorf("Error() = %q, want %q", mapped.Error(), want)
+	}
+
+	// c's line 2 is its own: the scripts no longer agree.
+	if _, err := reg.Add("c", reg.MustScript("a").Source()); err != nil {
+		t.Fatal(err)
+	}
+	mapped = reg.MapError(rawError("b"))
+	if !errors.As(mapped, &amb) || fmt.Sprint(amb.Scripts) != "[a b c]" || amb.File != "" || amb.Line != 2 {
+		t.Fatalf("Registry.MapError = %#v, want line 2 for a, b and c, no file", mapped)
+	}
+
+	// A script alone with its SHA1 maps as before.
+	if _, err := reg.Add("d", "\n"+reg.MustScript("a").Source()); err != nil {
+		t.Fatal(err)
+	}
+	var se *ScriptError
+	if err := reg.MapError(rawError("d")); !errors.As(err, &se) || se.Script != "d" || se.File != "d" || se.Line != 3 {
+		t.Errorf("Registry.MapError = %v, want script d line 3", err)
+	}
+}
