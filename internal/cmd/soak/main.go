@@ -3,7 +3,7 @@
 // cluster of three masters, or both at once), from many goroutines, while
 // it injects faults on a schedule, then checks invariants:
 //
-//	go run ./internal/soak -duration 60s -mode both
+//	go run ./internal/cmd/soak -duration 60s -mode both
 //
 // The workers mix TransferOnce among hash-tagged accounts (sending the
 // same ID again after an unknown outcome), a GET and a FencedSet of a
