@@ -34,10 +34,10 @@ type table struct {
 
 // NewRegistry reads every *.lua file under fsys (recursively), parses and
 // hashes each once, and returns a registry of them. A script's name is its
-// path in fsys without ".lua": "lock/acquire.lua" is "lock/acquire". Names
-// depend on fsys alone, never on what else it holds, so adding a directory
-// to an embed renames nothing. To name scripts from inside a directory of
-// an embed, pass that directory with fs.Sub:
+// path in fsys without ".lua": "lock/acquire.lua" is "lock/acquire". It
+// depends on that path alone, never on the other files fsys holds, so
+// adding a directory to an embed renames nothing. To name scripts from
+// inside a directory of an embed, pass that directory with fs.Sub:
 //
 //	//go:embed lua
 //	var files embed.FS
