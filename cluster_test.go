@@ -118,7 +118,7 @@ func TestClusterRefusesCrossSlotBeforeSending(t *testing.T) {
 func TestClusterChecksOnStandalone(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		files := fstest.MapFS{"lua/pair.lua": {Data: []byte("return redis.call('MSET', KEYS[1], 1, KEYS[2], 2)")}}
+		files := fstest.MapFS{"pair.lua": {Data: []byte("return redis.call('MSET', KEYS[1], 1, KEYS[2], 2)")}}
 		checked, err := NewRegistry(files, &RegistryOptions{ClusterChecks: true})
 		if err != nil {
 			t.Fatal(err)

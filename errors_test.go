@@ -3,6 +3,8 @@ package redislua
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -10,15 +12,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// newTestRegistry builds a registry the way users do with
-// //go:embed lua/*.lua, from files under lua/.
+// newTestRegistry builds a registry the way users do with //go:embed lua
+// and fs.Sub(files, "lua"): names and files are paths under lua/.
 func newTestRegistry(t *testing.T, files map[string]string) *Registry {
 	t.Helper()
 	fsys := fstest.MapFS{}
 	for name, src := range files {
 		fsys["lua/"+name] = &fstest.MapFile{Data: []byte(src)}
 	}
-	reg, err := NewRegistry(fsys, nil)
+	scripts, err := fs.Sub(fsys, "lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := NewRegistry(scripts, nil)
 	if err != nil {
 		t.Fatalf("NewRegistry: %v", err)
 	}
@@ -37,10 +43,10 @@ func TestRuntimeErrorNamesFileAndLine(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("err = %v (%T), want *ScriptError", err, err)
 		}
-		if se.Script != "transfer" || se.File != "lua/transfer.lua" || se.Line != 3 {
-			t.Errorf("got script %q file %q line %d, want transfer lua/transfer.lua 3", se.Script, se.File, se.Line)
+		if se.Script != "transfer" || se.File != "transfer.lua" || se.Line != 3 {
+			t.Errorf("got script %q file %q line %d, want transfer transfer.lua 3", se.Script, se.File, se.Line)
 		}
-		want := "redislua: lua/transfer.lua:3: attempted to access nonexistent global variable 'x'"
+		want := "redislua: transfer.lua:3: attempted to access nonexistent global variable 'x'"
 		if err.Error() != want {
 			t.Errorf("message\n got %q\nwant %q", err.Error(), want)
 		}
@@ -147,12 +153,59 @@ func TestMapErrorInPipelines(t *testing.T) {
 			t.Fatalf("Script.MapError = %v, want line 2 'boom'", err)
 		}
 		if b.real { // miniredis names no SHA in its errors
-			if err := reg.MapError(cmd.Err()); !errors.As(err, &se) || se.File != "lua/boom.lua" {
-				t.Fatalf("Registry.MapError = %v, want lua/boom.lua", err)
+			if err := reg.MapError(cmd.Err()); !errors.As(err, &se) || se.File != "boom.lua" {
+				t.Fatalf("Registry.MapError = %v, want boom.lua", err)
 			}
 		}
 		if err := reg.MapError(redis.Nil); err != redis.Nil {
 			t.Fatalf("MapError(redis.Nil) = %v", err)
 		}
 	})
+}
+
+// Lua ends a line at "\n", "\r", "\r\n" or "\n\r"; so do headers and
+// includes, and errors name the line Redis names.
+func TestCROnlyAndCRLFLineEndings(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	for _, eol := range []string{"\r", "\r\n", "\n\r"} {
+		lines := func(ls ...string) []byte { return []byte(strings.Join(ls, eol) + eol) }
+		reg, err := NewRegistry(fstest.MapFS{
+			"keys.lua":     {Data: lines("-- @key a", "-- @key b", "return #KEYS")},
+			"fail.lua":     {Data: lines("-- @key k", "-- @arg [x]", "error('three')")},
+			"inc.lua":      {Data: lines("--- @include \"lib/fail\"", "if ARGV[1] == 'lib' then fail() end", "error('main')")},
+			"lib/fail.lua": {Data: lines("local function fail()", "  error('lib')", "end")},
+		}, nil)
+
+		if err != nil {
+			t.Fatalf("%q: %v", eol, err)
+		}
+		keys := reg.MustScript("keys")
+		if fmt.Sprint(keys.Keys()) != "[{a  false false} {b  false false}]" {
+			t.Errorf("%q: Keys() = %+v, want a and b", eol, keys.Keys())
+		}
+		if n, err := keys.Run(ctx, b.client, []string{"{k}1", "{k}2"}).Int64(); err != nil || n != 2 {
+			t.Errorf("%q: keys = %d, %v", eol, n, err)
+		}
+		for _, tt := range []struct {
+			script, arg, file string
+			line              int
+		}{
+			{"fail", "", "fail.lua", 3},
+			{"inc", "lib", "lib/fail.lua", 2},
+			{"inc", "main", "inc.lua", 3},
+		} {
+			err := reg.Run(ctx, b.client, tt.script, []string{"k"}, tt.arg).Err()
+			var se *ScriptError
+			if !errors.As(err, &se) || se.File != tt.file || se.Line != tt.line {
+				t.Errorf("%q: %s(%s) = %v, want %s:%d", eol, tt.script, tt.arg, err, tt.file, tt.line)
+			}
+			if raw := errors.Unwrap(err); tt.file == "fail.lua" && (raw == nil || !strings.Contains(raw.Error(), "@user_script:3.")) {
+				t.Errorf("%q: Redis said %v, want line 3", eol, raw)
+			}
+		}
+		if s := reg.MustScript("fail"); s.Source() != string(lines("-- @key k", "-- @arg [x]", "error('three')")) {
+			t.Errorf("%q: Source() = %q, want the file unchanged", eol, s.Source())
+		}
+	}
 }

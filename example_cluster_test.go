@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/redislua/redislua"
 )
 
@@ -20,16 +23,24 @@ func ExampleCheckSlots() {
 	// 8106 8106
 }
 
-// RegistryOptions.ClusterChecks makes a registry refuse cross-slot keys on any client,
-// so the bug shows up against miniredis or standalone Redis, before the
-// first cluster deploy.
+// RegistryOptions.ClusterChecks makes a registry refuse cross-slot keys on
+// any client, so the bug shows up against miniredis or standalone Redis,
+// before the first cluster deploy.
 func ExampleRegistryOptions_clusterChecks() {
 	ctx := context.Background()
-	rdb, done := newClient()
-	defer done()
-
-	reg, err := redislua.NewRegistry(luaFS, &redislua.RegistryOptions{ClusterChecks: true})
+	srv, err := miniredis.Run() // an in-memory Redis, not a cluster
 	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+
+	reg, err := redislua.NewRegistry(nil, &redislua.RegistryOptions{ClusterChecks: true})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := reg.Add("transfer", "redis.call('DECRBY', KEYS[1], ARGV[1])\nreturn redis.call('INCRBY', KEYS[2], ARGV[1])"); err != nil {
 		panic(err)
 	}
 	err = reg.Run(ctx, rdb, "transfer", []string{"alice:checking", "bob:checking"}, 10).Err()

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"testing/fstest"
 
 	"github.com/alicebob/miniredis/v2"
@@ -13,27 +14,28 @@ import (
 	"github.com/redislua/redislua"
 )
 
-//go:embed testdata/lua/*.lua
-var luaFS embed.FS
-
-// newClient returns a client of an embedded miniredis, so that the
-// examples run anywhere.
-func newClient() (*redis.Client, func()) {
-	m, err := miniredis.Run()
-	if err != nil {
-		panic(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
-	return rdb, func() { rdb.Close(); m.Close() }
-}
+// quickstart holds the quick start's scripts, under
+// examples/quickstart/lua/: balance.lua, incr.lua and transfer.lua.
+//
+//go:embed examples/quickstart/lua
+var quickstart embed.FS
 
 // A registry reads every embedded .lua file once and runs scripts by name.
 func Example() {
 	ctx := context.Background()
-	rdb, done := newClient()
-	defer done()
+	srv, err := miniredis.Run() // an in-memory Redis; or dial yours
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
 
-	reg, err := redislua.NewRegistry(luaFS, nil)
+	scripts, err := fs.Sub(quickstart, "examples/quickstart/lua")
+	if err != nil {
+		panic(err)
+	}
+	reg, err := redislua.NewRegistry(scripts, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -48,19 +50,32 @@ func Example() {
 	// INSUFFICIENT balance 70 is below 500
 }
 
-// Scripts are named by their path under the embedded directory.
+// A script is named by its path in the fs.FS given, without ".lua".
+// fs.Sub picks the directory names start from, so adding another
+// directory to the embed renames nothing.
 func ExampleNewRegistry() {
-	reg, err := redislua.NewRegistry(luaFS, nil)
+	scripts, err := fs.Sub(quickstart, "examples/quickstart/lua")
+	if err != nil {
+		panic(err)
+	}
+	reg, err := redislua.NewRegistry(scripts, nil)
 	if err != nil {
 		panic(err)
 	}
 	for _, s := range reg.Scripts() {
 		fmt.Println(s.Name(), s.File(), s.ReadOnly())
 	}
+
+	whole, err := redislua.NewRegistry(quickstart, nil) // without fs.Sub
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(whole.Scripts()[0].Name())
 	// Output:
-	// balance testdata/lua/balance.lua true
-	// incr testdata/lua/incr.lua false
-	// transfer testdata/lua/transfer.lua false
+	// balance balance.lua true
+	// incr incr.lua false
+	// transfer transfer.lua false
+	// examples/quickstart/lua/balance
 }
 
 // A script with a syntax error is refused when the program starts.
@@ -77,8 +92,13 @@ func ExampleNewRegistry_syntaxError() {
 // Run sends EVALSHA and, when the server lost its script cache, EVAL once.
 func ExampleScript_Run() {
 	ctx := context.Background()
-	rdb, done := newClient()
-	defer done()
+	srv, err := miniredis.Run() // an in-memory Redis; or dial yours
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
 
 	incr := redislua.MustNewScript("incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
 	rdb.ScriptFlush(ctx) // as after a restart or failover
@@ -95,8 +115,13 @@ func ExampleScript_Run() {
 // Errors of queued commands go through MapError after Exec.
 func ExampleScript_Run_pipeline() {
 	ctx := context.Background()
-	rdb, done := newClient()
-	defer done()
+	srv, err := miniredis.Run() // an in-memory Redis; or dial yours
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
 
 	incr := redislua.MustNewScript("incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
 	pipe := rdb.Pipeline()
@@ -114,11 +139,15 @@ func ExampleScript_Run_pipeline() {
 // makes Run use EVALSHA_RO, which replicas accept and which refuses writes.
 func ExampleScript_ReadOnly() {
 	ctx := context.Background()
-	rdb, done := newClient()
-	defer done()
+	srv, err := miniredis.Run() // an in-memory Redis; or dial yours
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
 
-	reg, _ := redislua.NewRegistry(luaFS, nil)
-	balance := reg.MustScript("balance")
+	balance := redislua.MustNewScript("balance", "-- @readonly\nreturn tonumber(redis.call('GET', KEYS[1]) or '0')")
 	rdb.Set(ctx, "{u1}:a", 42, 0)
 	n, err := balance.Run(ctx, rdb, []string{"{u1}:a"}).Int64()
 	fmt.Println(balance.ReadOnly(), n, err)
@@ -129,19 +158,31 @@ func ExampleScript_ReadOnly() {
 // Errors raised while a script runs name the file and line.
 func ExampleScriptError() {
 	ctx := context.Background()
-	rdb, done := newClient()
-	defer done()
+	srv, err := miniredis.Run() // an in-memory Redis; or dial yours
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
 
-	reg, _ := redislua.NewRegistry(luaFS, nil)
+	scripts, err := fs.Sub(quickstart, "examples/quickstart/lua")
+	if err != nil {
+		panic(err)
+	}
+	reg, err := redislua.NewRegistry(scripts, nil)
+	if err != nil {
+		panic(err)
+	}
 	rdb.Set(ctx, "visits", "many", 0)
-	err := reg.Run(ctx, rdb, "incr", []string{"visits"}, 1).Err()
+	err = reg.Run(ctx, rdb, "incr", []string{"visits"}, 1).Err()
 	fmt.Println(err)
 	var se *redislua.ScriptError
 	if errors.As(err, &se) {
 		fmt.Println(se.Script, se.Line)
 	}
 	// Output:
-	// redislua: testdata/lua/incr.lua:6: value is not an integer or out of range
+	// redislua: incr.lua:6: value is not an integer or out of range
 	// incr 6
 }
 
@@ -159,10 +200,22 @@ func ExampleCheckError() {
 // LoadAll warms the script cache at start-up in one round trip.
 func ExampleRegistry_LoadAll() {
 	ctx := context.Background()
-	rdb, done := newClient()
-	defer done()
+	srv, err := miniredis.Run() // an in-memory Redis; or dial yours
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
 
-	reg, _ := redislua.NewRegistry(luaFS, nil)
+	scripts, err := fs.Sub(quickstart, "examples/quickstart/lua")
+	if err != nil {
+		panic(err)
+	}
+	reg, err := redislua.NewRegistry(scripts, nil)
+	if err != nil {
+		panic(err)
+	}
 	fmt.Println(reg.LoadAll(ctx, rdb))
 	ok, _ := reg.MustScript("transfer").Exists(ctx, rdb)
 	fmt.Println(ok)
@@ -173,7 +226,8 @@ func ExampleRegistry_LoadAll() {
 
 // An unknown name is an error that suggests close names.
 func ExampleRegistry_Script() {
-	reg, _ := redislua.NewRegistry(luaFS, nil)
+	reg, _ := redislua.NewRegistry(nil, nil)
+	reg.Add("transfer", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
 	_, err := reg.Script("transfr")
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, redislua.ErrUnknownScript))
@@ -186,8 +240,13 @@ func ExampleRegistry_Script() {
 // source once: later calls of the same script become EVALSHA.
 func ExampleOptimizePipelines() {
 	ctx := context.Background()
-	rdb, done := newClient()
-	defer done()
+	srv, err := miniredis.Run() // an in-memory Redis; or dial yours
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
 	if err := redislua.OptimizePipelines(rdb); err != nil {
 		panic(err)
 	}

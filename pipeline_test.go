@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -118,505 +119,397 @@ func TestOptimizePipelinesRejectsNil(t *testing.T) {
 	}
 }
 
-// On a cluster, go-redis splits a pipeline by node and the hook rewrites
-// each node's part: the source goes once per node whatever the keys'
-// slots, and a flush on every node before the pipeline costs nothing.
-func TestOptimizePipelinesOnCluster(t *testing.T) {
-	cc := optimizedCluster(t)
-	ctx := context.Background()
-	s := uniqueRegistry(t, 1).MustScript("s0")
-	keys := keysAcrossSlots(t.Name(), 50)
-	masters := map[string]bool{}
-	for _, k := range keys {
-		m, err := cc.MasterForKey(ctx, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		masters[m.Options().Addr] = true
-	}
-	loads := countLoads(t, cc)
-	for round := 0; round < 3; round++ {
-		flushEveryNode(t, cc)
-		pipe := cc.Pipeline()
-		var cmds []*redis.Cmd
-		for i := 0; i < 200; i++ {
-			cmds = append(cmds, s.Run(ctx, pipe, []string{keys[i%len(keys)]}, 1))
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatalf("round %d: %v", round, err)
-		}
-		for i, cmd := range cmds {
-			want := int64(round*4 + i/len(keys) + 1)
-			if got, err := cmd.Int64(); err != nil || got != want {
-				t.Fatalf("round %d call %d = %d, %v; want %d", round, i, got, err, want)
-			}
-		}
-		if got := countNames(cmds); got["evalsha"] != len(cmds) {
-			t.Fatalf("round %d: calls sent as %v, want all EVALSHA", round, got)
-		}
-		want := 1
-		if round == 0 {
-			want = 2 // and the probe, before the node's first pipeline
-		}
-		for addr, n := range loads.since() {
-			if !masters[addr] {
-				t.Fatalf("no key on master %s", addr)
-			}
-			if n != want {
-				t.Fatalf("round %d: %d SCRIPT LOAD on master %s, want %d", round, n, addr, want)
-			}
-		}
-	}
-}
+// Tests of OptimizePipelines under conditions that break a naive rewrite:
+// the server refusing the call that would have cached a script, a busy
+// server, transactions run by Watch, scripts that share a source.
 
-// loadCounter counts the SCRIPT LOADs a cluster's masters run.
-type loadCounter struct {
-	t     *testing.T
-	cc    *redis.ClusterClient
-	calls map[string]int // by address
-}
-
-func countLoads(t *testing.T, cc *redis.ClusterClient) *loadCounter {
-	l := &loadCounter{t: t, cc: cc}
-	l.calls = l.read()
-	return l
-}
-
-func (l *loadCounter) read() map[string]int {
-	l.t.Helper()
-	calls := map[string]int{}
-	var mu sync.Mutex
-	err := l.cc.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
-		n, err := commandCalls(ctx, m, "script|load")
-		mu.Lock()
-		calls[m.Options().Addr] = n
-		mu.Unlock()
-		return err
-	})
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return calls
-}
-
-// since returns the SCRIPT LOADs each master ran since the last call.
-func (l *loadCounter) since() map[string]int {
-	now := l.read()
-	diff := map[string]int{}
-	for addr, n := range now {
-		diff[addr] = n - l.calls[addr]
-	}
-	l.calls = now
-	return diff
-}
-
-// commandCalls is the number of calls of a command (as INFO commandstats
-// names it: "evalsha", "script|load") the server ran.
-func commandCalls(ctx context.Context, c *redis.Client, name string) (int, error) {
-	info, err := c.Info(ctx, "commandstats").Result()
-	if err != nil {
-		return 0, err
-	}
-	_, rest, ok := strings.Cut(info, "cmdstat_"+name+":calls=")
-	if !ok {
-		return 0, nil
-	}
-	calls, _, _ := strings.Cut(rest, ",")
-	return strconv.Atoi(calls)
-}
-
-// A ClusterClient that ran commands before OptimizePipelines already has
-// its nodes, which OnNewNode does not reach: the first pipeline hooks them.
-func TestOptimizePipelinesOnClusterAfterUse(t *testing.T) {
-	cc := sharedCluster(t)
-	ctx := context.Background()
-	if err := cc.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
-		return n.Ping(ctx).Err()
-	}); err != nil {
+// An ACL user refused one key: the refused call is the first of its script
+// in the pipeline, and the server refuses it before it can cache the
+// script. The calls behind it must still run.
+func TestOptimizePipelinesFirstCallRefusedByACL(t *testing.T) {
+	srv := redistest.Start(t)
+	app := srv.CreateUser(t, "app", "s3cret", slices.Concat(appUserRules, []string{"+multi", "+exec"})...)
+	if err := OptimizePipelines(app); err != nil {
 		t.Fatal(err)
 	}
-	if err := OptimizePipelines(cc); err != nil {
-		t.Fatal(err)
-	}
-	s := MustNewScript("incr", incrSrc)
-	keys := keysAcrossSlots(t.Name(), 30)
-	for round := 0; round < 2; round++ {
-		pipe := cc.Pipeline()
-		var cmds []*redis.Cmd
-		for _, k := range keys {
-			cmds = append(cmds, s.Run(ctx, pipe, []string{k}, 1))
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if got := countNames(cmds); got["evalsha"] != len(cmds) {
-			t.Fatalf("round %d: calls sent as %v, want all EVALSHA", round, got)
-		}
-	}
-}
-
-// A transaction on a cluster (one slot) goes to one node, wrapped in
-// MULTI and EXEC: the source goes once.
-func TestOptimizePipelinesOnClusterTransaction(t *testing.T) {
-	cc := optimizedCluster(t)
 	ctx := context.Background()
 	s := MustNewScript("incr", incrSrc)
-	key := "{" + t.Name() + "}:n"
-	for round := 0; round < 2; round++ {
-		flushEveryNode(t, cc)
-		pipe := cc.TxPipeline()
-		var cmds []*redis.Cmd
-		for i := 0; i < 50; i++ {
-			cmds = append(cmds, s.Run(ctx, pipe, []string{key}, 1))
+	for _, tx := range []bool{false, true} {
+		srv.Client(t).ScriptFlush(ctx)
+		pipe := app.Pipeline()
+		if tx {
+			pipe = app.TxPipeline()
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatalf("round %d: %v", round, err)
+		refused := s.Run(ctx, pipe, []string{"other:x"}, 1)
+		var allowed []*redis.Cmd
+		for i := 0; i < 4; i++ {
+			allowed = append(allowed, s.Run(ctx, pipe, []string{"app:refused-first"}, 1))
 		}
-		for i, cmd := range cmds {
-			if got, err := cmd.Int64(); err != nil || got != int64(round*50+i+1) {
-				t.Fatalf("round %d call %d = %d, %v", round, i, got, err)
+		_, execErr := pipe.Exec(ctx)
+		if !errors.Is(refused.Err(), ErrNoPerm) {
+			t.Fatalf("tx=%v: call on a forbidden key: %v, want ErrNoPerm", tx, refused.Err())
+		}
+		if !errors.Is(execErr, ErrNoPerm) {
+			t.Errorf("tx=%v: Exec = %v, want the refused call's ErrNoPerm", tx, execErr)
+		}
+		for i, cmd := range allowed {
+			err := cmd.Err()
+			if tx {
+				// The server discards a transaction with a refused command:
+				// nothing runs, with or without the hook.
+				if err == nil || errors.Is(err, ErrNoScript) {
+					t.Fatalf("tx: call %d: %v, want the transaction's abort", i, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("call %d (%v) after the refused one: %v", i, cmd.Args()[0], err)
 			}
 		}
-		if got := countNames(cmds); got["evalsha"] != 50 {
-			t.Fatalf("round %d: sent as %v, want 50 evalsha", round, got)
-		}
 	}
 }
 
-// On a cluster the errors are mapped once go-redis has run every node's
-// part, the rewritten EVALSHAs' too.
-func TestOptimizePipelinesOnClusterMapsErrors(t *testing.T) {
-	cc := optimizedCluster(t)
-	ctx := context.Background()
-	s := MustNewScript("check", "local n = tonumber(ARGV[1])\nif n < 0 then error('negative') end\nreturn n")
-	keys := keysAcrossSlots(t.Name(), 12)
-	pipe := cc.Pipeline()
-	var cmds []*redis.Cmd
-	for _, k := range keys {
-		cmds = append(cmds, s.Run(ctx, pipe, []string{k}, -1))
-	}
-	_, execErr := pipe.Exec(ctx)
-	var se *ScriptError
-	if !errors.As(execErr, &se) {
-		t.Errorf("Exec returned %v, want a *ScriptError", execErr)
-	}
-	for i, cmd := range cmds {
-		if !errors.As(cmd.Err(), &se) || se.Line != 2 || se.Message != "negative" {
-			t.Fatalf("call %d (%v): %v, want a mapped error on line 2", i, cmd.Args()[0], cmd.Err())
+// A user who may run scripts but not SCRIPT LOAD: pipelines still run,
+// with a plain EVAL per call.
+func TestOptimizePipelinesWithoutScriptLoad(t *testing.T) {
+	srv := redistest.Start(t)
+	rules := []string{"+multi", "+exec"}
+	for _, r := range appUserRules {
+		if r != "+script|load" {
+			rules = append(rules, r)
 		}
 	}
-	if n := countNames(cmds)["evalsha"]; n == 0 {
-		t.Fatal("no call was rewritten to EVALSHA")
+	app := srv.CreateUser(t, "app", "s3cret", rules...)
+	if err := OptimizePipelines(app); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// go-redis picks the node of some script commands per command, not per
-// slot: a ReadOnly client with RouteRandomly sends each read to a random
-// master or replica of its slot, and a script without keys goes to the
-// masters in turn. The rewrite follows those choices, since it runs on each
-// node's part of the pipeline: no EVALSHA reaches a node without its EVAL.
-// (Rewriting per slot before go-redis routed the pipeline failed both with
-// NOSCRIPT.)
-func TestOptimizePipelinesOnClusterFollowsRouting(t *testing.T) {
-	cl := redistest.SharedCluster(t)
 	ctx := context.Background()
-	t.Run("reads on random replicas", func(t *testing.T) {
-		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), ReadOnly: true, RouteRandomly: true})
-		t.Cleanup(func() { _ = cc.Close() })
-		if err := OptimizePipelines(cc); err != nil {
-			t.Fatal(err)
-		}
-		get := MustNewScript("get", "#!lua flags=no-writes\nreturn redis.call('EXISTS', KEYS[1])")
-		// Few slots: each slot's reads spread over its master and replica.
-		keys := keysAcrossSlots(t.Name(), 3)
-		for round := 0; round < 3; round++ {
-			flushEveryNode(t, cc)
-			pipe := cc.Pipeline()
+	s := MustNewScript("incr", incrSrc)
+	for round := 0; round < 2; round++ {
+		for _, tx := range []bool{false, true} {
+			srv.Client(t).ScriptFlush(ctx)
+			pipe := app.Pipeline()
+			if tx {
+				pipe = app.TxPipeline()
+			}
 			var cmds []*redis.Cmd
-			for i := 0; i < 100; i++ {
-				cmds = append(cmds, get.Run(ctx, pipe, []string{keys[i%len(keys)]}))
+			for i := 0; i < 5; i++ {
+				cmds = append(cmds, s.Run(ctx, pipe, []string{"app:noload"}, 1))
 			}
-			_, _ = pipe.Exec(ctx)
+			if _, err := pipe.Exec(ctx); err != nil {
+				t.Fatalf("round %d tx=%v: %v", round, tx, err)
+			}
 			for i, cmd := range cmds {
-				if got, err := cmd.Int64(); err != nil || got != 0 {
-					t.Fatalf("round %d call %d (%v) = %d, %v; want 0", round, i, cmd.Args()[0], got, err)
+				if err := cmd.Err(); err != nil {
+					t.Fatalf("round %d tx=%v call %d: %v", round, tx, i, err)
 				}
 			}
 		}
-	})
-	t.Run("scripts without keys", func(t *testing.T) {
-		cc := cl.Client(t)
-		if err := OptimizePipelines(cc); err != nil {
-			t.Fatal(err)
-		}
-		for round := 0; round < 3; round++ {
-			flushEveryNode(t, cc)
-			echoes(t, cc, round)
-		}
-	})
+	}
 }
 
-// echoes runs a pipeline of 30 calls of a script without keys that returns
-// its argument, checks every reply, and returns the commands.
-func echoes(t *testing.T, c interface{ Pipeline() redis.Pipeliner }, round int) []*redis.Cmd {
-	t.Helper()
+// With maxmemory reached, Redis refuses a "#!lua" script that may write
+// before it starts, so its first EVAL caches nothing. A DEL further down
+// the pipeline frees memory: the calls behind it must run, as they do
+// without the hook.
+func TestOptimizePipelinesFirstCallRefusedByOOM(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	if err := OptimizePipelines(c); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
-	echo := MustNewScript("echo", "return ARGV[1]")
+	s := MustNewScript("oom-incr", "#!lua\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])")
+	if err := c.Set(ctx, "oom:big", strings.Repeat("x", 8<<20), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	used, err := usedMemory(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config(t, "maxmemory-policy", "noeviction", "maxmemory", strconv.FormatInt(used-4<<20, 10))
+	t.Cleanup(func() { c.ConfigSet(context.Background(), "maxmemory", "0") })
+	c.ScriptFlush(ctx)
+
 	pipe := c.Pipeline()
-	var cmds []*redis.Cmd
-	for i := 0; i < 30; i++ {
-		cmds = append(cmds, echo.Run(ctx, pipe, nil, i))
+	refused := s.Run(ctx, pipe, []string{"oom:n"}, 1)
+	pipe.Del(ctx, "oom:big")
+	var later []*redis.Cmd
+	for i := 0; i < 3; i++ {
+		later = append(later, s.Run(ctx, pipe, []string{"oom:n"}, 1))
 	}
 	_, _ = pipe.Exec(ctx)
-	for i, cmd := range cmds {
-		if got, err := cmd.Int64(); err != nil || got != int64(i) {
-			t.Fatalf("round %d call %d (%v) = %d, %v; want %d", round, i, cmd.Args()[0], got, err, i)
+	if !errors.Is(refused.Err(), ErrOOM) {
+		t.Fatalf("call under OOM: %v, want ErrOOM", refused.Err())
+	}
+	for i, cmd := range later {
+		if got, err := cmd.Int64(); err != nil || got != int64(i+1) {
+			t.Fatalf("call %d (%v) after the DEL = %d, %v; want %d", i, cmd.Args()[0], got, err, i+1)
 		}
 	}
-	return cmds
 }
 
-// optimizedCluster returns a new client of the shared cluster, with
-// OptimizePipelines.
-func optimizedCluster(t *testing.T) *redis.ClusterClient {
-	t.Helper()
-	cc := sharedCluster(t)
-	if err := OptimizePipelines(cc); err != nil {
+// usedMemory is the server's used_memory.
+func usedMemory(ctx context.Context, c *redis.Client) (int64, error) {
+	info, err := c.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	_, rest, ok := strings.Cut(info, "used_memory:")
+	if !ok {
+		return 0, fmt.Errorf("no used_memory in %.80q", info)
+	}
+	return strconv.ParseInt(strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0]), 10, 64)
+}
+
+// When a command that is not a script fails first, Exec returns its error,
+// unmapped, even if a script command behind it failed with the same text.
+func TestOptimizePipelinesExecErrorIsTheFirstFailure(t *testing.T) {
+	srv := redistest.Start(t, "--busy-reply-threshold", "100")
+	runner := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: 30 * time.Second})
+	t.Cleanup(func() { _ = runner.Close() })
+	b := newBackend(t, "redis", srv.Addr, true)
+	if err := OptimizePipelines(b.client); err != nil {
 		t.Fatal(err)
 	}
-	return cc
-}
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- spinScript(t, false).Run(ctx, runner, []string{"spin"}).Err() }()
+	waitBusy(t, b.client, b.sent)
+	defer func() {
+		if err := KillScript(ctx, b.client); err != nil {
+			t.Errorf("KillScript: %v", err)
+		}
+		<-done
+	}()
 
-// flushEveryNode empties the script cache of every master and replica.
-func flushEveryNode(t *testing.T, cc *redis.ClusterClient) {
-	t.Helper()
-	if err := cc.ForEachShard(context.Background(), func(ctx context.Context, n *redis.Client) error {
-		return n.ScriptFlush(ctx).Err()
-	}); err != nil {
-		t.Fatal(err)
+	s := MustNewScript("incr", incrSrc)
+	pipe := b.client.Pipeline()
+	get := pipe.Get(ctx, "busy:get")
+	call := s.Run(ctx, pipe, []string{"busy:n"}, 1)
+	_, execErr := pipe.Exec(ctx)
+	if !errors.Is(call.Err(), ErrBusy) {
+		t.Fatalf("script call: %v, want ErrBusy", call.Err())
+	}
+	var se *ScriptError
+	if execErr == nil || execErr != get.Err() || errors.As(execErr, &se) {
+		t.Fatalf("Exec = %v (%T), want GET's own error %v", execErr, execErr, get.Err())
 	}
 }
 
-// optimizedRing returns a Ring of two servers, with OptimizePipelines.
-func optimizedRing(t *testing.T, a, b backend) *redis.Ring {
-	t.Helper()
-	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{
-		"a": a.client.Options().Addr, "b": b.client.Options().Addr,
-	}})
-	t.Cleanup(func() { _ = ring.Close() })
-	if err := OptimizePipelines(ring); err != nil {
-		t.Fatal(err)
+// ClusterClient.Watch runs the transaction on a node's client: its script
+// errors are mapped as on every other path. So are Ring.Watch's and
+// Client.Watch's.
+func TestOptimizePipelinesMapsErrorsInWatch(t *testing.T) {
+	ctx := context.Background()
+	check := MustNewScript("check", "local n = tonumber(ARGV[1])\nif n < 0 then error('negative') end\nreturn n")
+	watch := func(t *testing.T, w func(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error, key string) {
+		t.Helper()
+		var ok, bad *redis.Cmd
+		var execErr error
+		err := w(ctx, func(tx *redis.Tx) error {
+			_, execErr = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				ok = check.Run(ctx, p, []string{key}, 1)
+				bad = check.Run(ctx, p, []string{key}, -1)
+				return nil
+			})
+			return nil
+		}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok.Err() != nil {
+			t.Fatal(ok.Err())
+		}
+		var se *ScriptError
+		if !errors.As(bad.Err(), &se) || se.Script != "check" || se.Line != 2 {
+			t.Fatalf("failed call in Watch: %v (%T), want a *ScriptError on line 2", bad.Err(), bad.Err())
+		}
+		if execErr != bad.Err() {
+			t.Fatalf("TxPipelined = %v, want the failed call's %v", execErr, bad.Err())
+		}
 	}
-	return ring
+	t.Run("cluster", func(t *testing.T) {
+		cc := optimizedCluster(t)
+		watch(t, cc.Watch, "{"+t.Name()+"}:w")
+	})
+	t.Run("ring", func(t *testing.T) {
+		ring, _ := newRing(t)
+		watch(t, ring.Watch, t.Name()+":w")
+	})
+	t.Run("client", func(t *testing.T) {
+		c := realRedis(t).client
+		if err := OptimizePipelines(c); err != nil {
+			t.Fatal(err)
+		}
+		watch(t, c.Watch, t.Name()+":w")
+	})
 }
 
-func TestOptimizePipelinesOnRing(t *testing.T) {
-	a, b := realRedis(t), realRedis(t)
-	ring := optimizedRing(t, a, b)
+// Two scripts with the same source have the same SHA1: an error is mapped
+// to the script of the command that failed, never to the other one.
+func TestOptimizePipelinesMapsErrorsToTheFailedCommandsScript(t *testing.T) {
+	const src = "local n = tonumber(ARGV[1])\nif n < 0 then error('negative') end\nreturn n"
+	ctx := context.Background()
+	run := func(t *testing.T, c redis.Cmdable, key string) {
+		t.Helper()
+		first, second := MustNewScript("first", src), MustNewScript("second", src)
+		for _, order := range [][]*Script{{first, second}, {second, first}} {
+			pipe := c.Pipeline()
+			okCmd := order[0].Run(ctx, pipe, []string{key}, 1)
+			bad := order[1].Run(ctx, pipe, []string{key}, -1)
+			_, execErr := pipe.Exec(ctx)
+			if okCmd.Err() != nil {
+				t.Fatal(okCmd.Err())
+			}
+			var se *ScriptError
+			if !errors.As(bad.Err(), &se) || se.Script != order[1].Name() {
+				t.Fatalf("failed call of %s: %v, want a *ScriptError naming %s", order[1].Name(), bad.Err(), order[1].Name())
+			}
+			if !errors.As(execErr, &se) || se.Script != order[1].Name() {
+				t.Fatalf("Exec = %v, want the error naming %s", execErr, order[1].Name())
+			}
+		}
+	}
+	t.Run("client", func(t *testing.T) {
+		c := realRedis(t).client
+		if err := OptimizePipelines(c); err != nil {
+			t.Fatal(err)
+		}
+		run(t, c, t.Name())
+	})
+	t.Run("cluster", func(t *testing.T) {
+		run(t, optimizedCluster(t), "{"+t.Name()+"}")
+	})
+	t.Run("ring", func(t *testing.T) {
+		ring, _ := newRing(t)
+		run(t, ring, t.Name())
+	})
+}
+
+// A script the server cannot compile: its SCRIPT LOAD fails, and so does
+// every call, each with the *SyntaxError Run gives outside pipelines, not
+// with NOSCRIPT.
+//
+// NewScript compiles and checks scripts itself, so only limits of Redis's
+// Lua that the checks do not model reach the server: a call with 300
+// arguments needs more than Lua 5.1's 250 registers ("function or
+// expression too complex"); gopher-lua (and miniredis) compile it.
+func TestOptimizePipelinesCompileError(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	if err := OptimizePipelines(b.client); err != nil {
+		t.Fatal(err)
+	}
+	var src strings.Builder
+	src.WriteString("return math.max(0")
+	for i := 1; i < 300; i++ {
+		fmt.Fprintf(&src, ", %d", i)
+	}
+	src.WriteString(")")
+	broken, err := NewScript("broken", src.String())
+	if err != nil {
+		t.Fatalf("NewScript refuses the source: %v", err)
+	}
+	good := MustNewScript("good", "return 7")
+	for _, tx := range []bool{false, true} {
+		pipe := b.client.Pipeline()
+		if tx {
+			pipe = b.client.TxPipeline()
+		}
+		var cmds []*redis.Cmd
+		for i := 0; i < 3; i++ {
+			cmds = append(cmds, broken.Run(ctx, pipe, nil))
+		}
+		ok := good.Run(ctx, pipe, nil)
+		_, execErr := pipe.Exec(ctx)
+		var se *SyntaxError
+		for i, cmd := range cmds {
+			if !errors.As(cmd.Err(), &se) || se.Script != "broken" {
+				t.Fatalf("tx=%v call %d (%v): %v, want a *SyntaxError", tx, i, cmd.Args()[0], cmd.Err())
+			}
+		}
+		if !errors.As(execErr, &se) {
+			t.Fatalf("tx=%v: Exec = %v, want the first call's *SyntaxError", tx, execErr)
+		}
+		if got, err := ok.Int64(); err != nil || got != 7 {
+			t.Fatalf("tx=%v: the other script = %d, %v; want 7", tx, got, err)
+		}
+	}
+}
+
+// A user who loses the right to SCRIPT LOAD while the client runs: the
+// pipeline in flight fails with the load's refusal (not NOSCRIPT), a
+// transaction is discarded, and later pipelines run with plain EVAL.
+func TestOptimizePipelinesScriptLoadRevoked(t *testing.T) {
+	srv := redistest.Start(t)
+	rules := slices.Concat(appUserRules, []string{"+multi", "+exec"})
+	app := srv.CreateUser(t, "app", "s3cret", rules...)
+	if err := OptimizePipelines(app); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	s := MustNewScript("incr", incrSrc)
-	keys := keysAcrossSlots(t.Name(), 20)
-	pipe := ring.Pipeline()
-	var cmds []*redis.Cmd
-	for i := 0; i < 100; i++ {
-		cmds = append(cmds, s.Run(ctx, pipe, []string{keys[i%len(keys)]}, 1))
+	run := func(tx bool) ([]*redis.Cmd, error) {
+		srv.Client(t).ScriptFlush(ctx)
+		pipe := app.Pipeline()
+		if tx {
+			pipe = app.TxPipeline()
+		}
+		var cmds []*redis.Cmd
+		for i := 0; i < 3; i++ {
+			cmds = append(cmds, s.Run(ctx, pipe, []string{"app:revoked"}, 1))
+		}
+		_, err := pipe.Exec(ctx)
+		return cmds, err
 	}
+	if _, err := run(false); err != nil {
+		t.Fatal(err)
+	}
+	var revoked []string
+	for _, r := range rules {
+		if r != "+script|load" {
+			revoked = append(revoked, r)
+		}
+	}
+	srv.CreateUser(t, "app", "s3cret", revoked...) // the same user, redefined
+
+	// The server refuses the SCRIPT LOAD when MULTI queues it.
+	cmds, err := run(true)
+	if err == nil {
+		t.Fatal("a transaction whose SCRIPT LOAD was refused ran")
+	}
+	for i, cmd := range cmds {
+		if cmd.Err() == nil || errors.Is(cmd.Err(), ErrNoScript) {
+			t.Fatalf("call %d of the discarded transaction: %v", i, cmd.Err())
+		}
+	}
+	for _, tx := range []bool{false, true} {
+		cmds, err := run(tx)
+		if err != nil {
+			t.Fatalf("tx=%v after the refusal: %v", tx, err)
+		}
+		if got := countNames(cmds); got["eval"] != len(cmds) {
+			t.Fatalf("tx=%v after the refusal: sent as %v, want plain EVAL", tx, got)
+		}
+	}
+
+	// A plain pipeline in flight: its calls fail with the refusal.
+	app2 := srv.CreateUser(t, "app2", "s3cret", rules...)
+	if err := OptimizePipelines(app2); err != nil {
+		t.Fatal(err)
+	}
+	pipe := app2.Pipeline()
+	s.Run(ctx, pipe, []string{"app:revoked"}, 1)
 	if _, err := pipe.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for i, cmd := range cmds {
-		if got, err := cmd.Int64(); err != nil || got != int64(i/len(keys)+1) {
-			t.Fatalf("call %d = %d, %v", i, got, err)
-		}
+	srv.CreateUser(t, "app2", "s3cret", revoked...)
+	srv.Client(t).ScriptFlush(ctx)
+	pipe = app2.Pipeline()
+	call := s.Run(ctx, pipe, []string{"app:revoked"}, 1)
+	_, err = pipe.Exec(ctx)
+	if !errors.Is(call.Err(), ErrNoPerm) || !errors.Is(err, ErrNoPerm) {
+		t.Fatalf("call after the refused SCRIPT LOAD: %v (Exec: %v), want ErrNoPerm", call.Err(), err)
 	}
-}
-
-// A Ring sends a pipeline's commands without keys to the shard of their
-// name: the source goes there once for all of them.
-func TestOptimizePipelinesOnRingScriptsWithoutKeys(t *testing.T) {
-	a, b := realRedis(t), realRedis(t)
-	ring := optimizedRing(t, a, b)
-	ctx := context.Background()
-	for round := 0; round < 3; round++ {
-		a.client.ScriptFlush(ctx)
-		b.client.ScriptFlush(ctx)
-		cmds := echoes(t, ring, round)
-		if got := countNames(cmds); got["evalsha"] != len(cmds) {
-			t.Fatalf("round %d: calls sent as %v, want all EVALSHA", round, got)
-		}
-	}
-}
-
-// When a slot has moved since the client read the slot map, the old node
-// answers MOVED and go-redis sends the redirected commands to the new node
-// through that node's hooks, which must load the script there too. A call
-// refused with MOVED or ASK caches nothing on the node that refused it: the
-// calls behind it to that node must not depend on it. Run on a cluster of
-// its own, since it moves slots.
-func TestOptimizePipelinesAfterASlotMoved(t *testing.T) {
-	cl := redistest.StartCluster(t, nil)
-	cc := cl.Client(t)
-	ctx := context.Background()
-	if err := OptimizePipelines(cc); err != nil {
-		t.Fatal(err)
-	}
-	s := MustNewScript("incr", incrSrc)
-	// Keys of the first master (slots 0-5460), each in a slot of its own.
-	var keys []string
-	slots := map[int]bool{}
-	for i := 0; len(keys) < 4; i++ {
-		k := fmt.Sprintf("moved:%d", i)
-		if slot := Slot(k); slot <= 5460 && !slots[slot] {
-			slots[slot] = true
-			keys = append(keys, k)
-		}
-	}
-	stay := keys[0]
-	// A first pipeline: the client reads the slot map (and hooks the nodes).
-	warm := cc.Pipeline()
-	s.Run(ctx, warm, []string{stay}, 1)
-	if _, err := warm.Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	from, to := cl.Masters[0].Client(t), cl.Masters[1].Client(t)
-	fromID, toID := from.ClusterMyID(ctx).Val(), to.ClusterMyID(ctx).Val()
-	setSlot := func(c *redis.Client, args ...any) {
-		t.Helper()
-		if err := c.Do(ctx, append([]any{"cluster", "setslot"}, args...)...).Err(); err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-	}
-	// moveSlot moves an empty slot from the first master to the second,
-	// as a resharding does, behind the client's back.
-	moveSlot := func(slot int) {
-		setSlot(to, slot, "importing", fromID)
-		setSlot(from, slot, "migrating", toID)
-		setSlot(to, slot, "node", toID)
-		setSlot(from, slot, "node", toID)
-		setSlot(cl.Masters[2].Client(t), slot, "node", toID)
-	}
-	flush := func() {
-		for _, c := range []*redis.Client{from, to} {
-			if err := c.ScriptFlush(ctx).Err(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	want := 1 // stay's counter
-
-	t.Run("redirected calls", func(t *testing.T) {
-		move := keys[1]
-		moveSlot(Slot(move))
-		flush()
-		movedBefore := errorCount(t, from, "MOVED")
-		pipe := cc.Pipeline()
-		first := s.Run(ctx, pipe, []string{stay}, 1)
-		var moved []*redis.Cmd
-		for i := 0; i < 5; i++ {
-			moved = append(moved, s.Run(ctx, pipe, []string{move}, 1))
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-		want++
-		if got, err := first.Int64(); err != nil || got != int64(want) {
-			t.Fatalf("call on the unmoved slot = %d, %v; want %d", got, err, want)
-		}
-		for i, cmd := range moved {
-			if got, err := cmd.Int64(); err != nil || got != int64(i+1) {
-				t.Fatalf("call %d on the moved slot (%v) = %d, %v; want %d", i, cmd.Args()[0], got, err, i+1)
-			}
-		}
-		if got := countNames(moved); got["evalsha"] != 5 {
-			t.Fatalf("moved calls were sent as %v, want EVALSHA after a SCRIPT LOAD on the new master", got)
-		}
-		if n := to.Exists(ctx, move).Val(); n != 1 {
-			t.Fatalf("key %q not on the slot's new master", move)
-		}
-		// Each MOVED to a script call is checked by one probe (see
-		// isNodeRefusal), which the old master refuses with MOVED too.
-		if n := errorCount(t, from, "MOVED") - movedBefore; n != 2*5 {
-			t.Fatalf("the old master answered MOVED %d times, want 5 calls + 5 probes (the test must exercise redirection)", n)
-		}
-	})
-
-	// The old master refuses the first call with MOVED; the calls behind
-	// it stay there.
-	t.Run("first call refused with MOVED", func(t *testing.T) {
-		move := keys[2]
-		moveSlot(Slot(move))
-		flush()
-		movedBefore := errorCount(t, from, "MOVED")
-		pipe := cc.Pipeline()
-		moved := s.Run(ctx, pipe, []string{move}, 1)
-		var stays []*redis.Cmd
-		for i := 0; i < 4; i++ {
-			stays = append(stays, s.Run(ctx, pipe, []string{stay}, 1))
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := moved.Int64(); err != nil || got != 1 {
-			t.Fatalf("moved call = %d, %v; want 1", got, err)
-		}
-		for i, cmd := range stays {
-			want++
-			if got, err := cmd.Int64(); err != nil || got != int64(want) {
-				t.Fatalf("call %d behind the moved one (%v) = %d, %v; want %d", i, cmd.Args()[0], got, err, want)
-			}
-		}
-		if n := errorCount(t, from, "MOVED") - movedBefore; n != 2 {
-			t.Fatalf("the old master answered MOVED %d times, want 2 (the call and its probe)", n)
-		}
-	})
-
-	// A slot being migrated: the old master answers ASK for a key it does
-	// not have, and the first call goes to the new master with ASKING.
-	t.Run("first call refused with ASK", func(t *testing.T) {
-		ask := keys[3]
-		setSlot(to, Slot(ask), "importing", fromID)
-		setSlot(from, Slot(ask), "migrating", toID)
-		flush()
-		askBefore := errorCount(t, from, "ASK")
-		pipe := cc.Pipeline()
-		asked := s.Run(ctx, pipe, []string{ask}, 1)
-		var stays []*redis.Cmd
-		for i := 0; i < 4; i++ {
-			stays = append(stays, s.Run(ctx, pipe, []string{stay}, 1))
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := asked.Int64(); err != nil || got != 1 {
-			t.Fatalf("asked call = %d, %v; want 1", got, err)
-		}
-		for i, cmd := range stays {
-			want++
-			if got, err := cmd.Int64(); err != nil || got != int64(want) {
-				t.Fatalf("call %d behind the asked one (%v) = %d, %v; want %d", i, cmd.Args()[0], got, err, want)
-			}
-		}
-		if n := errorCount(t, from, "ASK") - askBefore; n != 2 {
-			t.Fatalf("the old master answered ASK %d times, want 2 (the call and its probe)", n)
-		}
-	})
-}
-
-// errorCount is the number of errors with the given prefix (MOVED, ASK)
-// a node has replied.
-func errorCount(t *testing.T, c *redis.Client, prefix string) int {
-	t.Helper()
-	info, err := c.Info(context.Background(), "errorstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(info, "errorstat_"+prefix+":count=")
-	if !ok {
-		return 0
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0]))
-	if err != nil {
-		t.Fatalf("errorstats: %v", err)
-	}
-	return n
 }

@@ -33,17 +33,20 @@ type table struct {
 }
 
 // NewRegistry reads every *.lua file under fsys (recursively), parses and
-// hashes each once, and returns a registry of them. Each script is named by
-// its slash path without ".lua": "lock/acquire.lua" is "lock/acquire". When
-// the root of fsys holds nothing but one directory, as with
+// hashes each once, and returns a registry of them. A script's name is its
+// path in fsys without ".lua": "lock/acquire.lua" is "lock/acquire". It
+// depends on that path alone, never on the other files fsys holds, so
+// adding a directory to an embed renames nothing. To name scripts from
+// inside a directory of an embed, pass that directory with fs.Sub:
 //
-//	//go:embed lua/*.lua
-//	var luaFS embed.FS
+//	//go:embed lua
+//	var files embed.FS
 //
-// names are relative to that directory ("transfer", not "lua/transfer"),
-// and so on down while a directory holds nothing but one directory; errors
-// still name the full path ("lua/transfer.lua:3"). Use fs.Sub to pick
-// another root. A nil fsys gives an empty registry for Add.
+//	scripts, err := fs.Sub(files, "lua") // lua/transfer.lua is "transfer"
+//	reg, err := redislua.NewRegistry(scripts, nil)
+//
+// Errors and findings name files by the same paths ("transfer.lua:3"). A
+// nil fsys gives an empty registry for Add.
 //
 // A file that another file includes ("--- @include "lib/util"") is a
 // library inlined into its includers, not a script of its own. An include
@@ -54,8 +57,10 @@ type table struct {
 // Only regular files are read (through os.DirFS, a symbolic link's target
 // must be one): a named pipe or a device is an error, never opened. No
 // file is read past MaxScriptSize+1 bytes, nor a script's includes past
-// MaxScriptSize in all. A file whose derived name ErrInvalidName refuses
-// is an error too.
+// MaxScriptSize in all. A file whose name ErrInvalidName refuses is an
+// error too. Two files cannot share a name, since a name is a path; an
+// fs.FS that lists one file twice is an error (ErrDuplicateScript) naming
+// the file.
 //
 // Every problem is reported, not just the first: the error joins (with
 // errors.Join) one error per bad file, each naming its file.
@@ -66,7 +71,7 @@ func NewRegistry(fsys fs.FS, opts *RegistryOptions) (*Registry, error) {
 		r.current.Store(t)
 		return r, nil
 	}
-	files, base, err := luaFiles(fsys)
+	files, err := luaFiles(fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -85,19 +90,22 @@ func NewRegistry(fsys fs.FS, opts *RegistryOptions) (*Registry, error) {
 			sources[file] = string(src)
 		}
 	}
-	nameOf := func(file string) string { return strings.TrimSuffix(strings.TrimPrefix(file, base), ".lua") }
 	libraries, cycles := luasrc.Libraries(sources)
 	for _, c := range cycles {
-		errs = append(errs, &SyntaxError{Script: nameOf(c.File), File: c.File, Line: c.Line, Message: c.Message})
+		errs = append(errs, &SyntaxError{Script: scriptName(c.File), File: c.File, Line: c.Line, Message: c.Message})
 	}
 	for _, file := range files {
 		src, ok := sources[file]
 		if !ok || libraries[file] {
 			continue
 		}
-		s, err := newScript(nameOf(file), file, src, r.cfg, fsys)
+		s, err := newScript(scriptName(file), file, src, r.cfg, fsys)
 		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if old, dup := t.byName[s.name]; dup { // an fs.FS listing a file twice
+			errs = append(errs, duplicate(s.name, old.file, file))
 			continue
 		}
 		t.add(s)
@@ -110,10 +118,10 @@ func NewRegistry(fsys fs.FS, opts *RegistryOptions) (*Registry, error) {
 	return r, nil
 }
 
-// luaFiles lists the *.lua files of fsys and the prefix ("dir/") to strip
-// from their paths to name them.
-func luaFiles(fsys fs.FS) (files []string, base string, err error) {
-	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+// luaFiles lists the *.lua files of fsys, in lexical order.
+func luaFiles(fsys fs.FS) ([]string, error) {
+	var files []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -123,20 +131,22 @@ func luaFiles(fsys fs.FS) (files []string, base string, err error) {
 		return nil
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("redislua: listing scripts: %w", err)
+		return nil, fmt.Errorf("redislua: listing scripts: %w", err)
 	}
-	dir := "."
-	for {
-		entries, err := fs.ReadDir(fsys, dir)
-		if err != nil || len(entries) != 1 || !entries[0].IsDir() {
-			break
-		}
-		dir = path.Join(dir, entries[0].Name())
+	return files, nil
+}
+
+// scriptName is the name of the script read from file, a path in the
+// registry's fs.FS: the path without ".lua", nothing else.
+func scriptName(file string) string { return strings.TrimSuffix(file, ".lua") }
+
+// duplicate is the error for a second script called name; file is where
+// the first came from.
+func duplicate(name, file, again string) error {
+	if again == "" {
+		return fmt.Errorf("%w: %q (already read from %s)", ErrDuplicateScript, name, file)
 	}
-	if dir != "." {
-		base = dir + "/"
-	}
-	return files, base, nil
+	return fmt.Errorf("%w: %q: %s and %s", ErrDuplicateScript, name, file, again)
 }
 
 func (t *table) add(s *Script) {
@@ -176,8 +186,8 @@ func (r *Registry) Add(name, src string) (*Script, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.scripts()
-	if _, dup := old.byName[name]; dup {
-		return nil, fmt.Errorf("%w: %q", ErrDuplicateScript, name)
+	if prev, dup := old.byName[name]; dup {
+		return nil, duplicate(name, prev.file, "")
 	}
 	t := old.clone()
 	t.add(s)

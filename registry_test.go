@@ -3,6 +3,7 @@ package redislua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -22,23 +23,77 @@ func TestNewRegistryNamesScriptsByPath(t *testing.T) {
 	for _, s := range reg.Scripts() {
 		names = append(names, s.Name()+"="+s.File())
 	}
-	if got := strings.Join(names, " "); got != "lock/acquire=lua/lock/acquire.lua transfer=lua/transfer.lua" {
+	if got := strings.Join(names, " "); got != "lock/acquire=lock/acquire.lua transfer=transfer.lua" {
 		t.Fatalf("scripts = %s", got)
 	}
 }
 
-func TestNewRegistryKeepsTopDirectoriesWhenThereAreSeveral(t *testing.T) {
-	reg, err := NewRegistry(fstest.MapFS{
-		"a/x.lua": {Data: []byte("return 1")},
-		"b/y.lua": {Data: []byte("return 1")},
-	}, nil)
+// A script's name is its path in the fs.FS given, whatever else the FS
+// holds: adding a directory to an embed renames nothing, and fs.Sub picks
+// the directory names start from. (Names used to start below a top
+// directory when it was the only one, so "lua/hit" became "hit" until a
+// second directory appeared.)
+func TestNamesDoNotChangeWhenADirectoryIsAdded(t *testing.T) {
+	one := fstest.MapFS{
+		"lua/hit.lua":         {Data: []byte("return 1")},
+		"lua/sub/deep/x.lua":  {Data: []byte("return 2")},
+		"lua/lib/helper.lua":  {Data: []byte("local function helper() return 3 end")},
+		"lua/uses_helper.lua": {Data: []byte("--- @include \"lib/helper\"\nreturn helper()")},
+	}
+	two := fstest.MapFS{"other/y.lua": {Data: []byte("return 4")}}
+	for path, f := range one {
+		two[path] = f
+	}
+	for _, tt := range []struct {
+		name string
+		fsys fs.FS
+		want string
+	}{
+		{"one directory", one, "[lua/hit lua/sub/deep/x lua/uses_helper]"},
+		{"two directories", two, "[lua/hit lua/sub/deep/x lua/uses_helper other/y]"},
+		{"fs.Sub of one", sub(t, one, "lua"), "[hit sub/deep/x uses_helper]"},
+		{"fs.Sub of two", sub(t, two, "lua"), "[hit sub/deep/x uses_helper]"},
+	} {
+		reg, err := NewRegistry(tt.fsys, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := fmt.Sprint(scriptNames(reg)); got != tt.want {
+			t.Errorf("%s: scripts = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
 
+func sub(t *testing.T, fsys fs.FS, dir string) fs.FS {
+	t.Helper()
+	s, err := fs.Sub(fsys, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.Script("a/x"); err != nil {
-		t.Fatal(err)
+	return s
+}
+
+// Two files cannot share a name, but an fs.FS can list one file twice;
+// the registry refuses that rather than holding the script twice, and Add
+// refuses a name the registry has, naming the file it came from.
+func TestNameCollisionsAreErrors(t *testing.T) {
+	_, err := NewRegistry(twiceFS{fstest.MapFS{"lua/a.lua": {Data: []byte("return 1")}}}, nil)
+	if !errors.Is(err, ErrDuplicateScript) || !strings.Contains(err.Error(), `"lua/a": lua/a.lua and lua/a.lua`) {
+		t.Errorf("NewRegistry of an FS listing a file twice = %v, want ErrDuplicateScript naming lua/a.lua", err)
 	}
+	reg := newTestRegistry(t, map[string]string{"a.lua": "return 1"})
+	_, err = reg.Add("a", "return 2")
+	if want := `redislua: duplicate script name: "a" (already read from a.lua)`; !errors.Is(err, ErrDuplicateScript) || err.Error() != want {
+		t.Errorf("Add of a name read from a file = %v, want %q", err, want)
+	}
+}
+
+// twiceFS lists every directory entry twice.
+type twiceFS struct{ fstest.MapFS }
+
+func (f twiceFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	entries, err := f.MapFS.ReadDir(name)
+	return append(entries, entries...), err
 }
 
 func TestNewRegistryReportsEveryBadFile(t *testing.T) {
@@ -124,7 +179,7 @@ func TestUnknownScriptSuggestsCloseNames(t *testing.T) {
 	b := forMiniredis(t)
 	for name, want := range map[string]string{
 		"transfr": `"transfer"`,
-		"acquire": `"lock/acquire"`,
+		"acquire": `"lock/acquire"? fs.Sub(fsys, "lock") names scripts from inside lock/)`,
 		"zzz":     `unknown script "zzz"`,
 		"":        `unknown script ""`,
 	} {
@@ -168,22 +223,6 @@ func TestLoadAllWarmsTheCacheInOneRoundTrip(t *testing.T) {
 			t.Fatalf("LoadAll(nil) = %v", err)
 		}
 	})
-}
-
-func TestNewRegistryStripsAChainOfSingleDirectories(t *testing.T) {
-	reg, err := NewRegistry(fstest.MapFS{
-		"testdata/lua/a.lua":     {Data: []byte("return 1")},
-		"testdata/lua/sub/b.lua": {Data: []byte("return 1")},
-	}, nil)
-
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"a", "sub/b"} {
-		if _, err := reg.Script(name); err != nil {
-			t.Error(err)
-		}
-	}
 }
 
 // An include cycle that no script reaches made every file in it a
@@ -343,5 +382,186 @@ func TestNonRegularFilesAreRefused(t *testing.T) {
 		if n := fsys.read.Load(); n != 0 {
 			t.Errorf("%v: read %d bytes", mode, n)
 		}
+	}
+}
+
+func includeFS() fstest.MapFS {
+	return fstest.MapFS{
+		"charge.lua": {Data: []byte("-- @key account\n-- @arg amount\n--- @include \"lib/money\"\nreturn charge(KEYS[1], ARGV[1])\n")},
+		"lib/money.lua": {Data: []byte(
+			"local function charge(key, amount)\n" +
+				"  if tonumber(amount) <= 0 then\n" +
+				"    error('amount must be positive')\n" +
+				"  end\n" +
+				"  return redis.call('INCRBY', key, amount)\n" +
+				"end\n")},
+	}
+}
+
+// Errors in included code name the included file and its own line.
+func TestIncludeMapsErrorsToTheIncludedFile(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		reg, err := NewRegistry(includeFS(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if names := fmt.Sprint(scriptNames(reg)); names != "[charge]" {
+			t.Fatalf("scripts = %s; an included file is a library, not a script", names)
+		}
+		s := reg.MustScript("charge")
+		if n, err := s.Run(ctx, b.client, []string{"acct"}, 5).Int64(); err != nil || n != 5 {
+			t.Fatalf("Run = %d, %v", n, err)
+		}
+		err = s.Run(ctx, b.client, []string{"acct"}, -1).Err()
+		var se *ScriptError
+		if !errors.As(err, &se) || se.File != "lib/money.lua" || se.Line != 3 || se.Script != "charge" {
+			t.Fatalf("err = %v, want lib/money.lua:3 in script charge", err)
+		}
+		got, err := b.client.ScriptLoad(ctx, s.Source()).Result()
+		if err != nil || got != s.SHA() || strings.Contains(s.Source(), "@include") {
+			t.Fatalf("SHA %s, SCRIPT LOAD %s, %v: the SHA must be the expanded source's", s.SHA(), got, err)
+		}
+		if fmt.Sprint(s.Includes()) != "[lib/money.lua]" {
+			t.Errorf("Includes() = %v", s.Includes())
+		}
+	})
+}
+
+func TestIncludeProblemsNameTheIncludeLine(t *testing.T) {
+	fsys := includeFS()
+	fsys["lib/money.lua"] = &fstest.MapFile{Data: []byte("local function charge(key, amount)\n  return (\nend\n")}
+	fsys["other.lua"] = &fstest.MapFile{Data: []byte("return 1\n--- @include \"lib/missing\"\n")}
+	_, err := NewRegistry(fsys, nil)
+	if err == nil {
+		t.Fatal("NewRegistry accepted a broken include")
+	}
+	for _, want := range []string{"lib/money.lua:3", `other.lua:2:`, `cannot include "lib/missing"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
+	}
+}
+
+func scriptNames(reg *Registry) []string {
+	var names []string
+	for _, s := range reg.Scripts() {
+		names = append(names, s.Name())
+	}
+	return names
+}
+
+// Two scripts with the same source have the same SHA1, the only thing an
+// error names: Registry.MapError cannot tell them apart and says so, while
+// Run and Script.MapError map with their own script.
+func TestSharedSourceErrorsAreMappedByTheirOwnScript(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	body := []byte("local v = redis.call('EXISTS', KEYS[1])\nreturn redis.call('INCR', KEYS[1])\n")
+	reg, err := NewRegistry(fstest.MapFS{
+		"a.lua": {Data: body},
+		"b.lua": {Data: body},
+	}, nil)
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, bs := reg.MustScript("a"), reg.MustScript("b")
+	if a.SHA() != bs.SHA() {
+		t.Fatal("different SHAs")
+	}
+	key := "shared-source"
+	if err := b.client.HSet(ctx, key, "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Script{a, bs} {
+		err := reg.Run(ctx, b.client, s.Name(), []string{key}).Err()
+		var se *ScriptError
+		if !errors.As(err, &se) || se.Script != s.Name() || se.File != s.File() || se.Line != 2 || !errors.Is(err, ErrWrongType) {
+			t.Errorf("Run(%s) = %#v, want %s:2 of script %s", s.Name(), err, s.File(), s.Name())
+		}
+	}
+
+	pipe := b.client.Pipeline() // no OptimizePipelines: errors stay raw
+	cmd := a.Run(ctx, pipe, []string{key})
+	_, _ = pipe.Exec(ctx)
+	raw := cmd.Err()
+	var se *ScriptError
+	if errors.As(raw, &se) {
+		t.Fatalf("raw pipeline error already mapped: %v", raw)
+	}
+	mapped := reg.MapError(raw)
+	if errors.As(mapped, &se) {
+		t.Errorf("Registry.MapError = %v: a *ScriptError naming %s, but a and b share the SHA1", mapped, se.Script)
+	}
+	var amb *AmbiguousScriptError
+	if !errors.As(mapped, &amb) || fmt.Sprint(amb.Scripts) != "[a b]" || amb.File != "" || amb.Line != 2 || amb.SHA != a.SHA() ||
+		!errors.Is(mapped, ErrWrongType) || errors.Unwrap(mapped) != raw || reg.MapError(mapped) != mapped {
+		t.Errorf("Registry.MapError = %#v, want an *AmbiguousScriptError for a and b, line 2", mapped)
+	}
+	if want := "redislua: script a or b (same source), line 2: WRONGTYPE Operation against a key holding the wrong kind of value"; mapped.Error() != want {
+		t.Errorf("Error() = %q, want %q", mapped.Error(), want)
+	}
+	for _, s := range []*Script{a, bs} {
+		for _, in := range []error{raw, mapped} {
+			err := s.MapError(in)
+			if !errors.As(err, &se) || se.Script != s.Name() || se.File != s.File() || se.Line != 2 || !errors.Is(err, ErrWrongType) {
+				t.Errorf("%s.MapError(%v) = %v, want %s:2", s.Name(), in, err, s.File())
+			}
+		}
+	}
+}
+
+// When the line Redis names is the same line of the same file in every
+// script sharing the source, Registry.MapError says where, still naming
+// them all. A script added later with that source joins them.
+func TestSharedSourceErrorInASharedInclude(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	main := []byte("--- @include \"lib/incr\"\nreturn incr(KEYS[1])\n")
+	reg, err := NewRegistry(fstest.MapFS{
+		"a.lua":        {Data: main},
+		"b.lua":        {Data: main},
+		"lib/incr.lua": {Data: []byte("local function incr(key)\n  return redis.call('INCR', key)\nend\n")},
+	}, nil)
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "shared-include"
+	if err := b.client.HSet(ctx, key, "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rawError := func(name string) error {
+		pipe := b.client.Pipeline()
+		cmd := reg.Run(ctx, pipe, name, []string{key})
+		_, _ = pipe.Exec(ctx)
+		return cmd.Err()
+	}
+	mapped := reg.MapError(rawError("b"))
+	var amb *AmbiguousScriptError
+	if !errors.As(mapped, &amb) || fmt.Sprint(amb.Scripts) != "[a b]" || amb.File != "lib/incr.lua" || amb.Line != 2 || !errors.Is(mapped, ErrWrongType) {
+		t.Fatalf("Registry.MapError = %#v, want lib/incr.lua:2 for a and b", mapped)
+	}
+	if want := "redislua: lib/incr.lua:2: WRONGTYPE Operation against a key holding the wrong kind of value (script a or b: same source)"; mapped.Error() != want {
+		t.Errorf("Error() = %q, want %q", mapped.Error(), want)
+	}
+
+	// c's line 2 is its own: the scripts no longer agree.
+	if _, err := reg.Add("c", reg.MustScript("a").Source()); err != nil {
+		t.Fatal(err)
+	}
+	mapped = reg.MapError(rawError("b"))
+	if !errors.As(mapped, &amb) || fmt.Sprint(amb.Scripts) != "[a b c]" || amb.File != "" || amb.Line != 2 {
+		t.Fatalf("Registry.MapError = %#v, want line 2 for a, b and c, no file", mapped)
+	}
+
+	// A script alone with its SHA1 maps as before.
+	if _, err := reg.Add("d", "\n"+reg.MustScript("a").Source()); err != nil {
+		t.Fatal(err)
+	}
+	var se *ScriptError
+	if err := reg.MapError(rawError("d")); !errors.As(err, &se) || se.Script != "d" || se.File != "d" || se.Line != 3 {
+		t.Errorf("Registry.MapError = %v, want script d line 3", err)
 	}
 }

@@ -337,6 +337,144 @@ func newReplyHold(t *testing.T, target string) *replyHold {
 // Release lets the held replies through, and every later one.
 func (p *replyHold) Release() { p.once.Do(func() { close(p.release) }) }
 
+// quantitySrc counts its runs in KEYS[1], then refuses the call with a
+// reply that carries the caller's ARGV[1].
+const quantitySrc = "redis.call('INCR', KEYS[1])\nreturn redis.error_reply('ERR invalid quantity ' .. ARGV[1])"
+
+// A script's reply that carries the word NOSCRIPT from the caller's data
+// is the script's reply: the script ran, and is not sent again.
+func TestRunSendsOnceWhenTheCallersDataSaysNoScript(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := MustNewScript("quantity", quantitySrc)
+		if err := s.Load(ctx, b.client); err != nil {
+			t.Fatal(err)
+		}
+		b.sent.Take()
+		err := s.Run(ctx, b.client, []string{"runs"}, "NOSCRIPT").Err()
+		if want := "ERR invalid quantity NOSCRIPT"; err == nil || err.Error() != want {
+			t.Errorf("err = %v, want the script's reply %q", err, want)
+		}
+		if errors.Is(err, ErrNoScript) {
+			t.Error("the script's reply reads as ErrNoScript")
+		}
+		if got := b.sent.Take(); len(got) != 1 || got[0] != "evalsha" {
+			t.Errorf("sent %v, want one evalsha", got)
+		}
+		if n, _ := b.client.Get(ctx, "runs").Int(); n != 1 {
+			t.Errorf("the script ran %d times, want 1", n)
+		}
+	})
+}
+
+// noScriptHook answers every EVALSHA with reply instead of sending it, as
+// a server that does not have the script does.
+type noScriptHook struct{ reply string }
+
+func (noScriptHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h noScriptHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == cmdEvalSha {
+			return redisReply(h.reply)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (noScriptHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// redisReply is an error reply, as go-redis reads one from the server.
+type redisReply string
+
+func (e redisReply) Error() string { return string(e) }
+
+func (redisReply) RedisError() {}
+
+// Each form of NOSCRIPT that a server is known to send makes Run send the
+// script once with EVAL: Redis's, and older Kvrocks's behind "ERR ".
+func TestRunFallsBackToEvalOnEachKnownNoScriptForm(t *testing.T) {
+	for _, reply := range []string{
+		"NOSCRIPT No matching script. Please use EVAL.",
+		"NOSCRIPT No matching script. Please use EVAL",
+		"ERR NOSCRIPT No matching script. Please use EVAL",
+	} {
+		t.Run(reply, func(t *testing.T) {
+			b := forMiniredis(t)
+			b.client.AddHook(noScriptHook{reply: reply})
+			ctx := context.Background()
+			s := MustNewScript("incr", incrSrc)
+			if got, err := s.Run(ctx, b.client, []string{"n"}, 1).Int64(); got != 1 || err != nil {
+				t.Fatalf("Run = %d, %v; want 1, nil", got, err)
+			}
+			if got := b.sent.Take(); len(got) != 2 || got[0] != "evalsha" || got[1] != "eval" {
+				t.Errorf("sent %v, want evalsha then eval", got)
+			}
+		})
+	}
+}
+
+func TestDeclaredCountsAreCheckedBeforeSending(t *testing.T) {
+	b := forMiniredis(t)
+	ctx := context.Background()
+	s := MustNewScript("transfer", transferHeader)
+	tests := []struct {
+		keys []string
+		args []any
+		want error
+		msg  string
+	}{
+		{[]string{"{a}1"}, []any{1}, ErrKeyCount, "script transfer takes 2 keys (from to), got 1"},
+		{[]string{"{a}1", "{a}2", "{a}3"}, []any{1}, ErrKeyCount, "got 3"},
+		{[]string{"{a}1", "{a}2"}, nil, ErrArgCount, "script transfer takes 1 to 2 args (amount [id]), got 0"},
+		{[]string{"{a}1", "{a}2"}, []any{1, "id", "extra"}, ErrArgCount, "got 3"},
+		{[]string{"{a}1", "{a}2"}, []any{[]string{"1", "id", "x"}}, ErrArgCount, "got 3"},
+	}
+	for _, tt := range tests {
+		err := s.Run(ctx, b.client, tt.keys, tt.args...).Err()
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("Run(%v, %v) = %v, want %v containing %q", tt.keys, tt.args, err, tt.want, tt.msg)
+		}
+		var ce *CountError
+		if !errors.As(err, &ce) {
+			t.Errorf("Run(%v, %v): not a *CountError", tt.keys, tt.args)
+		}
+	}
+	if sent := b.sent.Take(); len(sent) != 0 {
+		t.Fatalf("sent %v", sent)
+	}
+	none := MustNewScript("none", "-- @key k\nreturn 1")
+	if err := none.Run(ctx, b.client, []string{"k"}, 1).Err(); err == nil || !strings.HasSuffix(err.Error(), "takes no args, got 1") {
+		t.Errorf("declared keys, no args: %v", err)
+	}
+	b.sent.Take()
+	for _, args := range [][]any{{1}, {1, "id"}} {
+		if err := s.Run(ctx, b.client, []string{"{a}1", "{a}2"}, args...).Err(); err != nil {
+			t.Errorf("Run with %v: %v", args, err)
+		}
+	}
+}
+
+func TestVariadicAndUndeclaredScriptsAcceptAnyCount(t *testing.T) {
+	b := forMiniredis(t)
+	ctx := context.Background()
+	variadic := MustNewScript("v", "-- @key first\n-- @key rest...\nreturn #KEYS")
+	undeclared := MustNewScript("u", "return #KEYS")
+	if err := variadic.Run(ctx, b.client, nil).Err(); !errors.Is(err, ErrKeyCount) {
+		t.Errorf("variadic with no keys = %v, want ErrKeyCount (first is required)", err)
+	}
+	for _, keys := range [][]string{{"a"}, {"a", "b", "c"}} {
+		if n, err := variadic.Run(ctx, b.client, keys).Int64(); err != nil || n != int64(len(keys)) {
+			t.Errorf("variadic with %v = %d, %v", keys, n, err)
+		}
+		if n, err := undeclared.Run(ctx, b.client, keys, 1, 2, 3).Int64(); err != nil || n != int64(len(keys)) {
+			t.Errorf("undeclared with %v = %d, %v", keys, n, err)
+		}
+	}
+}
+
 // waitFor polls cond every few milliseconds until it holds, and fails the
 // test if it does not within d.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {

@@ -3,6 +3,7 @@ package redislua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -149,5 +150,27 @@ func TestEmptyKeyIsRefusedBeforeSending(t *testing.T) {
 	}
 	if sent := b.sent.Take(); len(sent) != 0 {
 		t.Fatalf("sent %v, want nothing", sent)
+	}
+}
+
+const transferHeader = `-- Moves an amount between two balances.
+-- @key from     balance to debit
+-- @key to       balance to credit
+-- @arg amount   positive integer
+-- @arg [id]     transfer ID
+-- @return the new balance of from
+return redis.call('INCRBY', KEYS[1], ARGV[1])
+`
+
+func TestHeaderIsReadIntoTheScript(t *testing.T) {
+	s := MustNewScript("transfer", transferHeader)
+	if got := fmt.Sprint(s.Keys()); got != "[{from balance to debit false false} {to balance to credit false false}]" {
+		t.Errorf("Keys() = %s", got)
+	}
+	if got := fmt.Sprint(s.Args()); got != "[{amount positive integer false false} {id transfer ID true false}]" {
+		t.Errorf("Args() = %s", got)
+	}
+	if s.Description() != "Moves an amount between two balances." || s.Returns() != "the new balance of from" {
+		t.Errorf("Description() = %q, Returns() = %q", s.Description(), s.Returns())
 	}
 }

@@ -9,7 +9,9 @@ import (
 )
 
 // unknownScript builds the error for a name a registry does not have,
-// suggesting up to three close names.
+// suggesting up to three close names. When the closest is the name inside
+// a directory ("lua/hit" for "hit"), it shows the fs.Sub call that names
+// scripts from inside that directory.
 func unknownScript(name string, names []string) error {
 	if len(names) == 0 {
 		return fmt.Errorf("%w %q: the registry is empty", ErrUnknownScript, name)
@@ -17,6 +19,9 @@ func unknownScript(name string, names []string) error {
 	close := closeNames(name, names, 3)
 	if len(close) == 0 {
 		return fmt.Errorf("%w %q", ErrUnknownScript, name)
+	}
+	if dir, ok := strings.CutSuffix(close[0], "/"+name); ok {
+		return fmt.Errorf("%w %q (did you mean %s? fs.Sub(fsys, %q) names scripts from inside %s/)", ErrUnknownScript, name, quoteList(close), dir, dir)
 	}
 	return fmt.Errorf("%w %q (did you mean %s?)", ErrUnknownScript, name, quoteList(close))
 }

@@ -125,8 +125,7 @@ func BenchmarkKeysPerCall(b *testing.B) {
 }
 
 // BenchmarkCheckSlots measures the slot check alone, by number of keys
-// (pure CPU): a few ns per key, no allocation. The same benchmark is in
-// the library's bench_test.go.
+// (pure CPU): a few ns per key, no allocation.
 func BenchmarkCheckSlots(b *testing.B) {
 	for _, n := range []int{1, 10, 100, 1000} {
 		keys := sameSlotKeys(n)

@@ -22,9 +22,13 @@ import (
 //go:embed lua/*.lua
 var luaFS embed.FS
 
-// scripts is the registry of lua/, built once.
+// scripts is the registry of lua/, built once; lua/incr.lua is "incr".
 var scripts = sync.OnceValue(func() *redislua.Registry {
-	r, err := redislua.NewRegistry(luaFS, &redislua.RegistryOptions{ClusterChecks: true})
+	dir, err := fs.Sub(luaFS, "lua")
+	if err != nil {
+		panic(err)
+	}
+	r, err := redislua.NewRegistry(dir, &redislua.RegistryOptions{ClusterChecks: true})
 	if err != nil {
 		panic(err) // the files are part of this package: a test fails at once
 	}

@@ -2,7 +2,7 @@
 // (packages lock, ratelimit, transfer and cas) as an fs.FS, so that they
 // can be listed, linted or loaded like any other scripts:
 //
-//	reg, err := redislua.NewRegistry(lua.FS)
+//	reg, err := redislua.NewRegistry(lua.FS, nil)
 //	err = reg.LoadAll(ctx, rdb) // preload every prebuilt script
 //
 // Script names are paths in FS without ".lua": "lock/acquire",

@@ -10,8 +10,9 @@
 //	redislua load -addr host:port [-cluster] DIR...   load every script (on every node with -cluster)
 //
 // Each DIR is read as the library reads an fs.FS: every *.lua file below
-// it is a script named by its path without ".lua", except files that
-// another file includes. Only regular files are read (a named pipe, or a
+// it is a script named by its path below DIR without ".lua" (in DIR lua,
+// lua/lock/acquire.lua is "lock/acquire"), except files that another file
+// includes. Only regular files are read (a named pipe, or a
 // link to a device, is reported, not opened); an include cycle is an error.
 package main
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -63,6 +65,29 @@ func TestShaAndLs(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("sha", "testdata/bad"); code != 1 || !strings.Contains(errOut, "testdata/bad/counter.lua:2:1: global-write") {
 		t.Errorf("sha of a bad dir: exit %d, %q", code, errOut)
+	}
+}
+
+// A script is named by its path below the directory given, also when that
+// directory holds nothing but one directory (names used to start below it
+// then).
+func TestNamesAreRelativeToTheDirectoryGiven(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "lua", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lua", "sub", "hit.lua"), []byte("return 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ dir, want string }{
+		{dir, "lua/sub/hit"},
+		{filepath.Join(dir, "lua"), "sub/hit"},
+		{filepath.Join(dir, "lua", "sub"), "hit"},
+	} {
+		code, out, errOut := runCLI("sha", tt.dir)
+		if name, _, _ := strings.Cut(out, " "); code != 0 || name != tt.want {
+			t.Errorf("sha %s: exit %d, %q %q; want the name %s", tt.dir, code, out, errOut, tt.want)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"math"
 	"os"
@@ -27,8 +28,18 @@ import (
 	"github.com/redislua/redislua"
 )
 
-//go:embed lua/*.lua
-var luaFS embed.FS
+//go:embed lua
+var files embed.FS
+
+// newRegistry reads the scripts under lua/, named from inside it: "push"
+// and "stats".
+func newRegistry() (*redislua.Registry, error) {
+	scripts, err := fs.Sub(files, "lua")
+	if err != nil {
+		return nil, err
+	}
+	return redislua.NewRegistry(scripts, nil)
+}
 
 // The keys share the hash tag {nums}, so that on a cluster both live in
 // one slot, as a script's keys must.
@@ -54,7 +65,7 @@ func run(ctx context.Context, out io.Writer) error {
 	defer closeAll()
 	fmt.Fprintln(out, "using", where)
 
-	reg, err := redislua.NewRegistry(luaFS, nil)
+	reg, err := newRegistry()
 	if err != nil {
 		return err // names the file and line of a syntax error
 	}

@@ -9,8 +9,6 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/redislua/redislua"
 )
 
 // The example must keep running against the embedded miniredis and print
@@ -22,11 +20,11 @@ func TestListsumExampleRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"script stats from lua/stats.lua, read-only=true",
+		"script stats from stats.lua, read-only=true",
 		"pushed [3 4 5]: list length 3, sum 12",
 		"pushed [10 -2]: list length 5, sum 20",
 		"list [3 4 5 10 -2], sum 20",
-		"pushing 7 onto a sum of MaxInt64-1: redislua: lua/push.lua:19: increment or decrement would overflow",
+		"pushing 7 onto a sum of MaxInt64-1: redislua: push.lua:19: increment or decrement would overflow",
 		"list [3 4 5 10 -2], sum 9223372036854775806 (unchanged)",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -41,7 +39,7 @@ func TestPushChangesNothingOnWrongType(t *testing.T) {
 	m := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	defer rdb.Close()
-	reg, err := redislua.NewRegistry(luaFS, nil)
+	reg, err := newRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,19 +2,27 @@
 // from lua/, run by name, recovering from a flushed script cache, queued in
 // a pipeline, and errors that name the file and line.
 //
-// It uses the Redis at REDIS_ADDR (host:port) when that is set, and an
-// embedded miniredis otherwise:
+// It uses an embedded miniredis, or the Redis at REDIS_ADDR (host:port)
+// when that is set:
 //
 //	go run ./examples/quickstart
 //	REDIS_ADDR=127.0.0.1:6379 go run ./examples/quickstart
+//	REDIS_ADDR=127.0.0.1:6379 go run ./examples/quickstart -flush
+//
+// On a server of yours it writes only keys starting with "quickstart:",
+// refuses to start when one exists already, and deletes them before it
+// exits. It empties the server's script cache (SCRIPT FLUSH, to show Run
+// recovering from it) only on the embedded miniredis, or when -flush asks.
 package main
 
 import (
 	"context"
 	"embed"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
 
@@ -24,24 +32,41 @@ import (
 	"github.com/redislua/redislua"
 )
 
-//go:embed lua/*.lua
-var luaFS embed.FS
+//go:embed lua
+var files embed.FS
+
+// The keys the program writes, and deletes before it returns.
+const (
+	fromKey   = "quickstart:{alice}:checking"
+	toKey     = "quickstart:{alice}:savings"
+	visitsKey = "quickstart:visits"
+)
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	flush := flag.Bool("flush", false, "with REDIS_ADDR, run SCRIPT FLUSH on that server too (it empties the server's whole script cache)")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, *flush); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	rdb, where, closeAll, err := connect()
+// run shows the registry at work; flush allows SCRIPT FLUSH on a server
+// given by REDIS_ADDR.
+func run(ctx context.Context, out io.Writer, flush bool) error {
+	rdb, where, embedded, closeAll, err := connect()
 	if err != nil {
 		return err
 	}
 	defer closeAll()
 	fmt.Fprintln(out, "using", where)
 
-	reg, err := redislua.NewRegistry(luaFS, nil)
+	// Names are paths inside the fs.FS given: fs.Sub makes lua/transfer.lua
+	// "transfer".
+	scripts, err := fs.Sub(files, "lua")
+	if err != nil {
+		return err
+	}
+	reg, err := redislua.NewRegistry(scripts, nil)
 	if err != nil {
 		return err
 	}
@@ -52,43 +77,51 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
-	from, to := "quickstart:{alice}:checking", "quickstart:{alice}:savings"
-	if err := rdb.Set(ctx, from, 100, 0).Err(); err != nil {
+	// Never overwrite what is there: the keys must be new, and go at the end.
+	if n, err := rdb.Exists(ctx, fromKey, toKey, visitsKey).Result(); err != nil {
 		return err
+	} else if n > 0 {
+		return fmt.Errorf("quickstart: %s holds keys %s, %s or %s already; delete them or use another server", where, fromKey, toKey, visitsKey)
 	}
-	if err := rdb.Del(ctx, to).Err(); err != nil {
-		return err
-	}
+	defer rdb.Del(context.WithoutCancel(ctx), fromKey, toKey, visitsKey)
 
-	left, err := reg.Run(ctx, rdb, "transfer", []string{from, to}, 30).Int64()
+	if err := rdb.Set(ctx, fromKey, 100, 0).Err(); err != nil {
+		return err
+	}
+	left, err := reg.Run(ctx, rdb, "transfer", []string{fromKey, toKey}, 30).Int64()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "transfer 30: %s now %d\n", from, left)
+	fmt.Fprintf(out, "transfer 30: %s now %d\n", fromKey, left)
 
 	// After a restart or failover the server's script cache is empty; Run
 	// notices NOSCRIPT and sends the script once with EVAL.
-	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
-		return err
+	did := "after SCRIPT FLUSH"
+	if embedded || flush {
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			return err
+		}
+	} else {
+		did = "(SCRIPT FLUSH skipped on your server: -flush runs it)"
 	}
-	left, err = reg.Run(ctx, rdb, "transfer", []string{from, to}, 20).Int64()
+	left, err = reg.Run(ctx, rdb, "transfer", []string{fromKey, toKey}, 20).Int64()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "transfer 20 after SCRIPT FLUSH: %s now %d\n", from, left)
+	fmt.Fprintf(out, "transfer 20 %s: %s now %d\n", did, fromKey, left)
 
 	// In a pipeline Run queues EVAL, which a flushed cache cannot break;
 	// with OptimizePipelines, later calls of the same script become EVALSHA.
 	pipe := rdb.Pipeline()
-	fromBal := reg.Run(ctx, pipe, "balance", []string{from})
-	toBal := reg.Run(ctx, pipe, "balance", []string{to})
+	fromBal := reg.Run(ctx, pipe, "balance", []string{fromKey})
+	toBal := reg.Run(ctx, pipe, "balance", []string{toKey})
 	if _, err := pipe.Exec(ctx); err != nil {
 		return reg.MapError(err)
 	}
 	fmt.Fprintf(out, "balances in one pipeline: %d and %d\n", fromBal.Val(), toBal.Val())
 
 	// A script's own error reply arrives untouched.
-	err = reg.Run(ctx, rdb, "transfer", []string{from, to}, 1000).Err()
+	err = reg.Run(ctx, rdb, "transfer", []string{fromKey, toKey}, 1000).Err()
 	fmt.Fprintln(out, "transfer 1000:", err)
 
 	// A bug Redis would only report when the line runs is refused now,
@@ -97,10 +130,10 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintln(out, "a misspelt local, refused at start-up:", err)
 
 	// An error raised while a script runs names the file and line.
-	if err := rdb.Set(ctx, "quickstart:visits", "many", 0).Err(); err != nil {
+	if err := rdb.Set(ctx, visitsKey, "many", 0).Err(); err != nil {
 		return err
 	}
-	err = reg.Run(ctx, rdb, "incr", []string{"quickstart:visits"}, 1).Err()
+	err = reg.Run(ctx, rdb, "incr", []string{visitsKey}, 1).Err()
 	var se *redislua.ScriptError
 	if errors.As(err, &se) {
 		fmt.Fprintf(out, "a run-time error, reported as: %v\n", err)
@@ -108,22 +141,23 @@ func run(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// connect returns a client of REDIS_ADDR, or of an embedded miniredis.
-func connect() (*redis.Client, string, func(), error) {
-	addr, where, stop := os.Getenv("REDIS_ADDR"), "", func() {}
+// connect returns a client of REDIS_ADDR, or of an embedded miniredis
+// (embedded is then true).
+func connect() (rdb *redis.Client, where string, embedded bool, closeAll func(), err error) {
+	addr, stop := os.Getenv("REDIS_ADDR"), func() {}
 	if addr != "" {
 		where = "Redis at " + addr
 	} else {
 		m, err := miniredis.Run()
 		if err != nil {
-			return nil, "", nil, err
+			return nil, "", false, nil, err
 		}
-		addr, where, stop = m.Addr(), "an embedded miniredis (set REDIS_ADDR to use a real Redis)", m.Close
+		addr, where, embedded, stop = m.Addr(), "an embedded miniredis (set REDIS_ADDR to use a real Redis)", true, m.Close
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	rdb = redis.NewClient(&redis.Options{Addr: addr})
 	// Optional, once per client: pipelines send each script's source once.
 	if err := redislua.OptimizePipelines(rdb); err != nil {
-		return nil, "", nil, err
+		return nil, "", false, nil, err
 	}
-	return rdb, where, func() { rdb.Close(); stop() }, nil
+	return rdb, where, embedded, func() { rdb.Close(); stop() }, nil
 }

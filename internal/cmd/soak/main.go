@@ -3,7 +3,7 @@
 // cluster of three masters, or both at once), from many goroutines, while
 // it injects faults on a schedule, then checks invariants:
 //
-//	go run ./internal/soak -duration 60s -mode both
+//	go run ./internal/cmd/soak -duration 60s -mode both
 //
 // The workers mix transfer.MoveOnce among hash-tagged accounts (sending
 // the same ID again after an unknown outcome), a GET and a cas.FencedSet
@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"sync"
@@ -39,8 +40,8 @@ import (
 	"github.com/redislua/redislua"
 )
 
-//go:embed lua/*.lua
-var luaFS embed.FS
+//go:embed lua
+var files embed.FS
 
 // verifyTimeout bounds the final checks of each target.
 const verifyTimeout = 60 * time.Second
@@ -97,7 +98,11 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) int {
 // cfg.duration (or until ctx ends) and checks them. The servers it starts
 // are stopped by tb.close.
 func soakAll(ctx context.Context, tb *cmdTB, cfg config, logw io.Writer) ([]*soak, error) {
-	reg, err := redislua.NewRegistry(luaFS, nil)
+	scripts, err := fs.Sub(files, "lua")
+	if err != nil {
+		return nil, err
+	}
+	reg, err := redislua.NewRegistry(scripts, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/redis/go-redis/v9"
 
@@ -172,5 +173,38 @@ func TestChecksAgreeWithRedis(t *testing.T) {
 				t.Errorf("Redis 7.0: %s\nNewScript: %v\nNewScript refuses=%v, Redis refuses=%v", what, checkErr, checkRefuses, redisRefuses)
 			}
 		})
+	}
+}
+
+func TestStaticChecksRefuseErrorsAndKeepWarnings(t *testing.T) {
+	files := fstest.MapFS{
+		"ok.lua":   {Data: []byte("local k = KEYS[1] .. ':log'\nreturn redis.call('GET', k)\n")},
+		"good.lua": {Data: []byte("return redis.call('GET', KEYS[1])\n")},
+	}
+	reg, err := NewRegistry(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := reg.Warnings()
+	if len(w) != 1 || w[0].ID != "key-not-from-KEYS" || w[0].File != "ok.lua" || w[0].Line != 2 || w[0].Severity != SeverityWarning {
+		t.Fatalf("Warnings() = %v", w)
+	}
+
+	if _, err := NewRegistry(files, &RegistryOptions{StrictChecks: true}); !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "ok.lua:2:") {
+		t.Fatalf("strict: err = %v, want ErrCheck naming ok.lua:2", err)
+	}
+	if reg, err := NewRegistry(files, &RegistryOptions{StrictChecks: true, IgnoredChecks: []string{"key-not-from-KEYS"}}); err != nil || len(reg.Warnings()) != 0 {
+		t.Fatalf("strict with the check ignored: %v", err)
+	}
+
+	bad := fstest.MapFS{"bad.lua": {Data: []byte("count = 1\nreturn count\n")}}
+	_, err = NewRegistry(bad, nil)
+	var ce *CheckError
+	if !errors.As(err, &ce) || ce.Findings[0].ID != "global-write" || ce.Findings[0].Line != 1 {
+		t.Fatalf("err = %v, want a global-write *CheckError on line 1", err)
+	}
+	bad["bad.lua"] = &fstest.MapFile{Data: []byte("count = 1 -- redislua:ignore global-write\nreturn 1\n")}
+	if _, err := NewRegistry(bad, nil); err != nil {
+		t.Fatalf("an ignore comment did not silence the check: %v", err)
 	}
 }
