@@ -1,5 +1,5 @@
-// Command hello runs one embedded Lua script with redislua: the program the
-// README quotes. It uses the Redis at REDIS_ADDR, or localhost:6379.
+// Command hello counts hits with an embedded Lua script, run by redislua.
+// It uses the Redis at REDIS_ADDR, or localhost:6379.
 package main
 
 import (
