@@ -1,55 +1,54 @@
 // Package redislua runs Redis Lua scripts from Go, on top of go-redis v9.
 //
 // Scripts live in .lua files embedded with go:embed. A Registry reads them
-// once at start-up: it checks each compiles (a syntax error stops the
-// program at start, not the first request in production), reads its Redis 7
-// shebang flags, and computes its SHA1.
+// once, when the program starts: it checks that each compiles and passes
+// static checks against what Redis 7 refuses when a line runs (a syntax
+// error or a misspelt variable stops the program there, not a request in
+// production), reads its header of declared keys and arguments and its
+// shebang flags, and computes its SHA1. Scripts are named by their path in
+// the fs.FS passed, without ".lua":
 //
-//	//go:embed lua/*.lua
-//	var luaFS embed.FS
+//	//go:embed lua
+//	var files embed.FS
 //
-//	reg, err := redislua.NewRegistry(luaFS)
-//	n, err := reg.Run(ctx, rdb, "transfer", []string{"{u1}:a", "{u1}:b"}, 50).Int64()
+//	scripts, err := fs.Sub(files, "lua") // lua/hit.lua is the script "hit"
+//	reg, err := redislua.NewRegistry(scripts, nil)
+//	n, err := reg.Run(ctx, rdb, "hit", []string{"hello:hits"}, 60).Int64()
 //
-// # How a script runs
+// # Running
 //
-// Script.Run sends EVALSHA. If the server answers NOSCRIPT (after a
-// restart, a failover or SCRIPT FLUSH), which proves the script did not
-// run, Run sends it once with EVAL, which also caches it again. No other
-// error causes a second send, so a script whose outcome is unknown is never
-// run twice. Read-only scripts, declared with "#!lua flags=no-writes" or a
-// "-- @readonly" header line, use EVALSHA_RO and EVAL_RO. Inside a pipeline
-// or transaction Run queues a plain EVAL, since a NOSCRIPT in the middle of
-// a pipeline cannot be recovered without reordering it.
+// Run sends EVALSHA. If the server answers NOSCRIPT (after a restart, a
+// failover or SCRIPT FLUSH), which proves the script did not run, Run sends
+// it once with EVAL, which also caches it again. No other error causes a
+// second send, by Run or by go-redis under it, so a script whose outcome is
+// unknown is never run twice. Calls are checked before anything is sent:
+// the declared counts of keys and arguments, and on a *redis.ClusterClient
+// (or with RegistryOptions.ClusterChecks on any client) that the keys share
+// a hash slot. Inside a pipeline or transaction Run queues a plain EVAL;
+// OptimizePipelines makes each server's share of a pipeline load a script
+// once and call it with EVALSHA.
 //
 // # Errors
 //
 // Errors raised while a script runs come back as *ScriptError, whose
-// message names the file and line ("redislua: lua/transfer.lua:3: ...")
-// instead of Redis's "user_script:3". errors.Is matches ErrOOM, ErrBusy,
-// ErrReadOnly, ErrNoPerm; Unwrap returns the server's error. Errors a
-// script returns on purpose with redis.error_reply pass through untouched,
-// and redis.Nil stays redis.Nil; Script.Run lists the error codes such a
-// reply must not start with.
+// message names the file and line ("redislua: hit.lua:5: ...") instead of
+// Redis's "user_script:5". errors.Is matches ErrOOM, ErrBusy, ErrReadOnly,
+// ErrNoPerm and the other sentinel errors; Unwrap returns the server's
+// error. Replies a script returns on purpose with redis.error_reply pass
+// through untouched, and redis.Nil stays redis.Nil.
 //
-// # Where things are
+// # Options
 //
-// script.go holds Script and the reading of its source; run.go checks a
-// call and handles NOSCRIPT; command.go builds the EVAL commands;
-// registry.go holds Registry and options.go its options; cluster.go
-// computes slots and loads every node; cluster_guard.go keeps a script's
-// replies from redirecting a ClusterClient; lint.go runs the static checks;
-// errors.go holds the error types and errmap.go maps Redis error replies
-// onto them; pipeline.go is the OptimizePipelines hook on a server's
-// client and pipeline_cluster.go puts it on the nodes of a ClusterClient
-// or Ring; prebuilt.go embeds
-// the library's own scripts (lua/), whose typed wrappers are cas.go,
-// transfer.go, lock.go (with lock_wait.go, lock_deadline.go,
-// lock_refresh.go, lock_watchdog.go, retry.go) and ratelimit.go (with
-// ratelimit_options.go).
-// internal/luasrc reads sources (shebang, header, @include),
-// internal/luacheck parses Lua and runs the static checks,
-// internal/rediserr reads error replies, internal/hashslot computes cluster
-// slots, and internal/redistest starts real redis-server processes and
-// clusters for the tests. cmd/redislua is the command-line tool.
+// Every constructor of the module takes an option struct, as go-redis does
+// (redis.Options): the fields are documented in one place, the zero value
+// of each is its default, a nil pointer means every default, and the
+// constructor checks them all before it returns.
+//
+// # More
+//
+// The packages lock, ratelimit, transfer and cas are prebuilt primitives
+// built on this package's public API, and package lua holds their scripts
+// as an fs.FS. The guides, on pipelines, Redis Cluster, failover, errors,
+// static checks, testing and the redislua command, are in the docs
+// directory of the repository: https://github.com/redislua/redislua/tree/main/docs
 package redislua
