@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/redislua/redislua/internal/keyspace"
 )
 
 // Sentinel errors. Compare with errors.Is: the errors this package returns
@@ -176,3 +178,14 @@ func (e *SyntaxError) Unwrap() error { return e.err }
 
 // Is reports whether target is ErrSyntax.
 func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
+
+// ErrReservedKey means a key passed to a prebuilt primitive (packages
+// lock, ratelimit, transfer and cas) contains "}redislua:", as the keys
+// those primitives derive for their own state do
+// ("job{job}redislua:fence"). They refuse such keys before sending
+// anything, so that no call can write over a lock's fence counter, a
+// transfer's ID record or a limiter's state. See docs/keys.md.
+var ErrReservedKey = errors.New(`redislua: reserved key name (keys containing "}redislua:" are the library's own)`)
+
+// quoteKey quotes key for an error text (see keyspace.Quote).
+func quoteKey(key string) string { return keyspace.Quote(key) }

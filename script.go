@@ -1,6 +1,8 @@
 package redislua
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -239,4 +241,10 @@ func params(in []luasrc.Param) []Param {
 		out[i] = Param(p)
 	}
 	return out
+}
+
+// sha1Hex returns the SHA1 of s in lower-case hex, as Redis names scripts.
+func sha1Hex(s string) string {
+	sum := sha1.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
