@@ -544,10 +544,7 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 // Distinct keys never share a fence record: a's record at 10 does not
 // refuse b's fence 5, on a server and on a cluster.
 func TestFenceRecordsAreNotShared(t *testing.T) {
-	clients := map[string]redis.UniversalClient{
-		"redis":   testbackend.Real(t).Client,
-		"cluster": testbackend.SharedCluster(t),
-	}
+	clients := testbackend.ServerAndCluster(t)
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

@@ -1289,29 +1289,14 @@ func TestLockWaitReplicasRefusedBeforeSending(t *testing.T) {
 	}
 }
 
-// Pairs of keys that the first key scheme ("{k}:suffix" for a key without
-// a hash tag, "k:suffix" for one with) gave one fence counter.
-var sharedFencePairs = [][2]string{
-	{"keys-test:a", "{keys-test:a}"},
-	{"{keys-test}b", "{keys-test}:b"},
-	{"keys-test:c:fence", "{keys-test:c}"},
-	{"keys-test:{d}", "keys-test:{d}:fence"},
-	{"{}keys-test:e", "keys-test:e"},                // an empty tag hashes the whole key
-	{"keys-test:\x00\xff{", "keys-test:\x00\xff{}"}, // binary; a '{' without a tag
-	{"keys-test:f}g", "{keys-test:f}g"},
-}
-
 // Locks on distinct keys never share a fence counter, on a server and on
 // a cluster.
 func TestLockFenceCountersAreNotShared(t *testing.T) {
-	clients := map[string]redis.UniversalClient{
-		"redis":   testbackend.Real(t).Client,
-		"cluster": testbackend.SharedCluster(t),
-	}
+	clients := testbackend.ServerAndCluster(t)
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			for _, p := range sharedFencePairs {
+			for _, p := range testbackend.SharedStatePairs {
 				a, b := p[0], p[1]
 				clean := func() {
 					for _, k := range p {

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/redislua/redislua"
 	"github.com/redislua/redislua/internal/keyspace"
 	"github.com/redislua/redislua/internal/redistest"
@@ -90,32 +88,17 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	}
 }
 
-// Pairs of user keys that the first key scheme ("{k}:suffix" for a key
-// without a hash tag, "k:suffix" for one with) sent to shared state.
-var sharedStatePairs = [][2]string{
-	{"keys-test:a", "{keys-test:a}"},
-	{"{keys-test}b", "{keys-test}:b"},
-	{"keys-test:c:fence", "{keys-test:c}"},
-	{"keys-test:{d}", "keys-test:{d}:fence"},
-	{"{}keys-test:e", "keys-test:e"},                // an empty tag hashes the whole key
-	{"keys-test:\x00\xff{", "keys-test:\x00\xff{}"}, // binary; a '{' without a tag
-	{"keys-test:f}g", "{keys-test:f}g"},
-}
-
 // Distinct user keys never share a budget, for either algorithm, on a
 // server and on a cluster: a limit of 1 used up on one key of each pair
 // leaves the other's whole.
 func TestDerivedStateIsNotShared(t *testing.T) {
-	clients := map[string]redis.UniversalClient{
-		"redis":   testbackend.Real(t).Client,
-		"cluster": testbackend.SharedCluster(t),
-	}
+	clients := testbackend.ServerAndCluster(t)
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			for _, v := range variants {
 				l := newTestLimiter(t, c, 1, time.Minute, v.opts)
-				for _, p := range sharedStatePairs {
+				for _, p := range testbackend.SharedStatePairs {
 					a, b := p[0], p[1]
 					for _, k := range p {
 						if err := l.Reset(ctx, k); err != nil {

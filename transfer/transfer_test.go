@@ -813,10 +813,7 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 // Distinct from keys never share ID records: one ID on each from key of a
 // pair moves twice, on a server and on a cluster.
 func TestRecordsAreNotShared(t *testing.T) {
-	clients := map[string]redis.UniversalClient{
-		"redis":   testbackend.Real(t).Client,
-		"cluster": testbackend.SharedCluster(t),
-	}
+	clients := testbackend.ServerAndCluster(t)
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

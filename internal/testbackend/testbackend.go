@@ -124,3 +124,13 @@ func Count(names []string, name string) int {
 	}
 	return n
 }
+
+// ServerAndCluster returns a client of a fresh redis-server ("redis") and
+// one of the shared cluster ("cluster"), for tests that must hold on both.
+func ServerAndCluster(t *testing.T) map[string]redis.UniversalClient {
+	t.Helper()
+	return map[string]redis.UniversalClient{
+		"redis":   Real(t).Client,
+		"cluster": SharedCluster(t),
+	}
+}
