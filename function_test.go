@@ -365,3 +365,40 @@ func (h *sentTo) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h *sentTo) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
 }
+
+// TestFunctionOwnMovedReplyNotFollowed checks that a function's own
+// MOVED reply reaches the caller and the function does not run twice.
+func TestFunctionOwnMovedReplyNotFollowed(t *testing.T) {
+	cc := sharedCluster(t)
+	ctx := context.Background()
+	key := "{fnmoved}counter"
+	other := ""
+	master, err := cc.MasterForKey(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range clusterAddrs(t, cc) {
+		if addr != master.Options().Addr {
+			other = addr
+			break
+		}
+	}
+	reply := fmt.Sprintf("MOVED %d %s", Slot(key), other)
+	src := "#!lua name=moved\n" +
+		"redis.register_function('moved_once', function(keys, args)\n" +
+		"  redis.call('INCR', keys[1])\n" +
+		"  return redis.error_reply(args[1]) -- redislua:ignore server-error-code\n" +
+		"end)\n"
+	r := libRegistry(t, map[string]string{"moved.lua": src})
+	if err := r.LoadAll(ctx, cc); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := r.Function("moved_once")
+	err = f.Call(ctx, cc, []string{key}, reply).Err()
+	if err == nil || err.Error() != reply {
+		t.Errorf("error = %v, want the function's own %q", err, reply)
+	}
+	if n, _ := cc.Get(ctx, key).Int(); n != 1 {
+		t.Errorf("the function ran %d times, want 1", n)
+	}
+}
