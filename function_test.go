@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
@@ -271,17 +272,17 @@ func TestFunctionOnCluster(t *testing.T) {
 		t.Fatalf("LoadAll: %v", err)
 	}
 	lib, _ := r.Library("clustered")
-	masters := 0
+	var masters atomic.Int32
 	err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 		code, found, err := lib.codeOn(ctx, node)
 		if err != nil || !found || code != lib.Source() {
 			return fmt.Errorf("node %s: found %v, same code %v, %v", node.Options().Addr, found, code == lib.Source(), err)
 		}
-		masters++
+		masters.Add(1)
 		return nil
 	})
-	if err != nil || masters != 3 {
-		t.Fatalf("FUNCTION LIST WITHCODE per master: %d masters, %v", masters, err)
+	if err != nil || masters.Load() != 3 {
+		t.Fatalf("FUNCTION LIST WITHCODE per master: %d masters, %v", masters.Load(), err)
 	}
 
 	// The master of the key loses its libraries; 16 callers each run once.
