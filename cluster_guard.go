@@ -242,11 +242,13 @@ func (h replyHook) isNodeRefusal(ctx context.Context, oc *onceCmd, reply string,
 func probeArgs(oc *onceCmd, numKeys int) []any {
 	args := oc.Args()
 	name := cmdEval
-	if args[0] == cmdEvalRO || args[0] == cmdEvalShaRO {
+	if args[0] == cmdEvalRO || args[0] == cmdEvalShaRO || args[0] == cmdFcallRO {
 		name = cmdEvalRO
 	}
 	body := "return 0"
-	if first, _, _ := strings.Cut(oc.script.src.Text, "\n"); strings.HasPrefix(first, "#!") {
+	if oc.fn != nil {
+		body = oc.fn.probeHead() + "\n" + body
+	} else if first, _, _ := strings.Cut(oc.script.src.Text, "\n"); strings.HasPrefix(first, "#!") {
 		body = first + "\n" + body
 	}
 	probe := make([]any, 0, 3+numKeys)

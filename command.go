@@ -75,7 +75,8 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 // hold back such a reply when the script, not the node, wrote it.
 type onceCmd struct {
 	*redis.Cmd
-	script *Script
+	script *Script   // nil for a function call
+	fn     *Function // nil for a script
 	// held is a script's reply that a node hook kept from go-redis's
 	// cluster redirection loop; the command is never sent again.
 	held error

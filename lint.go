@@ -83,7 +83,15 @@ func lint(name string, src *luasrc.Source, h luasrc.Header, readOnly bool, cfg c
 	if _, max := luasrc.Range(h.Keys); max > 0 {
 		declared = max
 	}
-	found, err := luacheck.Check(src.Text, luacheck.Config{DeclaredKeys: declared, NoWrites: readOnly})
+	return lintWith(name, src, cfg, func(text string) ([]luacheck.Finding, error) {
+		return luacheck.Check(text, luacheck.Config{DeclaredKeys: declared, NoWrites: readOnly})
+	})
+}
+
+// lintWith runs check on a script's or a library's expanded source and
+// sorts its findings as lint documents.
+func lintWith(name string, src *luasrc.Source, cfg config, check func(string) ([]luacheck.Finding, error)) ([]Finding, error) {
+	found, err := check(src.Text)
 	if err != nil {
 		var se *luacheck.SyntaxError
 		if errors.As(err, &se) {

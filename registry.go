@@ -30,6 +30,11 @@ type table struct {
 	byName map[string]*Script
 	bySHA  map[string][]*Script // several when scripts share a source
 	names  []string             // sorted
+
+	// Function libraries, read by NewRegistry only.
+	libs      map[string]*Library
+	libNames  []string // sorted
+	functions map[string]*Function
 }
 
 // NewRegistry reads every *.lua file under fsys (recursively), parses and
@@ -99,6 +104,10 @@ func NewRegistry(fsys fs.FS, opts *RegistryOptions) (*Registry, error) {
 		if !ok || libraries[file] {
 			continue
 		}
+		if luasrc.IsFunctionLibrary(src) {
+			errs = append(errs, t.addLibrary(file, src, r.cfg, fsys)...)
+			continue
+		}
 		s, err := newScript(scriptName(file), file, src, r.cfg, fsys)
 		if err != nil {
 			errs = append(errs, err)
@@ -116,6 +125,39 @@ func NewRegistry(fsys fs.FS, opts *RegistryOptions) (*Registry, error) {
 	t.sortNames()
 	r.current.Store(t)
 	return r, nil
+}
+
+// addLibrary reads the function library in file and adds it, unless its
+// name or one of its functions' names is taken: function names are
+// global on a Redis server.
+func (t *table) addLibrary(file, src string, cfg config, fsys fs.FS) []error {
+	l, err := newLibrary(file, src, cfg, fsys)
+	if err != nil {
+		return []error{err}
+	}
+	if t.libs == nil {
+		t.libs, t.functions = map[string]*Library{}, map[string]*Function{}
+	}
+	if old, dup := t.libs[l.name]; dup {
+		return []error{fmt.Errorf("%w: function library %q: %s and %s", ErrDuplicateScript, l.name, old.file, file)}
+	}
+	var errs []error
+	for _, f := range l.functions {
+		if old, dup := t.functions[f.name]; dup {
+			errs = append(errs, fmt.Errorf("%w: function %q is registered by %s (library %s) and %s (library %s); function names are global on a Redis server",
+				ErrDuplicateScript, f.name, old.lib.file, old.lib.name, file, l.name))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	for _, f := range l.functions {
+		t.functions[f.name] = f
+	}
+	t.libs[l.name] = l
+	t.libNames = append(t.libNames, l.name)
+	sort.Strings(t.libNames)
+	return nil
 }
 
 // luaFiles lists the *.lua files of fsys, in lexical order.
@@ -162,6 +204,8 @@ func (t *table) clone() *table {
 		byName: make(map[string]*Script, len(t.byName)+1),
 		bySHA:  make(map[string][]*Script, len(t.bySHA)+1),
 		names:  append(make([]string, 0, len(t.names)+1), t.names...),
+
+		libs: t.libs, libNames: t.libNames, functions: t.functions, // never changed after NewRegistry
 	}
 	for k, v := range t.byName {
 		c.byName[k] = v
@@ -234,13 +278,49 @@ func (r *Registry) Scripts() []*Script {
 }
 
 // Warnings returns the static-check warnings of every script, sorted by
-// script name then line (see Finding).
+// script name then line (see Finding), then those of every function
+// library, by library name.
 func (r *Registry) Warnings() []Finding {
 	var out []Finding
 	for _, s := range r.Scripts() {
 		out = append(out, s.warnings...)
 	}
+	for _, l := range r.Libraries() {
+		out = append(out, l.warnings...)
+	}
 	return out
+}
+
+// Libraries returns every function library, sorted by name.
+func (r *Registry) Libraries() []*Library {
+	t := r.scripts()
+	out := make([]*Library, len(t.libNames))
+	for i, name := range t.libNames {
+		out[i] = t.libs[name]
+	}
+	return out
+}
+
+// Library returns the function library called name (the name its first
+// line gives). An unknown name is an error that wraps ErrUnknownScript.
+func (r *Registry) Library(name string) (*Library, error) {
+	t := r.scripts()
+	if l, ok := t.libs[name]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("%w: function library %q", ErrUnknownScript, name)
+}
+
+// Function returns the function called name, from whichever library
+// registers it (function names are global on a Redis server, and
+// NewRegistry refuses two libraries that register one name). An unknown
+// name is an error that wraps ErrUnknownScript.
+func (r *Registry) Function(name string) (*Function, error) {
+	t := r.scripts()
+	if f, ok := t.functions[name]; ok {
+		return f, nil
+	}
+	return nil, fmt.Errorf("%w: function %q", ErrUnknownScript, name)
 }
 
 // Run runs the script called name; see Script.Run. An unknown name is an
@@ -259,10 +339,25 @@ func (r *Registry) Run(ctx context.Context, c redis.Scripter, name string, keys 
 // replica, one round trip per node, and hooks each node against scripts'
 // redirect replies as Run does. Every failure is reported, each naming its
 // script (and node).
+//
+// It then loads every function library with Library.Load (nil options:
+// a library the server holds with other code is a *LibraryConflictError).
+// Inside a pipeline, libraries cannot be loaded (ErrPipeline): load them
+// before queueing calls, since a pipelined Function.Call is not re-sent.
 func (r *Registry) LoadAll(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading scripts", ErrNilClient)
 	}
+	err := r.loadScripts(ctx, c)
+	var errs []error
+	for _, l := range r.Libraries() {
+		errs = append(errs, l.Load(ctx, c, nil))
+	}
+	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// loadScripts is LoadAll for scripts.
+func (r *Registry) loadScripts(ctx context.Context, c redis.Scripter) error {
 	scripts := r.Scripts()
 	if len(scripts) == 0 {
 		return nil

@@ -43,6 +43,16 @@ func ls(dirs []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "  returns %s\n", s.Returns())
 			}
 		}
+		for _, l := range reg.Libraries() {
+			fmt.Fprintf(stdout, "library %s (%s)\n", l.Name(), l.File())
+			for _, f := range l.Functions() {
+				flags := ""
+				if len(f.Flags()) > 0 {
+					flags = " [" + strings.Join(f.Flags(), ",") + "]"
+				}
+				fmt.Fprintf(stdout, "  function %s%s\n", f.Name(), flags)
+			}
+		}
 		return nil
 	})
 }

@@ -46,6 +46,9 @@ func load(args []string, stdout, stderr io.Writer) int {
 		for _, s := range reg.Scripts() {
 			fmt.Fprintf(stdout, "loaded %s %s\n", s.Name(), s.SHA())
 		}
+		for _, l := range reg.Libraries() {
+			fmt.Fprintf(stdout, "loaded function library %s (%d functions)\n", l.Name(), len(l.Functions()))
+		}
 		fmt.Fprintf(stdout, "%d scripts loaded on %s\n", len(reg.Scripts()), where)
 		return nil
 	})

@@ -97,6 +97,12 @@ const maxDepth = 5000
 // break, as Redis 7 does (without one, it is a *SyntaxError). Check takes
 // time and memory linear in the length of src.
 func Check(src string, cfg Config) (findings []Finding, err error) {
+	return checkGuarded(src, cfg, nil)
+}
+
+// checkGuarded is check with the panic guard; lib is not nil for a
+// function library.
+func checkGuarded(src string, cfg Config, lib *library) (findings []Finding, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if e, ok := r.(error); ok && errors.Is(e, ErrTooDeep) {
@@ -106,7 +112,7 @@ func Check(src string, cfg Config) (findings []Finding, err error) {
 			findings, err = nil, fmt.Errorf("%w: %v", ErrInternal, r)
 		}
 	}()
-	return check(src, cfg, nil)
+	return checkLibrary(src, cfg, nil, lib)
 }
 
 // cost is the work one Check did, counted for tests that bound it: tokens
@@ -118,6 +124,11 @@ type cost struct {
 // check is Check without the panic guard, so tests see panics. It adds
 // its work to w if w is not nil.
 func check(src string, cfg Config, w *cost) ([]Finding, error) {
+	return checkLibrary(src, cfg, w, nil)
+}
+
+// checkLibrary is check, for a function library when lib is not nil.
+func checkLibrary(src string, cfg Config, w *cost, lib *library) ([]Finding, error) {
 	src, ok := blankShebang(src)
 	if !ok {
 		return nil, &SyntaxError{Line: 1, Col: 1, Message: "invalid script shebang: the #! line must end with a line break"}
@@ -143,12 +154,19 @@ func check(src string, cfg Config, w *cost) ([]Finding, error) {
 	if w != nil {
 		defer func() { w.steps, w.visits = w.steps+pos.steps, w.visits+c.visits }()
 	}
+	if lib != nil {
+		c.lib = lib
+		c.readRegistrations(chunk)
+	}
 	c.block(chunk, nil)
 	if c.syntax != nil {
 		return nil, c.syntax
 	}
 	if grammar != nil {
 		return nil, grammar
+	}
+	if lib != nil {
+		c.libraryResult()
 	}
 	return c.result(), nil
 }
@@ -234,6 +252,7 @@ type checker struct {
 	depth   int
 	visits  int          // calls of enter, for tests that bound the work
 	syntax  *SyntaxError // Lua 5.2 syntax gopher-lua accepts
+	lib     *library     // nil for a script
 }
 
 func newChecker(cfg Config, pos *positions, ignore suppressions) *checker {

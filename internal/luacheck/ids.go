@@ -75,6 +75,7 @@ const (
 // IDs that ignore comments accept.
 var severities = map[string]Severity{
 	IDGlobalWrite:       Error,
+	IDRegisterFunction:  Error,
 	IDUndefinedGlobal:   Error,
 	IDUndefinedField:    Error,
 	IDCommandNotAllowed: Error,

@@ -18,14 +18,18 @@ func (c *checker) origin(e ast.Expr) origin {
 		}
 		switch e.Value {
 		case "KEYS":
-			return fromKeysTable
+			if c.lib == nil {
+				return fromKeysTable
+			}
 		case "redis":
 			return fromRedis
 		}
 	case *ast.AttrGetExpr:
-		switch c.origin(e.Object) {
+		switch object := c.origin(e.Object); object {
 		case fromKeysTable:
 			return fromKeys
+		case fromArgvTable:
+			return fromArgv
 		case fromRedis:
 			if k, ok := e.Key.(*ast.StringExpr); ok && (k.Value == "call" || k.Value == "pcall") {
 				return fromRedisCall

@@ -15,6 +15,7 @@ const (
 	fromArgv                    // ARGV[n] as is, a string
 	fromRedis                   // the redis table
 	fromRedisCall               // redis.call or redis.pcall
+	fromArgvTable               // a function callback's args parameter
 )
 
 // trustedKey reports whether a value of this origin is accepted as a key.

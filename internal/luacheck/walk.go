@@ -261,8 +261,16 @@ func (c *checker) function(f *ast.FunctionExpr, method bool) {
 		if f.ParList == nil {
 			return
 		}
-		for _, p := range f.ParList.Names {
+		for i, p := range f.ParList.Names {
 			c.pos.name(f.Line(), p)
+			if i == 0 && c.lib != nil && c.lib.callbacks[f] {
+				c.scope.declare(p, fromKeysTable) // a function's keys
+				continue
+			}
+			if i == 1 && c.lib != nil && c.lib.callbacks[f] {
+				c.scope.declare(p, fromArgvTable) // a function's args
+				continue
+			}
 			c.scope.declare(p, fromParam)
 		}
 		if f.ParList.HasVargs {
@@ -395,6 +403,11 @@ func (c *checker) fieldKey(k ast.Expr) {
 // globalRead checks a read of the global e.
 func (c *checker) globalRead(e *ast.IdentExpr) {
 	name := e.Value
+	if c.lib != nil && (name == "KEYS" || name == "ARGV") && !c.extra[name] {
+		c.report(e.Line(), c.cols[e], IDUndefinedGlobal, fmt.Sprintf(
+			"%s is not a global in a Redis function (\"Script attempted to access nonexistent global variable '%s'\"); use the callback's parameters (keys, args)", name, name))
+		return
+	}
 	if scriptGlobals[name] || c.extra[name] {
 		return
 	}

@@ -45,6 +45,10 @@ const (
 	// a key of another type. A bare WRONGTYPE reply (one a script returned
 	// with redis.error_reply) stays KindOther.
 	KindWrongType
+	// KindNoFunction is Redis 7's "ERR Function not found": FCALL named a
+	// function the server does not have, so nothing ran. Only that exact
+	// reply is KindNoFunction.
+	KindNoFunction
 )
 
 // Reply is what Parse read from one error reply.
@@ -58,6 +62,9 @@ type Reply struct {
 	Column int
 	// SHA is the script's SHA1 when the reply names it, otherwise "".
 	SHA string
+	// Function is the function's name when the reply is an error raised
+	// while a Redis function ran, otherwise "".
+	Function string
 	// Message is the human part of the reply, with the wrapping that the
 	// server adds (error code, "user_script:N:", suffix) removed.
 	Message string
@@ -69,6 +76,11 @@ const (
 	suffixOn      = ", on @user_script:"
 	userScript    = "user_script:"
 	traceback     = " stack traceback:"
+	// Redis 7 functions: "ERR user_function:6: boom script: g, on
+	// @user_function:6." names the function, not a SHA1.
+	suffixOnFunction = ", on @user_function:"
+	userFunction     = "user_function:"
+	noFunction       = "ERR Function not found"
 )
 
 // Parse reads an error reply's text. It never fails: text it does not
@@ -76,6 +88,17 @@ const (
 func Parse(msg string) Reply {
 	if body, sha, line, ok := cutScriptSuffix(msg); ok {
 		return parseRuntime(body, sha, line)
+	}
+	if body, fn, line, ok := cutFunctionSuffix(msg); ok {
+		r := parseRuntime(body, "", line)
+		if l, rest, found := cutLinePrefix(r.Message, userFunction); found {
+			r.Line, r.Message = l, rest
+		}
+		r.Function = fn
+		return r
+	}
+	if msg == noFunction {
+		return Reply{Kind: KindNoFunction, Message: msg}
 	}
 	if rest, ok := strings.CutPrefix(msg, compilePrefix); ok {
 		if i := strings.Index(rest, traceback); i >= 0 {
@@ -119,6 +142,25 @@ func cutScriptSuffix(msg string) (body, sha string, line int, ok bool) {
 		return "", "", 0, false
 	}
 	return msg[:i], sha, line, true
+}
+
+// cutFunctionSuffix splits Redis 7's " script: <function>, on
+// @user_function:<line>." suffix, which every error raised while a
+// function runs carries.
+func cutFunctionSuffix(msg string) (body, fn string, line int, ok bool) {
+	i := strings.LastIndex(msg, suffixScript)
+	if i < 0 || !strings.HasSuffix(msg, ".") {
+		return "", "", 0, false
+	}
+	fn, rest, found := strings.Cut(msg[i+len(suffixScript):], suffixOnFunction)
+	if !found || fn == "" || strings.ContainsAny(fn, " ,") {
+		return "", "", 0, false
+	}
+	line, err := strconv.Atoi(strings.TrimSuffix(rest, "."))
+	if err != nil || line < 0 {
+		return "", "", 0, false
+	}
+	return msg[:i], fn, line, true
 }
 
 // parseRuntime reads the body of a Redis error raised while a script ran:

@@ -146,3 +146,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseFunction checks the replies of Redis 7.0.15 to FCALL.
+func TestParseFunction(t *testing.T) {
+	tests := []struct {
+		msg  string
+		want Reply
+	}{
+		{"ERR user_function:6: boom script: g, on @user_function:6.",
+			Reply{Kind: KindRuntime, Line: 6, Function: "g", Message: "boom"}},
+		{"ERR user_function:11: Script attempted to access nonexistent global variable 'KEYS' script: k, on @user_function:11.",
+			Reply{Kind: KindRuntime, Line: 11, Function: "k", Message: "Script attempted to access nonexistent global variable 'KEYS'"}},
+		{"ERR Function not found", Reply{Kind: KindNoFunction, Message: "ERR Function not found"}},
+		{"ERR Function not found here", Reply{Kind: KindOther, Message: "ERR Function not found here"}},
+		{"Function not found", Reply{Kind: KindOther, Message: "Function not found"}},
+	}
+	for _, tt := range tests {
+		if got := Parse(tt.msg); got != tt.want {
+			t.Errorf("Parse(%q) = %+v, want %+v", tt.msg, got, tt.want)
+		}
+	}
+}
