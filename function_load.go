@@ -62,9 +62,9 @@ type functionClient interface {
 // present with byte-identical code it does nothing more; if present with
 // other code it returns a *LibraryConflictError naming every such server,
 // unless opts.Replace (FUNCTION LOAD REPLACE). The servers are the master
-// of a *redis.Client (standalone, or Sentinel's failover client) and every
-// master of a *redis.ClusterClient; replicas get the library through
-// replication. It needs answers, so it returns ErrPipeline inside a
+// of a *redis.Client (standalone, or Sentinel's failover client), every
+// master of a *redis.ClusterClient and every shard of a *redis.Ring;
+// replicas get the library through replication. It needs answers, so it returns ErrPipeline inside a
 // pipeline, and ErrFunctionsUnsupported on a server without Functions.
 func (l *Library) Load(ctx context.Context, c redis.Scripter, opts *LoadOptions) error {
 	replace := opts != nil && opts.Replace
@@ -92,6 +92,10 @@ func (l *Library) Load(ctx context.Context, c redis.Scripter, opts *LoadOptions)
 	switch c := c.(type) {
 	case *redis.ClusterClient:
 		err = eachMaster(ctx, c, func(ctx context.Context, node *redis.Client) error {
+			return onNode(ctx, node, node.Options().Addr)
+		})
+	case *redis.Ring: // a call goes to its key's shard: every shard needs it
+		err = c.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
 			return onNode(ctx, node, node.Options().Addr)
 		})
 	case functionClient:

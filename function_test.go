@@ -403,3 +403,21 @@ func TestFunctionOwnMovedReplyNotFollowed(t *testing.T) {
 		t.Errorf("the function ran %d times, want 1", n)
 	}
 }
+
+// On a Ring, Load puts the library on every shard, since go-redis sends a
+// call to the shard of its key; a call on each shard's key then runs
+// without a reload.
+func TestFunctionLoadOnRing(t *testing.T) {
+	ring, shards := newRing(t)
+	ctx := context.Background()
+	reg := libRegistry(t, map[string]string{"ringlib.lua": counterLib("ringlib")})
+	if err := reg.LoadAll(ctx, ring); err != nil {
+		t.Fatal(err)
+	}
+	for i, shard := range shards {
+		libs, err := shard.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: "ringlib"}).Result()
+		if err != nil || len(libs) != 1 {
+			t.Errorf("shard %d: FUNCTION LIST = %v, %v; want the library", i, libs, err)
+		}
+	}
+}
