@@ -27,6 +27,7 @@ var serverCodes = []struct{ prefix, why string }{
 	{"ERR max number of clients reached", "clients take it for a full server and send the script again"},
 	{"NOSCRIPT", "clients take it for a script missing from the cache and send it again with EVAL"},
 	{"ERR NOSCRIPT", "clients take it for a script missing from the cache and send it again with EVAL"},
+	{"ERR Function not found", "Function.Call takes it for a library missing from the server, loads it and calls again"},
 	{"BUSY", "callers take it for another script running, and that this one did not run"},
 }
 

@@ -15,6 +15,9 @@ end
 if n > 50 then
   return redis.error_reply('ERR NOSCRIPT ' .. ARGV[1])
 end
+if n > 55 then
+  return redis.error_reply('ERR Function not found')
+end
 -- Codes of the script's own: fine.
 if n > 60 then
   return redis.error_reply('ERR invalid quantity ' .. ARGV[1])
