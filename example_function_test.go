@@ -15,7 +15,8 @@ import (
 // A file starting with "#!lua name=" is a Redis Functions library: the
 // registry lists its functions without running it. Loading and calling
 // need Redis 7 (see docs/functions.md); on miniredis, which has no
-// Functions, they say so.
+// Functions, they say so. The program examples/functions runs the same
+// calls on the Redis 7 at REDIS_ADDR.
 func ExampleFunction_Call() {
 	files := fstest.MapFS{"counter.lua": {Data: []byte(`#!lua name=counter
 redis.register_function('counter_incr', function(keys, args)

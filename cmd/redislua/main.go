@@ -6,7 +6,7 @@
 //
 //	redislua lint [-strict] [-ignore ID,...] DIR...   print findings; exit 1 on errors (and warnings with -strict)
 //	redislua sha DIR...                               print each script's name and SHA1 (after @include)
-//	redislua ls DIR...                                print each script's declared keys and args
+//	redislua ls DIR...                                print each script's declared keys and args, and each function library's functions
 //	redislua load -addr host:port [-cluster] DIR...   load every script (on every node with -cluster)
 //
 // Each DIR is read as the library reads an fs.FS: every *.lua file below

@@ -6,6 +6,8 @@
 //
 // A promoted replica starts with an empty script cache (Redis replicates a
 // script's effects, not the script), so every test also checks that the
-// caller never sees NOSCRIPT. Each test reads as four steps: set up the
+// caller never sees NOSCRIPT. Redis Functions libraries, which replicate,
+// are tested the same way, and across a restart without persistence,
+// which loses them. Each test reads as four steps: set up the
 // servers and clients, start the load, cause the fault, verify.
 package failover

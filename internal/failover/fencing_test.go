@@ -44,7 +44,7 @@ func TestSentinelFailoverLockAndFencing(t *testing.T) {
 	f.ca, f.cb, f.cc, f.cd = f.client(), f.client(), f.client(), f.client()
 
 	f.holdKept()
-	f.cutOffReplica()
+	cutOffReplica(t, f.setup)
 	f.holdLost()
 	if addr := killMaster(t, f.setup); addr != f.setup.Replicas[0].Addr {
 		t.Fatalf("new master %s, want the replica %s", addr, f.setup.Replicas[0].Addr)
@@ -91,20 +91,6 @@ func (f *fencing) holdKept() {
 	}
 	if n := waitReplicas(t, f.cc, 5*time.Second); n != 1 {
 		t.Fatalf("WAIT 1 after the first holder's release = %d, want 1", n)
-	}
-}
-
-// cutOffReplica makes sure that from now on nothing the master writes
-// reaches the replica.
-func (f *fencing) cutOffReplica() {
-	t := f.t
-	t.Helper()
-	master := f.setup.Master.Client(t)
-	if err := master.Do(f.ctx, "ACL", "SETUSER", "default", "-psync", "-sync").Err(); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := master.Do(f.ctx, "CLIENT", "KILL", "TYPE", "replica").Int(); err != nil || n != 1 {
-		t.Fatalf("CLIENT KILL TYPE replica = %d, %v; want 1", n, err)
 	}
 }
 

@@ -67,6 +67,21 @@ func killMaster(t *testing.T, setup *redistest.SentinelSetup) string {
 	return setup.WaitForNewMaster(t, old, 30*time.Second)
 }
 
+// cutOffReplica makes sure that from now on nothing setup's master writes
+// reaches its replica: the master refuses it PSYNC and SYNC and drops its
+// link, as a lagging replica would be left behind.
+func cutOffReplica(t *testing.T, setup *redistest.SentinelSetup) {
+	t.Helper()
+	ctx := context.Background()
+	master := setup.Master.Client(t)
+	if err := master.Do(ctx, "ACL", "SETUSER", "default", "-psync", "-sync").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := master.Do(ctx, "CLIENT", "KILL", "TYPE", "replica").Int(); err != nil || n != 1 {
+		t.Fatalf("CLIENT KILL TYPE replica = %d, %v; want 1", n, err)
+	}
+}
+
 // checkAnsweredByReplica waits until each client answers again and fails
 // t unless the answer comes from setup's first replica, the new master.
 func checkAnsweredByReplica(t *testing.T, setup *redistest.SentinelSetup, clients ...*redis.Client) {

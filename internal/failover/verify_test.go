@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua"
 )
 
 // checkLockHolds fails t unless holds, the acquisitions of one lock key
@@ -247,4 +249,49 @@ func readInts(t *testing.T, c redis.Cmdable, keys ...string) []int64 {
 		}
 	}
 	return got
+}
+
+// checkFunctionCount fails t unless the counter at key on the new master
+// (direct) is what the calls of w can have made of it across kill:
+//
+//   - At most the acknowledged calls plus those whose outcome is unknown
+//     (they failed): no call was counted twice.
+//   - At least the replica's count just before the kill plus every call
+//     acknowledged that was sent once the old master was gone: each of
+//     those ran on the new master, and only replication, which is
+//     asynchronous, may lose the old master's last increments.
+//
+// It returns how many acknowledged increments were lost with the old
+// master.
+func checkFunctionCount(t *testing.T, direct *redis.Client, key string, w *functionWorkload, kill masterKill) (lost int64) {
+	t.Helper()
+	got := readInts(t, direct, key)[0]
+	acked, failed := w.acked.Load(), w.failed.Load()
+	if got > acked+failed {
+		t.Errorf("%s = %d after %d acknowledged calls and %d failed ones: a call was counted twice", key, got, acked, failed)
+	}
+	onNew := w.ackedSentAfter(kill.killDone)
+	if floor := kill.replicaFence + onNew; got < floor {
+		t.Errorf("%s = %d, want at least %d: the replica's %d before the kill and the %d calls acknowledged by the new master",
+			key, got, floor, kill.replicaFence, onNew)
+	}
+	t.Logf("%s = %d: %d calls acknowledged (%d sent after the kill), %d failed; the replica had %d before the kill",
+		key, got, acked, onNew, failed, kill.replicaFence)
+	return max(0, acked-got)
+}
+
+// checkLibrary fails t unless the server of c holds lib with its exact
+// code (want true), or has no library of that name (want false).
+func checkLibrary(t *testing.T, c *redis.Client, lib *redislua.Library, want bool) {
+	t.Helper()
+	libs, err := c.FunctionList(context.Background(), redis.FunctionListQuery{LibraryNamePattern: lib.Name(), WithCode: true}).Result()
+	if err != nil {
+		t.Fatalf("FUNCTION LIST on %s: %v", c.Options().Addr, err)
+	}
+	switch {
+	case want && (len(libs) != 1 || libs[0].Code != lib.Source()):
+		t.Fatalf("%s holds %d libraries named %s, want it with the registry's code", c.Options().Addr, len(libs), lib.Name())
+	case !want && len(libs) != 0:
+		t.Fatalf("%s holds library %s, want none", c.Options().Addr, lib.Name())
+	}
 }

@@ -272,3 +272,59 @@ func (w *clusterWorkload) allAcked(n int64) bool {
 	}
 	return true
 }
+
+// functionWorkers is the number of callers of the Functions workload.
+const functionWorkers = 8
+
+// functionWorkload is the load of
+// TestSentinelFailoverFunctionCallsRecoverNothingDoubled: functionWorkers
+// goroutines call a counting function on one key, one call after another,
+// and never retry a call themselves.
+type functionWorkload struct {
+	workload
+	calls, acked, failed atomic.Int64  // Call invocations and their outcomes
+	ackSent              [][]time.Time // per worker, when each acknowledged call was sent
+}
+
+func startFunctionWorkload(t *testing.T, c *redis.Client, fn *redislua.Function, key string) *functionWorkload {
+	t.Helper()
+	ctx := context.Background()
+	w := &functionWorkload{ackSent: make([][]time.Time, functionWorkers)}
+	w.prepare(t, functionWorkers)
+	for i := range functionWorkers {
+		w.wg.Go(func() { w.caller(ctx, c, fn, key, i) })
+	}
+	return w
+}
+
+// caller is worker i. A failed call is counted, not repeated: its outcome
+// is unknown, and the next call is a new one.
+func (w *functionWorkload) caller(ctx context.Context, c *redis.Client, fn *redislua.Function, key string, i int) {
+	for !w.stopped() {
+		sent := time.Now()
+		w.calls.Add(1)
+		if err := fn.Call(ctx, c, []string{key}).Err(); err != nil {
+			w.failed.Add(1)
+			w.errs.add(err)
+			time.Sleep(retryPause)
+			continue
+		}
+		w.acked.Add(1)
+		w.ackSent[i] = append(w.ackSent[i], sent)
+		w.succeeded(i, sent)
+	}
+}
+
+// ackedSentAfter returns how many acknowledged calls were sent after at.
+// Call it once the workers have stopped.
+func (w *functionWorkload) ackedSentAfter(at time.Time) int64 {
+	var n int64
+	for _, sent := range w.ackSent {
+		for _, s := range sent {
+			if s.After(at) {
+				n++
+			}
+		}
+	}
+	return n
+}
