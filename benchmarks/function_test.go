@@ -71,10 +71,8 @@ func functionOps(tb testing.TB, c *redis.Client) []functionOp {
 // BenchmarkFunction measures Function.Call of a loaded function library
 // against the raw client.FCall (FCALL_RO: client.FCallRO) it wraps, on one
 // redis-server, from one goroutine and from 64 over a pool of 64
-// connections. For each, impl=paired is a paired benchmark (see
-// runPaired) whose x-redislua-call is the library's throughput over raw's,
-// measured in the same slices of time; the impl=NAME sub-benchmarks give
-// each variant's allocations and CPU time.
+// connections: each variant's time, allocations and CPU per call. Their
+// throughput ratio comes from BenchmarkFunctionPaired.
 func BenchmarkFunction(b *testing.B) {
 	srv, c := standalone(b, goroutines)
 	ctx := context.Background()
@@ -82,12 +80,8 @@ func BenchmarkFunction(b *testing.B) {
 	info := newClient(b, srv.Addr, 1)
 	for _, op := range functionOps(b, c) {
 		for _, workers := range []int{1, goroutines} {
-			prefix := "op=" + op.name + "/goroutines=" + strconv.Itoa(workers) + "/impl="
-			b.Run(prefix+"paired", func(b *testing.B) {
-				runPaired(b, workers, 500, asPaired(op.variants), info)
-			})
 			for _, v := range op.variants {
-				b.Run(prefix+v.name, func(b *testing.B) {
+				b.Run("op="+op.name+"/goroutines="+strconv.Itoa(workers)+"/impl="+v.name, func(b *testing.B) {
 					b.ReportAllocs()
 					m := startCPU(b, info)
 					if workers == 1 {
@@ -110,6 +104,22 @@ func BenchmarkFunction(b *testing.B) {
 					m.report(b, b.N, 0)
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkFunctionPaired measures the variants of BenchmarkFunction as
+// paired benchmarks (see runPaired): x-redislua-call is Function.Call's
+// throughput over the raw call's, measured in the same slices of time.
+func BenchmarkFunctionPaired(b *testing.B) {
+	srv, c := standalone(b, goroutines)
+	loadFunctions(b, c)
+	info := newClient(b, srv.Addr, 1)
+	for _, op := range functionOps(b, c) {
+		for _, workers := range []int{1, goroutines} {
+			b.Run("op="+op.name+"/goroutines="+strconv.Itoa(workers), func(b *testing.B) {
+				runPaired(b, workers, 500, asPaired(op.variants), info)
+			})
 		}
 	}
 }
