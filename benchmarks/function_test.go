@@ -23,7 +23,9 @@ func function(tb testing.TB, name string) *redislua.Function {
 	return f
 }
 
-// loadFunctions loads the library of lua/counterlib.lua on c's server.
+// loadFunctions loads the library of lua/counterlib.lua on c's server,
+// and sets the counter, which bench_get then finds (a missing key is a
+// redis.Nil error).
 func loadFunctions(tb testing.TB, c *redis.Client) {
 	tb.Helper()
 	l, err := scripts().Library("bench")
@@ -31,6 +33,9 @@ func loadFunctions(tb testing.TB, c *redis.Client) {
 		tb.Fatal(err)
 	}
 	if err := l.Load(context.Background(), c, nil); err != nil {
+		tb.Fatal(err)
+	}
+	if err := c.Set(context.Background(), functionKeys[0], 0, 0).Err(); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -134,7 +139,10 @@ func TestFunctionVariants(t *testing.T) {
 	c.AddHook(sent.hook(srv.Addr))
 	for _, op := range functionOps(t, c) {
 		for _, v := range op.variants {
-			before, _ := c.Get(ctx, functionKeys[0]).Int()
+			before, err := c.Get(ctx, functionKeys[0]).Int()
+			if err != nil {
+				t.Fatal(err)
+			}
 			sent.take()
 			if err := v.op(ctx); err != nil {
 				t.Fatalf("%s/%s: %v", op.name, v.name, err)
