@@ -207,17 +207,19 @@ const (
 // send sends FCALL (FCALL_RO) through Process, marked NoRetry as Run's
 // commands are (see onceCmd).
 func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
-	name := cmdFcall
-	if f.readOnly {
-		name = cmdFcallRO
-	}
 	p, ok := c.(processor)
 	flat, known := flatArgs(args)
 	if !ok || !known {
 		return failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: the client cannot send commands (no Process method) or an argument is a struct", f.name))
 	}
 	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(flat))
-	cmdArgs[0] = name
+	// The constants, not a variable holding one: boxing a constant string
+	// allocates nothing, boxing a variable allocates its header.
+	if f.readOnly {
+		cmdArgs[0] = cmdFcallRO
+	} else {
+		cmdArgs[0] = cmdFcall
+	}
 	cmdArgs[1] = f.nameArg
 	cmdArgs[2] = len(keys)
 	for i, key := range keys {
@@ -276,6 +278,9 @@ func failedFcall(ctx context.Context, name string, err error) *redis.Cmd {
 // isNoFunction reports whether err is Redis's "ERR Function not found",
 // which proves nothing ran: the only case in which a call is sent again.
 func isNoFunction(err error) bool {
+	if err == nil {
+		return false // before rerr, which escapes: no allocation per call
+	}
 	var rerr redis.Error
 	return errors.As(err, &rerr) && rediserr.Parse(rerr.Error()).Kind == rediserr.KindNoFunction
 }

@@ -35,6 +35,8 @@ groups=(
   "RateLimiter|^BenchmarkRateLimiter$|0.3s|/impl@(redis_rate redislua-log redislua-counter)"
   "ScriptSize|^BenchmarkScriptSize$|0.3s|/impl@(raw-eval redislua-run)"
   "KeysPerCall|^BenchmarkKeysPerCall$|0.3s|/impl@(raw-evalsha redislua-run)"
+  "Function|^BenchmarkFunction$|0.3s|/impl@(raw-fcall redislua-call)"
+  "FunctionPaired|^BenchmarkFunctionPaired$|30x|"
   "CheckSlots|^BenchmarkCheckSlots$|0.2s|"
   "NewRegistry|^BenchmarkNewRegistry$|0.5s|"
   "NewScriptPathological|^BenchmarkNewScriptPathological$|1x|"

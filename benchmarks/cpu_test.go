@@ -25,7 +25,7 @@ import (
 // per call has about x% less throughput when the cores are saturated.
 //
 // It also reports the time the servers spent running scripts (INFO
-// commandstats of the EVAL family, which includes the commands the
+// commandstats of the EVAL and FCALL families, which includes the commands the
 // scripts call, and nothing of reading or writing the connections): what
 // a script itself costs the server.
 type cpuMeter struct {
@@ -90,7 +90,7 @@ func serversCPU(tb testing.TB, servers []*redis.Client) (cpu, exec time.Duration
 	return cpu, exec
 }
 
-// parseExecTime sums the usec fields of the EVAL family in INFO
+// parseExecTime sums the usec fields of the EVAL and FCALL families in INFO
 // commandstats. Commands called by scripts have lines of their own, whose
 // time their script's already includes: they are left out.
 func parseExecTime(info string) time.Duration {
@@ -98,7 +98,8 @@ func parseExecTime(info string) time.Duration {
 	for line := range strings.Lines(info) {
 		name, stats, ok := strings.Cut(strings.TrimSpace(line), ":")
 		switch name {
-		case "cmdstat_eval", "cmdstat_evalsha", "cmdstat_eval_ro", "cmdstat_evalsha_ro":
+		case "cmdstat_eval", "cmdstat_evalsha", "cmdstat_eval_ro", "cmdstat_evalsha_ro",
+			"cmdstat_fcall", "cmdstat_fcall_ro":
 		default:
 			continue
 		}
