@@ -71,6 +71,9 @@ func kindSentinel(k rediserr.Kind) error {
 // isNoScript reports whether err proves the server did not have the script,
 // and so did not run it: the only case in which a script is sent again.
 func isNoScript(err error) bool {
+	if err == nil {
+		return false // before rerr, which errors.As moves to the heap
+	}
 	var rerr redis.Error
 	return errors.As(err, &rerr) && rediserr.Parse(rerr.Error()).Kind == rediserr.KindNoScript
 }
