@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -419,5 +420,44 @@ func TestFunctionLoadOnRing(t *testing.T) {
 		if err != nil || len(libs) != 1 {
 			t.Errorf("shard %d: FUNCTION LIST = %v, %v; want the library", i, libs, err)
 		}
+	}
+}
+
+// A function that keeps the server busy: other calls get ErrBusy, and
+// KillScript stops it (SCRIPT KILL refuses a function; FUNCTION KILL
+// stops it), its caller getting an error that names the library's file
+// and line.
+func TestBusyFunctionIsKilledWithKillScript(t *testing.T) {
+	srv := redistest.Start(t, "--busy-reply-threshold", "100")
+	runner := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: 30 * time.Second})
+	t.Cleanup(func() { _ = runner.Close() })
+	b := newBackend(t, "redis", srv.Addr, true)
+	ctx := context.Background()
+	reg := libRegistry(t, map[string]string{"spinlib.lua": "#!lua name=spinlib\n" +
+		"redis.register_function{function_name='spinlib_spin', callback=function(keys, args)\n" +
+		"  local n = 0\n" +
+		"  while true do n = n + 1 end\n" +
+		"  return n\n" +
+		"end, flags={'no-writes'}}\n"})
+	if err := reg.LoadAll(ctx, b.client); err != nil {
+		t.Fatal(err)
+	}
+	spin, err := reg.Function("spinlib_spin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- spin.Call(ctx, runner, []string{"spin"}).Err() }()
+	waitBusy(t, b.client, b.sent)
+	if err := KillScript(ctx, b.client); err != nil {
+		t.Fatalf("KillScript = %v", err)
+	}
+	err = <-done
+	var se *ScriptError
+	if !errors.As(err, &se) || se.File != "spinlib.lua" || se.Line != 4 {
+		t.Fatalf("killed function's error = %v, want spinlib.lua line 4", err)
+	}
+	if n, err := b.client.FunctionStats(ctx).Result(); err != nil || n.Running() {
+		t.Fatalf("a function still runs after the kill: %+v, %v", n, err)
 	}
 }
