@@ -461,3 +461,45 @@ func TestBusyFunctionIsKilledWithKillScript(t *testing.T) {
 		t.Fatalf("a function still runs after the kill: %+v, %v", n, err)
 	}
 }
+
+// A function's refusals map to the engine's typed errors, as a script's
+// do, and the function did not run: OOM for a function without no-writes
+// (a no-writes one still runs), NOPERM for a key outside an ACL user's
+// pattern.
+func TestFunctionRefusalsAreTyped(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newBackend(t, "redis", srv.Addr, true)
+	ctx := context.Background()
+	reg := libRegistry(t, map[string]string{"typed.lua": counterLib("typed")})
+	if err := reg.LoadAll(ctx, b.client); err != nil {
+		t.Fatal(err)
+	}
+	incr, err := reg.Function("typed_incr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get, err := reg.Function("typed_get")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.client.Set(ctx, "app:n", 5, 0)
+
+	app := srv.CreateUser(t, "app", "s3cret", "~app:*", "+fcall", "+fcall_ro", "+function|list", "+function|load")
+	if err := incr.Call(ctx, app, []string{"other:n"}, 1).Err(); !errors.Is(err, ErrNoPerm) {
+		t.Errorf("a key outside the user's pattern = %v, want ErrNoPerm", err)
+	}
+
+	if err := b.client.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.client.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil { // below what is used
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.client.ConfigSet(context.Background(), "maxmemory", "0") })
+	if err := incr.Call(ctx, b.client, []string{"app:n"}, 1).Err(); !errors.Is(err, ErrOOM) {
+		t.Errorf("a writing function under OOM = %v, want ErrOOM", err)
+	}
+	if got, err := get.Call(ctx, b.client, []string{"app:n"}).Text(); err != nil || got != "5" {
+		t.Errorf("a no-writes function under OOM = %q, %v; want 5: it did not run twice or write", got, err)
+	}
+}
