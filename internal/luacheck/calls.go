@@ -19,6 +19,7 @@ func (c *checker) call(e *ast.FuncCallExpr) {
 	c.checkErrorReply(e)
 	c.checkErrorCall(e)
 	c.checkRegisterCall(e)
+	c.checkNumberCall(e)
 	if c.origin(e.Func) == fromRedisCall {
 		c.redisCall(e.Args)
 		return

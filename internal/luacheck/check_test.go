@@ -411,7 +411,7 @@ func TestFindingString(t *testing.T) {
 func TestEveryIDHasASeverity(t *testing.T) {
 	ids := []string{IDErrorTable, IDGlobalWrite, IDUndefinedGlobal, IDUndefinedField, IDCommandNotAllowed,
 		IDWrongArity, IDKeyNotFromKEYS, IDKeysIndex, IDWriteInReadonly, IDBlockingCommand,
-		IDUnknownCommand, IDArgvArith, IDServerErrorCode, IDRegisterFunction}
+		IDUnknownCommand, IDArgvArith, IDServerErrorCode, IDRegisterFunction, IDCJSONNumber}
 	if len(ids) != len(severities) {
 		t.Errorf("%d IDs, %d severities", len(ids), len(severities))
 	}

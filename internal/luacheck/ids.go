@@ -69,6 +69,13 @@ const (
 	// clients take it for that refusal and send the script again, or to
 	// another node, although it ran. Severity: Warning.
 	IDServerErrorCode = "server-error-code"
+
+	// IDCJSONNumber reports a number from Redis passed to cjson.encode, on
+	// its own or in a table: the reply of INCR, INCRBY, DECR, DECRBY or
+	// HINCRBY, tonumber of a reply, and sums and products of those. cjson
+	// keeps 14 significant digits, so integers above 1e14 come out
+	// rounded. Severity: Warning.
+	IDCJSONNumber = "cjson-number"
 )
 
 // severities gives the severity of every finding ID; it is also the list of
@@ -87,6 +94,7 @@ var severities = map[string]Severity{
 	IDUnknownCommand:    Warning,
 	IDArgvArith:         Warning,
 	IDServerErrorCode:   Warning,
+	IDCJSONNumber:       Warning,
 }
 
 // canonicalID returns the ID spelt as the constants spell it, matching s

@@ -26,6 +26,7 @@ func (o origin) trustedKey() bool {
 // variable is a local variable, function parameter or loop variable.
 type variable struct {
 	origin origin
+	number redisNumber // for the cjson-number check
 }
 
 // scope is one lexical block.

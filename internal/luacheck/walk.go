@@ -134,11 +134,13 @@ func (c *checker) assign(s *ast.AssignStmt) {
 		c.target(t)
 	}
 	origins := c.origins(s.Rhs, len(s.Lhs))
+	numbers := c.numbersOf(s.Rhs, len(s.Lhs))
 	for _, e := range s.Rhs {
 		c.expr(e)
 	}
 	for i, t := range s.Lhs {
 		c.store(t, origins[i], false)
+		c.noteNumbers(t, numbers[i])
 	}
 }
 
@@ -160,11 +162,13 @@ func (c *checker) localAssign(s *ast.LocalAssignStmt) {
 		}
 	}
 	origins := c.origins(s.Exprs, len(s.Names))
+	numbers := c.numbersOf(s.Exprs, len(s.Names))
 	for _, e := range s.Exprs {
 		c.expr(e)
 	}
 	for i, n := range s.Names {
 		c.scope.declare(n, origins[i])
+		c.scope.lookup(n).number = numbers[i]
 	}
 }
 
