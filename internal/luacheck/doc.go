@@ -14,8 +14,10 @@
 //   - warnings, for code that runs but is fragile: a key not passed in KEYS
 //     (breaks Redis Cluster and ACL key patterns), KEYS[n] beyond the keys
 //     the script declares, a write in a read-only script, commands that block
-//     the server (KEYS, FLUSHALL), an unknown command name, and arithmetic
-//     or numeric comparison on an ARGV string without tonumber.
+//     the server (KEYS, FLUSHALL), an unknown command name, arithmetic or
+//     numeric comparison on an ARGV string without tonumber, and a number
+//     from Redis (an INCR counter) passed to cjson.encode, which keeps 14
+//     significant digits.
 //
 // Each finding carries a stable ID (the ID* constants). A comment
 //
