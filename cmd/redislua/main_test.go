@@ -12,7 +12,12 @@ import (
 	"github.com/redislua/redislua/internal/redistest"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(cliArgsEnv); ok {
+		os.Exit(run(strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
+	}
+	redistest.Main(m)
+}
 
 // runCLI runs the command line and returns its exit code and output.
 func runCLI(args ...string) (code int, stdout, stderr string) {
