@@ -43,4 +43,10 @@ func TestFunctionLibraries(t *testing.T) {
 			t.Errorf("load: code %d, out %q, stderr %q", code, out, errOut)
 		}
 	}
+	other := libraryDir(t, strings.Replace(demoLibrary, "return 1", "return 2", 1))
+	code, _, errOut = runCLI("load", "-addr", srv.Addr, other)
+	want = "redislua: load: " + other + ": function library cli_demo has other code on " + srv.Addr
+	if code != 1 || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "redislua:") != 1 {
+		t.Errorf("load of other code: code %d, stderr %q; want 1 and one line starting %q", code, errOut, want)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -8,9 +9,31 @@ import (
 	"github.com/redislua/redislua"
 )
 
+var shaCommand = command{
+	name:     "sha",
+	synopsis: "PATH...",
+	about: `Sha prints "name sha1" for every script below each directory PATH, or
+for the file PATH: the SHA1 Redis gives the script after @include, the one
+EVALSHA calls. Function libraries are not listed (Redis names them).`,
+}
+
+var lsCommand = command{
+	name:     "ls",
+	synopsis: "PATH...",
+	about: `Ls prints, for every script below each directory PATH or the file PATH,
+its description, its KEYS[n] and ARGV[n] with their descriptions and what
+it returns, as its header declares them; then each function library with
+its functions and their flags.`,
+}
+
 // sha prints "name sha1" for every script.
-func sha(dirs []string, stdout, stderr io.Writer) int {
-	return eachRegistry(dirs, stderr, func(reg *redislua.Registry) error {
+func sha(args []string, stdout, stderr io.Writer) int {
+	fl := shaCommand.newFlags(stderr)
+	paths, code, done := shaCommand.parse(fl, args, true, stdout, stderr)
+	if done {
+		return code
+	}
+	return eachRegistry("sha", paths, stderr, func(reg *redislua.Registry) error {
 		for _, s := range reg.Scripts() {
 			fmt.Fprintf(stdout, "%s %s\n", s.Name(), s.SHA())
 		}
@@ -19,8 +42,13 @@ func sha(dirs []string, stdout, stderr io.Writer) int {
 }
 
 // ls prints each script's declared keys, args and return value.
-func ls(dirs []string, stdout, stderr io.Writer) int {
-	return eachRegistry(dirs, stderr, func(reg *redislua.Registry) error {
+func ls(args []string, stdout, stderr io.Writer) int {
+	fl := lsCommand.newFlags(stderr)
+	paths, code, done := lsCommand.parse(fl, args, true, stdout, stderr)
+	if done {
+		return code
+	}
+	return eachRegistry("ls", paths, stderr, func(reg *redislua.Registry) error {
 		for _, s := range reg.Scripts() {
 			ro := ""
 			if s.ReadOnly() {
@@ -68,24 +96,34 @@ func param(p redislua.Param) string {
 	return strings.TrimSpace(name + "  " + p.Description)
 }
 
-// eachRegistry opens every dir and calls fn on it; a dir that does not
-// load, or an error from fn, is reported and makes the exit code 1.
-func eachRegistry(dirs []string, stderr io.Writer, fn func(*redislua.Registry) error) int {
-	if len(dirs) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+// eachRegistry opens every path and calls fn on it. A path that does not
+// exist makes the exit code 2; one that does not load, or an error from
+// fn, is reported on stderr and makes it 1 (unless it is 2 already).
+func eachRegistry(cmd string, paths []string, stderr io.Writer, fn func(*redislua.Registry) error) int {
+	code := exitOK
+	fail := func(c int) {
+		code = max(code, c)
 	}
-	code := 0
-	for _, dir := range dirs {
-		reg, err := openDir(dir, nil)
-		if err != nil {
-			report(stderr, dir, err)
-			code = 1
+	for _, path := range paths {
+		reg, src, err := openPath(path, nil)
+		var pe *pathError
+		switch {
+		case errors.As(err, &pe):
+			fmt.Fprintf(stderr, "redislua: %s: %v\n", cmd, pe)
+			fail(exitUsage)
+			continue
+		case err != nil:
+			_ = writeText(stderr, problems(src, err))
+			fail(exitFindings)
 			continue
 		}
 		if err := fn(reg); err != nil {
-			fmt.Fprintf(stderr, "redislua: %s: %v\n", dir, err)
-			code = 1
+			for _, e := range leaves(err) {
+				for line := range strings.Lines(e.Error()) {
+					fmt.Fprintf(stderr, "redislua: %s: %s: %s\n", cmd, path, strings.TrimPrefix(strings.TrimSuffix(line, "\n"), "redislua: "))
+				}
+			}
+			fail(exitFindings)
 		}
 	}
 	return code

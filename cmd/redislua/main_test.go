@@ -12,7 +12,12 @@ import (
 	"github.com/redislua/redislua/internal/redistest"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(cliArgsEnv); ok {
+		os.Exit(run(strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
+	}
+	redistest.Main(m)
+}
 
 // runCLI runs the command line and returns its exit code and output.
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -21,7 +26,7 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
-var findingLine = regexp.MustCompile(`^\S+\.lua:\d+:\d+: [a-zA-Z-]+ .+$`)
+var findingLine = regexp.MustCompile(`^\S+\.lua:\d+:\d+: (error|warning)\[[a-zA-Z-]+\] .+$`)
 
 func TestLint(t *testing.T) {
 	tests := []struct {
@@ -30,10 +35,10 @@ func TestLint(t *testing.T) {
 		wantOut  []string
 	}{
 		{[]string{"lint", "testdata/clean"}, 0, nil},
-		{[]string{"lint", "testdata/warn"}, 0, []string{"testdata/warn/log.lua:3:27: key-not-from-KEYS "}},
-		{[]string{"lint", "-strict", "testdata/warn"}, 1, []string{"testdata/warn/log.lua:3:27: key-not-from-KEYS "}},
+		{[]string{"lint", "testdata/warn"}, 0, []string{"testdata/warn/log.lua:3:27: warning[key-not-from-KEYS] "}},
+		{[]string{"lint", "-strict", "testdata/warn"}, 1, []string{"testdata/warn/log.lua:3:27: warning[key-not-from-KEYS] "}},
 		{[]string{"lint", "-strict", "-ignore", "key-not-from-KEYS", "testdata/warn"}, 0, nil},
-		{[]string{"lint", "testdata/clean", "testdata/bad"}, 1, []string{`testdata/bad/counter.lua:2:1: global-write global variable "total" assigned`}},
+		{[]string{"lint", "testdata/clean", "testdata/bad"}, 1, []string{`testdata/bad/counter.lua:2:1: error[global-write] global variable "total" assigned`}},
 	}
 	for _, tt := range tests {
 		code, out, errOut := runCLI(tt.args...)
@@ -63,7 +68,7 @@ func TestShaAndLs(t *testing.T) {
 			t.Errorf("ls: exit %d, output lacks %q:\n%s", code, want, out)
 		}
 	}
-	if code, _, errOut := runCLI("sha", "testdata/bad"); code != 1 || !strings.Contains(errOut, "testdata/bad/counter.lua:2:1: global-write") {
+	if code, _, errOut := runCLI("sha", "testdata/bad"); code != 1 || !strings.Contains(errOut, "testdata/bad/counter.lua:2:1: error[global-write]") {
 		t.Errorf("sha of a bad dir: exit %d, %q", code, errOut)
 	}
 }
@@ -97,7 +102,7 @@ func TestMisuse(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want 2 and usage", args, code, errOut)
 		}
 	}
-	if code, _, errOut := runCLI("ls", "testdata/missing"); code != 1 || errOut == "" {
+	if code, _, errOut := runCLI("ls", "testdata/missing"); code != 2 || errOut != "redislua: ls: testdata/missing: no such file or directory\n" {
 		t.Errorf("missing dir: exit %d, %q", code, errOut)
 	}
 }
@@ -114,7 +119,8 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("script %s not on the server: %v", sha, err)
 	}
 	srv.Stop()
-	if code, _, errOut := runCLI("load", "-addr", srv.Addr, "-timeout", "2s", "testdata/clean"); code != 1 || errOut == "" {
+	want := "redislua: load: cannot reach " + srv.Addr + ": connection refused\n"
+	if code, _, errOut := runCLI("load", "-addr", srv.Addr, "-timeout", "2s", "testdata/clean"); code != 2 || errOut != want {
 		t.Fatalf("load to a stopped server: exit %d, %q", code, errOut)
 	}
 }
@@ -137,7 +143,7 @@ func TestLoadCluster(t *testing.T) {
 // An include cycle made lint and sha succeed with no output: its files
 // were all libraries, so there was nothing to check.
 func TestIncludeCycleFails(t *testing.T) {
-	want := "testdata/cycle/b.lua:2:1: syntax include cycle: a.lua -> b.lua -> a.lua\n"
+	want := "testdata/cycle/b.lua:2:1: error[syntax] include cycle: a.lua -> b.lua -> a.lua\n"
 	if code, out, errOut := runCLI("lint", "testdata/cycle"); code != 1 || out != want {
 		t.Errorf("lint: exit %d, %q %q; want 1 and %q", code, out, errOut, want)
 	}
