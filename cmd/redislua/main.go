@@ -8,6 +8,7 @@
 //	redislua sha DIR...                               print each script's name and SHA1 (after @include)
 //	redislua ls DIR...                                print each script's declared keys and args, and each function library's functions
 //	redislua load -addr host:port [-cluster] DIR...   load every script (on every node with -cluster)
+//	redislua gen [-o file] [-pkg name] [-check] DIR   write typed Go wrappers of DIR's scripts (see docs/gen.md)
 //
 // Each DIR is read as the library reads an fs.FS: every *.lua file below
 // it is a script named by its path below DIR without ".lua" (in DIR lua,
@@ -31,6 +32,7 @@ const usage = `usage:
   redislua sha DIR...
   redislua ls DIR...
   redislua load -addr host:port [-cluster] DIR...
+  redislua gen [-o file] [-pkg name] [-check] DIR
 `
 
 // run runs one command and returns the process's exit code: 0 success,
@@ -50,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ls(rest, stdout, stderr)
 	case "load":
 		return load(rest, stdout, stderr)
+	case "gen":
+		return genCmd(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
