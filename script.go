@@ -238,7 +238,7 @@ func params(in []luasrc.Param) []Param {
 	}
 	out := make([]Param, len(in))
 	for i, p := range in {
-		out[i] = Param(p)
+		out[i] = Param{Name: p.Name, Description: p.Description, Optional: p.Optional, Variadic: p.Variadic}
 	}
 	return out
 }

@@ -9,6 +9,7 @@
 //	redislua ls PATH...
 //	redislua load [-addr host:port] [-cluster] [-timeout 10s] PATH...
 //	redislua version
+//	redislua gen [-o file] [-pkg name] [-check] DIR
 //
 // Each PATH is a directory, read as the library reads an fs.FS: every
 // *.lua file below it is a script named by its path below PATH without
@@ -41,6 +42,7 @@ commands:
   sha      print each script's name and SHA1 (after @include)
   ls       print each script's keys, args and return value, and each library's functions
   load     load every script and function library into Redis
+  gen      write typed Go wrappers of a directory's scripts (docs/gen.md)
   version  print redislua's version
   help     print this text, or "help <command>" a command's
 
@@ -68,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return load(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		return printVersion(rest, stdout, stderr)
+	case "gen":
+		return genCmd(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) == 1 && rest[0] != "help" {
 			return run([]string{rest[0], "-h"}, stdout, stderr)

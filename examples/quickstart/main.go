@@ -17,12 +17,10 @@ package main
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"os"
 
@@ -32,8 +30,9 @@ import (
 	"github.com/redislua/redislua"
 )
 
-//go:embed lua
-var files embed.FS
+// scripts_gen.go holds typed methods for the scripts in lua/, written by:
+//
+//go:generate go run github.com/redislua/redislua/cmd/redislua gen -o scripts_gen.go lua
 
 // The keys the program writes, and deletes before it returns.
 const (
@@ -60,16 +59,14 @@ func run(ctx context.Context, out io.Writer, flush bool) error {
 	defer closeAll()
 	fmt.Fprintln(out, "using", where)
 
-	// Names are paths inside the fs.FS given: fs.Sub makes lua/transfer.lua
-	// "transfer".
-	scripts, err := fs.Sub(files, "lua")
+	// NewScripts (generated from the scripts' headers by redislua gen)
+	// embeds lua/ and builds the registry once; names are paths below lua/:
+	// lua/transfer.lua is "transfer", run by the method Transfer.
+	scripts, err := NewScripts(nil)
 	if err != nil {
 		return err
 	}
-	reg, err := redislua.NewRegistry(scripts, nil)
-	if err != nil {
-		return err
-	}
+	reg := scripts.Registry()
 	for _, s := range reg.Scripts() {
 		fmt.Fprintf(out, "loaded script %-8s sha1 %s read-only=%v\n", s.Name(), s.SHA(), s.ReadOnly())
 	}
@@ -88,7 +85,7 @@ func run(ctx context.Context, out io.Writer, flush bool) error {
 	if err := rdb.Set(ctx, fromKey, 100, 0).Err(); err != nil {
 		return err
 	}
-	left, err := reg.Run(ctx, rdb, "transfer", []string{fromKey, toKey}, 30).Int64()
+	left, err := scripts.Transfer(ctx, rdb, fromKey, toKey, 30)
 	if err != nil {
 		return err
 	}
@@ -104,7 +101,7 @@ func run(ctx context.Context, out io.Writer, flush bool) error {
 	} else {
 		did = "(SCRIPT FLUSH skipped on your server: -flush runs it)"
 	}
-	left, err = reg.Run(ctx, rdb, "transfer", []string{fromKey, toKey}, 20).Int64()
+	left, err = scripts.Transfer(ctx, rdb, fromKey, toKey, 20)
 	if err != nil {
 		return err
 	}
@@ -121,7 +118,7 @@ func run(ctx context.Context, out io.Writer, flush bool) error {
 	fmt.Fprintf(out, "balances in one pipeline: %d and %d\n", fromBal.Val(), toBal.Val())
 
 	// A script's own error reply arrives untouched.
-	err = reg.Run(ctx, rdb, "transfer", []string{fromKey, toKey}, 1000).Err()
+	_, err = scripts.Transfer(ctx, rdb, fromKey, toKey, 1000)
 	fmt.Fprintln(out, "transfer 1000:", err)
 
 	// A bug Redis would only report when the line runs is refused now,
@@ -133,7 +130,7 @@ func run(ctx context.Context, out io.Writer, flush bool) error {
 	if err := rdb.Set(ctx, visitsKey, "many", 0).Err(); err != nil {
 		return err
 	}
-	err = reg.Run(ctx, rdb, "incr", []string{visitsKey}, 1).Err()
+	_, err = scripts.Incr(ctx, rdb, visitsKey, 1)
 	var se *redislua.ScriptError
 	if errors.As(err, &se) {
 		fmt.Fprintf(out, "a run-time error, reported as: %v\n", err)

@@ -2,6 +2,7 @@ package luasrc
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,16 @@ import (
 // A parameter name in brackets is optional; a name ending in "..." takes
 // any number of values (at least the ones before it are required). An
 // indented comment line after a directive continues its description.
+//
+// An @arg may name its type after the name, and @return before its
+// description; generated Go wrappers use them (see ArgTypes, ReturnTypes):
+//
+//	-- @arg amount int64  positive integer
+//	-- @arg ids... string  one or more IDs
+//	-- @return int64  the new balance of from
+//	-- @return json Balance  the balances, as cjson.encode writes them
+//
+// A word that is not a type name starts the description, as before.
 type Header struct {
 	// Description is the free text before the first directive.
 	Description string
@@ -30,6 +41,10 @@ type Header struct {
 	Keys, Args []Param
 	// Return describes the return value.
 	Return string
+	// ReturnType is the declared type of the return value (one of
+	// ReturnTypes), or "" when undeclared. For "json", ReturnGoType is the
+	// Go type named after it, into which the reply decodes.
+	ReturnType, ReturnGoType string
 	// ReadOnly is set by "-- @readonly": the script only reads, so it runs
 	// with EVALSHA_RO / EVAL_RO. This is the way to declare a read-only
 	// script that also runs on servers that reject a shebang (miniredis).
@@ -44,6 +59,28 @@ type Param struct {
 	Optional bool
 	// Variadic is set by a name ending in "...": "keys...".
 	Variadic bool
+	// Type is the declared type of an @arg (one of ArgTypes; of each value
+	// when Variadic), or "" when undeclared.
+	Type string
+}
+
+// ArgTypes are the types an @arg may declare.
+var ArgTypes = []string{"string", "int64", "float64", "bool", "[]byte"}
+
+// ReturnTypes are the types @return may declare; "json" is followed by a
+// Go type name.
+var ReturnTypes = []string{"string", "int64", "float64", "bool", "[]byte", "[]string", "json"}
+
+// typeWord splits a leading type name off text, if text starts with one
+// of types.
+func typeWord(text string, types []string) (typ, rest string) {
+	word, rest, _ := strings.Cut(text, " ")
+	for _, t := range types {
+		if word == t {
+			return t, strings.TrimSpace(rest)
+		}
+	}
+	return "", text
 }
 
 // Declared reports whether the header declares KEYS or ARGV.
@@ -132,7 +169,14 @@ func (h *Header) apply(directive string, names map[string]bool) (*string, error)
 	case "@readonly":
 		h.ReadOnly = true
 	case "@return":
-		h.Return = rest
+		h.ReturnType, rest = typeWord(rest, ReturnTypes)
+		if h.ReturnType == "json" {
+			h.ReturnGoType, rest, _ = strings.Cut(rest, " ")
+			if h.ReturnGoType == "" {
+				return nil, fmt.Errorf("@return json: missing the Go type to decode into")
+			}
+		}
+		h.Return = strings.TrimSpace(rest)
 		return &h.Return, nil
 	case "@key":
 		p, err := parseParam(rest, h.Keys, names, name)
@@ -146,6 +190,10 @@ func (h *Header) apply(directive string, names map[string]bool) (*string, error)
 		if err != nil {
 			return nil, fmt.Errorf("@arg: %w", err)
 		}
+		if t, _ := typeWord(p.Description, ReturnTypes); t != "" && !slices.Contains(ArgTypes, t) {
+			return nil, fmt.Errorf("@arg %s: type %s is for @return only (an @arg takes one of %s)", p.Name, t, strings.Join(ArgTypes, ", "))
+		}
+		p.Type, p.Description = typeWord(p.Description, ArgTypes)
 		h.Args = append(h.Args, p)
 		return &h.Args[len(h.Args)-1].Description, nil
 	case "@include":

@@ -126,3 +126,54 @@ func BenchmarkParseHeaderManyParams(b *testing.B) {
 		}
 	}
 }
+
+func TestParseHeaderTypes(t *testing.T) {
+	src := `-- Moves an amount.
+-- @key from     balance to debit
+-- @arg amount int64  positive integer
+-- @arg rate float64
+-- @arg [note] string  free text
+-- @arg tags... string
+-- @return json Balance  both balances
+`
+	h, err := ParseHeader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Header{
+		Description: "Moves an amount.",
+		Keys:        []Param{{Name: "from", Description: "balance to debit"}},
+		Args: []Param{
+			{Name: "amount", Type: "int64", Description: "positive integer"},
+			{Name: "rate", Type: "float64"},
+			{Name: "note", Type: "string", Description: "free text", Optional: true},
+			{Name: "tags", Type: "string", Variadic: true},
+		},
+		Return:       "both balances",
+		ReturnType:   "json",
+		ReturnGoType: "Balance",
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Fatalf("got  %+v\nwant %+v", h, want)
+	}
+	for _, tt := range []struct{ line, typ, goType, desc string }{
+		{"-- @return int64 the new balance", "int64", "", "the new balance"},
+		{"-- @return []string", "[]string", "", ""},
+		{"-- @return the new balance", "", "", "the new balance"},
+		{"-- @return integers", "", "", "integers"},
+	} {
+		h, err := ParseHeader(tt.line + "\n")
+		if err != nil {
+			t.Errorf("%q: %v", tt.line, err)
+			continue
+		}
+		if h.ReturnType != tt.typ || h.ReturnGoType != tt.goType || h.Return != tt.desc {
+			t.Errorf("%q: got %q %q %q, want %q %q %q", tt.line, h.ReturnType, h.ReturnGoType, h.Return, tt.typ, tt.goType, tt.desc)
+		}
+	}
+	for _, bad := range []string{"-- @return json\n", "-- @arg ids []string\n", "-- @arg v json T\n"} {
+		if _, err := ParseHeader(bad); err == nil {
+			t.Errorf("ParseHeader(%q) = nil error", bad)
+		}
+	}
+}

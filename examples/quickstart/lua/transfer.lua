@@ -1,8 +1,8 @@
 -- Moves an amount between two integer balances, refusing to overdraw.
 -- @key from    balance to debit
 -- @key to      balance to credit
--- @arg amount  positive integer
--- @return the debited balance after the move
+-- @arg amount int64  positive integer
+-- @return int64  the debited balance after the move
 local amount = tonumber(ARGV[1])
 local from = tonumber(redis.call('GET', KEYS[1]) or '0')
 if from < amount then
