@@ -1,0 +1,231 @@
+package redislua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redislua/redislua/internal/redistest"
+)
+
+// pauseOn pauses srv just before the client sends the first command that
+// match says yes to, once.
+type pauseOn struct {
+	match func(redis.Cmder) bool
+	pause func()
+	once  sync.Once
+}
+
+func (h *pauseOn) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *pauseOn) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.match(cmd) {
+			h.once.Do(h.pause)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *pauseOn) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func isFunctionSub(cmd redis.Cmder, sub string) bool {
+	args := cmd.Args()
+	return cmd.Name() == "function" && len(args) > 1 && strings.EqualFold(fmt.Sprint(args[1]), sub)
+}
+
+// A Load on a server that stops answering returns the context's error
+// once the deadline passes.
+func TestFunctionLoadPausedServerReportsDeadline(t *testing.T) {
+	srv := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	r := libRegistry(t, map[string]string{"p.lua": counterLib("paused")})
+	lib, _ := r.Library("paused")
+	ctx := context.Background()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause(t)
+	dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err := lib.Load(dctx, c, nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Load on a paused server = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// A Call whose reload meets a server that stops answering reports the
+// context's error (with a deadline; go-redis's read timeout without), and
+// the function never runs, neither before nor after the server resumes.
+func TestFunctionReloadPausedServer(t *testing.T) {
+	for _, withDeadline := range []bool{true, false} {
+		t.Run(fmt.Sprintf("deadline=%v", withDeadline), func(t *testing.T) {
+			srv := redistest.Start(t)
+			admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+			t.Cleanup(func() { _ = admin.Close() })
+			c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+			t.Cleanup(func() { _ = c.Close() })
+			r := libRegistry(t, map[string]string{"p.lua": counterLib("reloadp")})
+			incr, _ := r.Function("reloadp_incr")
+			fcalls := 0
+			c.AddHook(&sentTo{fn: func(cmd redis.Cmder) {
+				if cmd.Name() == "fcall" {
+					fcalls++
+				}
+			}})
+			c.AddHook(&pauseOn{match: func(cmd redis.Cmder) bool { return isFunctionSub(cmd, "list") }, pause: func() { srv.Pause(t) }})
+			ctx := context.Background()
+			var cancel context.CancelFunc = func() {}
+			if withDeadline {
+				ctx, cancel = context.WithTimeout(ctx, 500*time.Millisecond)
+			}
+			err := incr.Call(ctx, c, []string{"k"}, 1).Err()
+			cancel()
+			if err == nil {
+				t.Fatalf("Call on a paused server succeeded")
+			}
+			if withDeadline && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Call = %v, want context.DeadlineExceeded", err)
+			}
+			srv.Resume()
+			if n, err := admin.Exists(context.Background(), "k").Result(); err != nil || n != 0 {
+				t.Errorf("key exists %d, %v: the function ran", n, err)
+			}
+			if fcalls != 1 {
+				t.Errorf("%d FCALL sent, want 1", fcalls)
+			}
+		})
+	}
+}
+
+// 16 concurrent Loads of one library on a cluster that lacks it: no
+// error, and every master holds exactly the library's code.
+func TestFunctionConcurrentLoadOnCluster(t *testing.T) {
+	cc := sharedCluster(t)
+	ctx := context.Background()
+	r := libRegistry(t, map[string]string{"c.lua": counterLib("concload")})
+	lib, _ := r.Library("concload")
+	_ = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+		return n.FunctionDelete(ctx, "concload").Err()
+	})
+	callConcurrently(t, func() error { return lib.Load(ctx, cc, nil) })
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+		libs, err := n.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: "concload*", WithCode: true}).Result()
+		if err != nil || len(libs) != 1 || libs[0].Code != lib.Source() {
+			return fmt.Errorf("%s: %d libraries, %v", n.Options().Addr, len(libs), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+// A server whose version of the library lacks the function: Call reports
+// the conflict, sends FCALL once and changes nothing.
+func TestFunctionMissingFromOtherVersionIsConflict(t *testing.T) {
+	other := strings.ReplaceAll(counterLib("misspelt"), "misspelt_incr", "misspelt_incrr")
+	r := libRegistry(t, map[string]string{"m.lua": counterLib("misspelt")})
+	incr, _ := r.Function("misspelt_incr")
+	ctx := context.Background()
+	t.Run("standalone", func(t *testing.T) {
+		b := realRedis(t)
+		if err := b.client.FunctionLoad(ctx, other).Err(); err != nil {
+			t.Fatal(err)
+		}
+		b.sent.Take()
+		err := incr.Call(ctx, b.client, []string{"k"}).Err()
+		if !errors.Is(err, ErrLibraryConflict) {
+			t.Errorf("Call = %v, want ErrLibraryConflict", err)
+		}
+		if sent := b.sent.Take(); count(sent, "fcall") != 1 {
+			t.Errorf("sent %v, want one FCALL", sent)
+		}
+	})
+	t.Run("cluster", func(t *testing.T) {
+		cc := sharedCluster(t)
+		_ = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			return n.FunctionLoadReplace(ctx, other).Err()
+		})
+		for _, key := range []string{"{mis}x", "mis"} {
+			if err := incr.Call(ctx, cc, []string{key}).Err(); !errors.Is(err, ErrLibraryConflict) {
+				t.Errorf("Call(%s) = %v, want ErrLibraryConflict", key, err)
+			}
+		}
+		if err := incr.Call(ctx, cc, nil).Err(); !errors.Is(err, ErrLibraryConflict) {
+			t.Errorf("Call without keys = %v, want ErrLibraryConflict", err)
+		}
+		_ = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			return n.FunctionDelete(ctx, "misspelt").Err()
+		})
+	})
+}
+
+// A library's code is compared byte for byte: a trailing newline or CRLF
+// line ends are other code, and what is loaded is the file.
+func TestFunctionLibraryBytes(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	crlf := strings.ReplaceAll(counterLib("bytes"), "\n", "\r\n")
+	r := libRegistry(t, map[string]string{"b.lua": crlf})
+	lib, _ := r.Library("bytes")
+	if lib.Source() != crlf {
+		t.Fatalf("Source() differs from the file")
+	}
+	if err := lib.Load(ctx, b.client, nil); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := lib.codeOn(ctx, b.client); code != crlf {
+		t.Errorf("server code differs from the CRLF file")
+	}
+	if err := lib.Load(ctx, b.client, nil); err != nil {
+		t.Errorf("second Load: %v", err)
+	}
+	trimmed := libRegistry(t, map[string]string{"b.lua": strings.TrimSuffix(crlf, "\r\n")})
+	if err := trimmed.LoadAll(ctx, b.client); !errors.Is(err, ErrLibraryConflict) {
+		t.Errorf("LoadAll without the trailing newline = %v, want ErrLibraryConflict", err)
+	}
+}
+
+// Nil and typed-nil clients are refused before anything is sent; a
+// transaction queues the call.
+func TestFunctionCallClients(t *testing.T) {
+	r := libRegistry(t, map[string]string{"n.lua": counterLib("clients")})
+	incr, _ := r.Function("clients_incr")
+	lib, _ := r.Library("clients")
+	ctx := context.Background()
+	for _, c := range []redis.Scripter{nil, (*redis.Client)(nil), (*redis.ClusterClient)(nil), (*redis.Ring)(nil)} {
+		if err := incr.Call(ctx, c, []string{"k"}).Err(); !errors.Is(err, ErrNilClient) {
+			t.Errorf("Call(%T) = %v, want ErrNilClient", c, err)
+		}
+		if err := lib.Load(ctx, c, nil); !errors.Is(err, ErrNilClient) {
+			t.Errorf("Load(%T) = %v, want ErrNilClient", c, err)
+		}
+	}
+	b := realRedis(t)
+	if err := lib.Load(ctx, b.client.TxPipeline(), nil); !errors.Is(err, ErrPipeline) {
+		t.Errorf("Load(TxPipeline) = %v, want ErrPipeline", err)
+	}
+	if err := lib.Load(ctx, b.client, nil); err != nil {
+		t.Fatal(err)
+	}
+	var second *redis.Cmd
+	cmds, err := b.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		incr.Call(ctx, p, []string{"tx"}, 2)
+		second = incr.Call(ctx, p, []string{"tx"}, 3)
+		return nil
+	})
+	if err != nil || len(cmds) != 2 {
+		t.Fatalf("TxPipelined: %v, %v", cmds, err)
+	}
+	if n, _ := second.Int64(); n != 5 {
+		t.Errorf("second queued call = %d, want 5", n)
+	}
+}
