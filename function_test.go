@@ -503,3 +503,25 @@ func TestFunctionRefusalsAreTyped(t *testing.T) {
 		t.Errorf("a no-writes function under OOM = %q, %v; want 5: it did not run twice or write", got, err)
 	}
 }
+
+// Redis compares function names without case ("ERR Function SAME already
+// exists"), so NewRegistry refuses two libraries whose functions differ
+// only in case, as real Redis refuses to load the second.
+func TestRegistryRefusesFunctionInTwoLibrariesAnyCase(t *testing.T) {
+	a := "#!lua name=casea\nredis.register_function('case_same', function() return 1 end)\n"
+	b := "#!lua name=caseb\nredis.register_function('CASE_SAME', function() return 2 end)\n"
+	_, err := NewRegistry(fstest.MapFS{"a.lua": {Data: []byte(a)}, "b.lua": {Data: []byte(b)}}, nil)
+	if !errors.Is(err, ErrDuplicateScript) || !strings.Contains(err.Error(), `"CASE_SAME"`) {
+		t.Errorf("NewRegistry error = %v, want ErrDuplicateScript naming the function", err)
+	}
+	srv := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.FunctionLoad(ctx, a).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FunctionLoad(ctx, b).Err(); err == nil {
+		t.Errorf("Redis loads both libraries; NewRegistry refuses them")
+	}
+}

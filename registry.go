@@ -35,6 +35,7 @@ type table struct {
 	libs      map[string]*Library
 	libNames  []string // sorted
 	functions map[string]*Function
+	folded    map[string]*Function // by lower-case name: Redis ignores case
 }
 
 // NewRegistry reads every *.lua file under fsys (recursively), parses and
@@ -129,21 +130,21 @@ func NewRegistry(fsys fs.FS, opts *RegistryOptions) (*Registry, error) {
 
 // addLibrary reads the function library in file and adds it, unless its
 // name or one of its functions' names is taken: function names are
-// global on a Redis server.
+// global on a Redis server, which compares them without case.
 func (t *table) addLibrary(file, src string, cfg config, fsys fs.FS) []error {
 	l, err := newLibrary(file, src, cfg, fsys)
 	if err != nil {
 		return []error{err}
 	}
 	if t.libs == nil {
-		t.libs, t.functions = map[string]*Library{}, map[string]*Function{}
+		t.libs, t.functions, t.folded = map[string]*Library{}, map[string]*Function{}, map[string]*Function{}
 	}
 	if old, dup := t.libs[l.name]; dup {
 		return []error{fmt.Errorf("%w: function library %q: %s and %s", ErrDuplicateScript, l.name, old.file, file)}
 	}
 	var errs []error
 	for _, f := range l.functions {
-		if old, dup := t.functions[f.name]; dup {
+		if old, dup := t.folded[strings.ToLower(f.name)]; dup {
 			errs = append(errs, fmt.Errorf("%w: function %q is registered by %s (library %s) and %s (library %s); function names are global on a Redis server",
 				ErrDuplicateScript, f.name, old.lib.file, old.lib.name, file, l.name))
 		}
@@ -153,6 +154,7 @@ func (t *table) addLibrary(file, src string, cfg config, fsys fs.FS) []error {
 	}
 	for _, f := range l.functions {
 		t.functions[f.name] = f
+		t.folded[strings.ToLower(f.name)] = f
 	}
 	t.libs[l.name] = l
 	t.libNames = append(t.libNames, l.name)
