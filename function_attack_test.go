@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -228,4 +229,124 @@ func TestFunctionCallClients(t *testing.T) {
 	if n, _ := second.Int64(); n != 5 {
 		t.Errorf("second queued call = %d, want 5", n)
 	}
+}
+
+// A library with @include sends the expanded code, and an error in the
+// included file names that file.
+func TestFunctionLibraryWithInclude(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	r := libRegistry(t, map[string]string{
+		"lib/fail.lua": "local function fail()\n  error('inc boom')\nend\n",
+		"inc.lua":      "#!lua name=inclib\n--- @include \"lib/fail.lua\"\nredis.register_function('inclib_fail', function(keys, args) fail() end)\n",
+		"inc2.lua":     "return 1\n", // a script beside it
+	})
+	lib, err := r.Library("inclib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.Load(ctx, b.client, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.Load(ctx, b.client, nil); err != nil {
+		t.Errorf("second Load: %v", err)
+	}
+	f, _ := r.Function("inclib_fail")
+	var se *ScriptError
+	if err := f.Call(ctx, b.client, nil).Err(); !errors.As(err, &se) || se.File != "lib/fail.lua" || se.Line != 2 {
+		t.Errorf("Call = %v, want a *ScriptError at lib/fail.lua:2", err)
+	}
+}
+
+// A library's name and its functions' names may equal script names: each
+// is found by its own method.
+func TestFunctionNamesBesideScripts(t *testing.T) {
+	r := libRegistry(t, map[string]string{
+		"same.lua":  "return 'script'\n",
+		"other.lua": "#!lua name=same\nredis.register_function('same', function() return 'function' end)\n",
+	})
+	b := realRedis(t)
+	ctx := context.Background()
+	if err := r.LoadAll(ctx, b.client); err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Script("same")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := r.Function("same")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Run(ctx, b.client, nil).Text(); err != nil || v != "script" {
+		t.Errorf("script = %q, %v", v, err)
+	}
+	if v, err := f.Call(ctx, b.client, nil).Text(); err != nil || v != "function" {
+		t.Errorf("function = %q, %v", v, err)
+	}
+}
+
+// FUNCTION DELETE on the master of a key between calls: the next call,
+// with the key hashed whole or by its {tag}, loads the library on that
+// master and runs once.
+func TestFunctionDeletedBetweenCallsOnCluster(t *testing.T) {
+	cc := sharedCluster(t)
+	ctx := context.Background()
+	r := libRegistry(t, map[string]string{"d.lua": counterLib("deleted")})
+	if err := r.LoadAll(ctx, cc); err != nil {
+		t.Fatal(err)
+	}
+	incr, _ := r.Function("deleted_incr")
+	for _, key := range []string{"deltag", "{deltag}k", "{x}deltag"} {
+		master, err := cc.MasterForKey(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := master.FunctionDelete(ctx, "deleted").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := incr.Call(ctx, cc, []string{key}).Int(); err != nil || n != 1 {
+			t.Errorf("Call(%s) = %d, %v; want 1", key, n, err)
+		}
+	}
+}
+
+// FCALL_RO of a function our file marks no-writes, but that the server's
+// version of the library registers without it: the server refuses, the
+// function does not run, and Call does not replace the server's code.
+func TestFunctionReadOnlyButServerWrites(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	server := "#!lua name=rows\nredis.register_function('rows_get', function(keys, args) return redis.call('INCR', keys[1]) end)\n"
+	if err := b.client.FunctionLoad(ctx, server).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := libRegistry(t, map[string]string{"r.lua": "#!lua name=rows\nredis.register_function{function_name='rows_get', callback=function(keys, args) return redis.call('GET', keys[1]) end, flags={'no-writes'}}\n"})
+	f, _ := r.Function("rows_get")
+	if err := f.Call(ctx, b.client, []string{"rows"}).Err(); err == nil {
+		t.Errorf("FCALL_RO of a writing function succeeded")
+	}
+	if n, _ := b.client.Exists(ctx, "rows").Result(); n != 0 {
+		t.Errorf("the function ran")
+	}
+	if libs, _ := b.client.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: "rows", WithCode: true}).Result(); len(libs) != 1 || libs[0].Code != server {
+		t.Errorf("the server's library was replaced")
+	}
+}
+
+// A library larger than MaxScriptSize is refused at start-up.
+func TestFunctionHugeLibrary(t *testing.T) {
+	src := "#!lua name=huge\nredis.register_function('huge_f', function() return 1 end)\n--" + strings.Repeat("x", MaxScriptSize) + "\n"
+	_, err := NewRegistry(fstestMap(map[string]string{"h.lua": src}), nil)
+	if !errors.Is(err, ErrScriptTooLarge) {
+		t.Errorf("NewRegistry = %v, want ErrScriptTooLarge", err)
+	}
+}
+
+func fstestMap(files map[string]string) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for name, src := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(src)}
+	}
+	return fsys
 }
