@@ -11,6 +11,7 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"path"
 	"slices"
 	"sort"
@@ -163,7 +164,9 @@ func paramName(name string, used map[string]bool) string {
 	if n == "" || !unicode.IsLetter([]rune(n)[0]) {
 		n = "p" + n
 	}
-	for token.IsKeyword(n) || reserved[n] || used[n] || n == "_" {
+	// A predeclared name (string, nil, len, append) would shadow what the
+	// method body uses.
+	for token.IsKeyword(n) || types.Universe.Lookup(n) != nil || reserved[n] || used[n] || n == "_" {
 		n += "_"
 	}
 	used[n] = true
