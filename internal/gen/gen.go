@@ -395,7 +395,7 @@ func resultType(h luasrc.Header) (typ, zero string, err error) {
 		case strings.HasPrefix(h.ReturnGoType, "[]"), strings.HasPrefix(h.ReturnGoType, "map["), strings.HasPrefix(h.ReturnGoType, "*"):
 			v = "nil"
 		default:
-			v = "v"
+			v = "*new(" + h.ReturnGoType + ")" // no variable v is declared where it is returned
 		}
 		return h.ReturnGoType, v, nil
 	}

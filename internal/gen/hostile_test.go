@@ -19,6 +19,12 @@ var hostile = map[string]map[string]string{
 	"predeclared": {
 		"p.lua": "-- @key string\n-- @key [nil]\n-- @arg len int64\n-- @arg append string\n-- @arg [any] string\n-- @arg [true]\n-- @arg int64... int64\nreturn 1\n",
 	},
+	// A json result of a struct type, returned early when a later
+	// optional argument is given without an earlier one.
+	"jsonzero": {
+		"j.lua":    "-- @arg [a] string\n-- @arg [b] string\n-- @return json Bal\nreturn cjson.encode({})\n",
+		"types.go": "type Bal struct{ X int }\n",
+	},
 }
 
 // TestHostileCompiles generates every hostile case into a module of its
