@@ -8,6 +8,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"go/ast"
 	"go/format"
 	"go/parser"
 	"go/token"
@@ -370,6 +371,13 @@ func unexported(m, suffix string) string {
 	return string(unicode.ToLower(r[0])) + string(r[1:]) + suffix
 }
 
+// generatedNames are the package-level names the generated file declares
+// or imports: a json type may not use them.
+var generatedNames = map[string]bool{
+	"Scripts": true, "NewScripts": true, "scriptFiles": true,
+	"context": true, "embed": true, "errors": true, "fmt": true, "fs": true, "redis": true, "redislua": true,
+}
+
 // resultType is the Go result type of a header's @return, and its zero value.
 func resultType(h luasrc.Header) (typ, zero string, err error) {
 	switch h.ReturnType {
@@ -384,8 +392,19 @@ func resultType(h luasrc.Header) (typ, zero string, err error) {
 	case "[]byte", "[]string":
 		return h.ReturnType, "nil", nil
 	case "json":
-		if _, err := parser.ParseExpr(h.ReturnGoType); err != nil {
-			return "", "", fmt.Errorf("@return json %s: not a Go type: %v", h.ReturnGoType, err)
+		f, err := parser.ParseFile(token.NewFileSet(), "", "package p; var _ "+h.ReturnGoType, 0)
+		if err != nil {
+			return "", "", fmt.Errorf("@return json %s: not a Go type", h.ReturnGoType)
+		}
+		var taken string
+		ast.Inspect(f.Decls[0], func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && generatedNames[id.Name] && taken == "" {
+				taken = id.Name
+			}
+			return true
+		})
+		if taken != "" {
+			return "", "", fmt.Errorf("@return json %s: %s is a name of the generated file; name the type otherwise", h.ReturnGoType, taken)
 		}
 		if strings.Contains(h.ReturnGoType, ".") {
 			return "", "", fmt.Errorf("@return json %s: name a type of the generated package (a qualified type needs an import the generated file does not have)", h.ReturnGoType)
