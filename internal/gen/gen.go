@@ -16,6 +16,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -100,7 +101,11 @@ func embedPatterns(dir string, files []string) []string {
 		d := path.Join(dir, path.Dir(f))
 		if !seen[d] {
 			seen[d] = true
-			out = append(out, path.Join(d, "*.lua"))
+			p := path.Join(d, "*.lua")
+			if strings.ContainsAny(p, " \t\"`") { // //go:embed splits patterns at spaces
+				p = strconv.Quote(p)
+			}
+			out = append(out, p)
 		}
 	}
 	sort.Strings(out)

@@ -25,6 +25,11 @@ var hostile = map[string]map[string]string{
 		"j.lua":    "-- @arg [a] string\n-- @arg [b] string\n-- @return json Bal\nreturn cjson.encode({})\n",
 		"types.go": "type Bal struct{ X int }\n",
 	},
+	// A directory with a space in its name: the //go:embed pattern must
+	// be quoted.
+	"spaces": {
+		"my dir/x.lua": "-- @key k\nreturn 1\n",
+	},
 }
 
 // TestHostileCompiles generates every hostile case into a module of its
