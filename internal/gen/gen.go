@@ -59,6 +59,9 @@ func Generate(in Input) ([]byte, error) {
 	if dir == ".." || strings.HasPrefix(dir, "../") || path.IsAbs(dir) {
 		return nil, fmt.Errorf("gen: the scripts (%s) must be in the generated file's directory or below it: //go:embed cannot reach them", in.Dir)
 	}
+	if len(in.Scripts) == 0 && len(in.Functions) == 0 {
+		return nil, fmt.Errorf("gen: no script or function in %s to wrap", in.Dir)
+	}
 	g := &generator{methods: map[string]string{"Registry": "the Registry method"}}
 	g.header(in, dir)
 	scripts := slices.Clone(in.Scripts)

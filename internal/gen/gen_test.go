@@ -95,3 +95,15 @@ func TestJSONTypeRefused(t *testing.T) {
 		}
 	}
 }
+
+// A directory with no script or function (empty, or only included files)
+// is an error, not a file that does not compile ("context" imported and
+// not used, a //go:embed line with no pattern).
+func TestNothingToGenerate(t *testing.T) {
+	for _, files := range [][]string{nil, {"lib/util.lua"}} {
+		_, err := Generate(Input{Package: "p", Dir: "lua", Files: files})
+		if err == nil || !strings.Contains(err.Error(), "no script") {
+			t.Errorf("files %q: err = %v, want one saying there is no script", files, err)
+		}
+	}
+}
