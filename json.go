@@ -21,7 +21,8 @@ var ErrJSONReply = errors.New("redislua: cannot decode the script's reply as JSO
 // wrapping ErrJSONReply that shows the start of what was received.
 //
 // Redis's cjson encodes an empty Lua table as {}: JSON decodes that reply
-// into an empty slice (or a zero array) when T is a slice or an array. It
+// into an empty slice (or a zero array) when T is a slice or an array that
+// is not a json.Unmarshaler (a json.RawMessage gets "{}"). It
 // does not do so for an empty table nested deeper. cjson writes numbers with
 // 14 significant digits: return large integers as strings (tostring) and
 // decode them with a `json:",string"` tag. See docs/json.md.
@@ -41,7 +42,7 @@ func JSON[T any](cmd *redis.Cmd) (T, error) {
 		return v, fmt.Errorf("%w into %s: the reply is %s, not a string; return cjson.encode(...)",
 			ErrJSONReply, typeName[T](), describeReply(cmd.Val()))
 	}
-	if s == "{}" {
+	if _, self := any(&v).(json.Unmarshaler); s == "{}" && !self {
 		switch t := reflect.TypeFor[T](); t.Kind() {
 		case reflect.Slice:
 			// cjson cannot tell an empty array from an empty object.

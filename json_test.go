@@ -2,6 +2,7 @@ package redislua_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -243,4 +244,15 @@ return cjson.encode({key = KEYS[1], items = items})`)
 	fmt.Printf("%+v %v\n", s, err)
 	// Output:
 	// {Key:stock Items:[{Name:pen Count:123456789012345678}]} <nil>
+}
+
+// A T that decodes itself, such as json.RawMessage (a []byte), gets the
+// reply as is: an empty table is {}, not an empty slice.
+func TestJSONUnmarshalerKeepsEmptyTable(t *testing.T) {
+	cmd := redis.NewCmd(context.Background())
+	cmd.SetVal("{}")
+	got, err := redislua.JSON[json.RawMessage](cmd)
+	if err != nil || string(got) != "{}" {
+		t.Errorf("JSON[json.RawMessage] of {} = %q, %v; want \"{}\", nil", got, err)
+	}
 }

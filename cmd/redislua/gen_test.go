@@ -163,3 +163,22 @@ func TestGenUsage(t *testing.T) {
 		}
 	}
 }
+
+// gen does not overwrite a file it did not write: -o naming a hand-written
+// file is a usage error and leaves it as it was.
+func TestGenKeepsOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join("..", "..", "internal", "gen", "testdata", "scripts"), filepath.Join(dir, "lua"))
+	mine := filepath.Join(dir, "main.go")
+	const src = "package main\n\nfunc main() {}\n"
+	if err := os.WriteFile(mine, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI("gen", "-o", mine, filepath.Join(dir, "lua"))
+	if code != 2 || !strings.Contains(stderr, "main.go") {
+		t.Errorf("gen -o main.go: exit %d, stderr %q; want 2 naming the file", code, stderr)
+	}
+	if got, _ := os.ReadFile(mine); string(got) != src {
+		t.Errorf("main.go was overwritten:\n%s", got)
+	}
+}

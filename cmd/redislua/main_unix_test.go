@@ -54,3 +54,30 @@ func TestLintRefusesWhatIsNotARegularFile(t *testing.T) {
 		t.Errorf("lint complained about a regular file or a link to one:\n%s", r.out)
 	}
 }
+
+// The same given as the file PATH: opening it to learn what it is waited
+// for a writer forever.
+func TestLintFileRefusesWhatIsNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.lua"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero.lua")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pipe.lua", "zero.lua"} {
+		done := make(chan [3]any, 1)
+		go func() {
+			code, out, errOut := runCLI("lint", filepath.Join(dir, name))
+			done <- [3]any{code, out, errOut}
+		}()
+		select {
+		case r := <-done:
+			if r[0] != 1 || !strings.Contains(r[1].(string), "not a regular file") {
+				t.Errorf("lint %s: exit %v, want 1 saying it is not a regular file\n%s%s", name, r[0], r[1], r[2])
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("lint %s still running after a minute", name)
+		}
+	}
+}

@@ -88,6 +88,10 @@ type oneFile struct {
 	name string
 }
 
+// Stat asks the directory, so that the registry learns a named pipe is
+// not a regular file without opening it (which waits for a writer).
+func (o oneFile) Stat(name string) (fs.FileInfo, error) { return fs.Stat(o.FS, name) }
+
 // ReadDir lists, in dir, the entry on the way to name, if there is one.
 func (o oneFile) ReadDir(dir string) ([]fs.DirEntry, error) {
 	rest := o.name

@@ -8,12 +8,15 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"go/ast"
 	"go/format"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -55,6 +58,9 @@ func Generate(in Input) ([]byte, error) {
 	dir := path.Clean(in.Dir)
 	if dir == ".." || strings.HasPrefix(dir, "../") || path.IsAbs(dir) {
 		return nil, fmt.Errorf("gen: the scripts (%s) must be in the generated file's directory or below it: //go:embed cannot reach them", in.Dir)
+	}
+	if len(in.Scripts) == 0 && len(in.Functions) == 0 {
+		return nil, fmt.Errorf("gen: no script or function in %s to wrap", in.Dir)
 	}
 	g := &generator{methods: map[string]string{"Registry": "the Registry method"}}
 	g.header(in, dir)
@@ -98,7 +104,11 @@ func embedPatterns(dir string, files []string) []string {
 		d := path.Join(dir, path.Dir(f))
 		if !seen[d] {
 			seen[d] = true
-			out = append(out, path.Join(d, "*.lua"))
+			p := path.Join(d, "*.lua")
+			if strings.ContainsAny(p, " \t\"`") { // //go:embed splits patterns at spaces
+				p = strconv.Quote(p)
+			}
+			out = append(out, p)
 		}
 	}
 	sort.Strings(out)
@@ -163,7 +173,9 @@ func paramName(name string, used map[string]bool) string {
 	if n == "" || !unicode.IsLetter([]rune(n)[0]) {
 		n = "p" + n
 	}
-	for token.IsKeyword(n) || reserved[n] || used[n] || n == "_" {
+	// A predeclared name (string, nil, len, append) would shadow what the
+	// method body uses.
+	for token.IsKeyword(n) || types.Universe.Lookup(n) != nil || reserved[n] || used[n] || n == "_" {
 		n += "_"
 	}
 	used[n] = true
@@ -367,6 +379,13 @@ func unexported(m, suffix string) string {
 	return string(unicode.ToLower(r[0])) + string(r[1:]) + suffix
 }
 
+// generatedNames are the package-level names the generated file declares
+// or imports: a json type may not use them.
+var generatedNames = map[string]bool{
+	"Scripts": true, "NewScripts": true, "scriptFiles": true,
+	"context": true, "embed": true, "errors": true, "fmt": true, "fs": true, "redis": true, "redislua": true,
+}
+
 // resultType is the Go result type of a header's @return, and its zero value.
 func resultType(h luasrc.Header) (typ, zero string, err error) {
 	switch h.ReturnType {
@@ -381,8 +400,19 @@ func resultType(h luasrc.Header) (typ, zero string, err error) {
 	case "[]byte", "[]string":
 		return h.ReturnType, "nil", nil
 	case "json":
-		if _, err := parser.ParseExpr(h.ReturnGoType); err != nil {
-			return "", "", fmt.Errorf("@return json %s: not a Go type: %v", h.ReturnGoType, err)
+		f, err := parser.ParseFile(token.NewFileSet(), "", "package p; var _ "+h.ReturnGoType, 0)
+		if err != nil {
+			return "", "", fmt.Errorf("@return json %s: not a Go type", h.ReturnGoType)
+		}
+		var taken string
+		ast.Inspect(f.Decls[0], func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && generatedNames[id.Name] && taken == "" {
+				taken = id.Name
+			}
+			return true
+		})
+		if taken != "" {
+			return "", "", fmt.Errorf("@return json %s: %s is a name of the generated file; name the type otherwise", h.ReturnGoType, taken)
 		}
 		if strings.Contains(h.ReturnGoType, ".") {
 			return "", "", fmt.Errorf("@return json %s: name a type of the generated package (a qualified type needs an import the generated file does not have)", h.ReturnGoType)
@@ -392,7 +422,7 @@ func resultType(h luasrc.Header) (typ, zero string, err error) {
 		case strings.HasPrefix(h.ReturnGoType, "[]"), strings.HasPrefix(h.ReturnGoType, "map["), strings.HasPrefix(h.ReturnGoType, "*"):
 			v = "nil"
 		default:
-			v = "v"
+			v = "*new(" + h.ReturnGoType + ")" // no variable v is declared where it is returned
 		}
 		return h.ReturnGoType, v, nil
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/redislua/redislua/internal/luasrc"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/scripts_gen.go.golden")
@@ -77,5 +79,31 @@ func TestDiff(t *testing.T) {
 	far := strings.Repeat("x\n", 20)
 	if got := Diff("a", "b", []byte("1\n"+far+"2\n"), []byte("one\n"+far+"two\n")); strings.Count(got, "@@ ") != 2 {
 		t.Errorf("distant changes: want two hunks, got\n%s", got)
+	}
+}
+
+// A json type that is not a type, or that names what the generated file
+// declares or imports, is refused with a message rather than written as
+// a file that does not compile.
+func TestJSONTypeRefused(t *testing.T) {
+	for _, typ := range []string{"1", "Scripts", "NewScripts", "scriptFiles", "[]NewScripts", "map[string]context"} {
+		in := Input{Package: "p", Dir: ".", Files: []string{"j.lua"}, Scripts: []Script{{Name: "j",
+			Header: luasrc.Header{ReturnType: "json", ReturnGoType: typ}}}}
+		_, err := Generate(in)
+		if err == nil || !strings.Contains(err.Error(), "@return json "+typ) {
+			t.Errorf("@return json %s: err = %v, want one naming it", typ, err)
+		}
+	}
+}
+
+// A directory with no script or function (empty, or only included files)
+// is an error, not a file that does not compile ("context" imported and
+// not used, a //go:embed line with no pattern).
+func TestNothingToGenerate(t *testing.T) {
+	for _, files := range [][]string{nil, {"lib/util.lua"}} {
+		_, err := Generate(Input{Package: "p", Dir: "lua", Files: files})
+		if err == nil || !strings.Contains(err.Error(), "no script") {
+			t.Errorf("files %q: err = %v, want one saying there is no script", files, err)
+		}
 	}
 }
