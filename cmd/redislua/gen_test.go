@@ -182,3 +182,23 @@ func TestGenKeepsOtherFiles(t *testing.T) {
 		t.Errorf("main.go was overwritten:\n%s", got)
 	}
 }
+
+// gen takes its flags after DIR too, as every command does, and prints its
+// help on stdout.
+func TestGenFlagsAfterDir(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join("..", "..", "internal", "gen", "testdata", "scripts"), dir)
+	out := filepath.Join(dir, "other_gen.go")
+	if code, _, errOut := runCLI("gen", dir, "-o", out); code != 0 {
+		t.Fatalf("gen DIR -o FILE: exit %d, %s", code, errOut)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("gen DIR -o FILE did not write FILE: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, genFile)); err == nil {
+		t.Errorf("gen DIR -o FILE wrote %s: -o after DIR was ignored", genFile)
+	}
+	if code, out, _ := runCLI("gen", "-h"); code != 0 || !strings.Contains(out, "usage: redislua gen") || !strings.Contains(out, "exit status") {
+		t.Errorf("gen -h: exit %d, stdout %q; want 0 and the help with the exit codes", code, out)
+	}
+}
