@@ -513,3 +513,27 @@ func TestOptimizePipelinesScriptLoadRevoked(t *testing.T) {
 		t.Fatalf("call after the refused SCRIPT LOAD: %v (Exec: %v), want ErrNoPerm", call.Err(), err)
 	}
 }
+
+// What the docs say of results in a pipeline: the *redis.Cmd Run returns
+// carries the result; the Cmder Exec lists for it is the wrapper that
+// marks it never to be re-sent (not a *redis.Cmd), with the same result.
+func TestPipelineResultsAreReadFromRunsCommand(t *testing.T) {
+	b := forMiniredis(t)
+	ctx := context.Background()
+	s := MustNewScript("seven", "return 7")
+	pipe := b.client.Pipeline()
+	cmd := s.Run(ctx, pipe, nil)
+	cmds, err := pipe.Exec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cmd.Int64(); err != nil || got != 7 {
+		t.Fatalf("Run's command = %d, %v; want 7", got, err)
+	}
+	if _, isCmd := cmds[0].(*redis.Cmd); isCmd {
+		t.Errorf("Exec lists a *redis.Cmd: update run.go's doc and docs/pipelines.md")
+	}
+	if cmds[0].Err() != nil {
+		t.Errorf("Exec's Cmder: %v", cmds[0].Err())
+	}
+}

@@ -43,7 +43,10 @@ import (
 // be recovered without running commands out of order; OptimizePipelines
 // turns repeated calls into EVALSHA. The queued command's error, after
 // Exec, is the server's raw error unless the client has OptimizePipelines,
-// which maps it: otherwise pass it through MapError.
+// which maps it: otherwise pass it through MapError. Read the result from
+// the *redis.Cmd that Run returns: the command queued in the pipeline wraps
+// it (to mark it never to be re-sent), so the slice Exec returns holds a
+// redis.Cmder that is not a *redis.Cmd.
 //
 // Errors are set on the returned command (so cmd.Err() is already mapped):
 // a *ScriptError naming the script, file and line for errors raised while
