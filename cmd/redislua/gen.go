@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +60,10 @@ func genCmd(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 1
+	}
+	if link := firstLinkedScript(dir); link != "" {
+		fmt.Fprintf(stderr, "redislua: gen: %s is a symbolic link, which //go:embed cannot embed; copy the file into %s instead\n", link, dir)
+		return exitFindings
 	}
 	in, err := gen.Read(os.DirFS(dir))
 	if err != nil {
@@ -133,4 +138,18 @@ func packageOf(dir, skip string) string {
 		return "scripts"
 	}
 	return name
+}
+
+// firstLinkedScript returns the first *.lua file below dir that is a
+// symbolic link, or "". The registry follows links, but //go:embed refuses
+// them, so the generated file would not build.
+func firstLinkedScript(dir string) string {
+	var found string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && found == "" && d.Type()&fs.ModeSymlink != 0 && strings.HasSuffix(p, ".lua") {
+			found = p
+		}
+		return nil
+	})
+	return found
 }

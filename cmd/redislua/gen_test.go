@@ -202,3 +202,25 @@ func TestGenFlagsAfterDir(t *testing.T) {
 		t.Errorf("gen -h: exit %d, stdout %q; want 0 and the help with the exit codes", code, out)
 	}
 }
+
+// A script that is a symbolic link reads fine through the registry, but
+// //go:embed refuses it: gen says so instead of writing a file that does
+// not build.
+func TestGenRefusesLinkedScripts(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join("..", "..", "internal", "gen", "testdata", "scripts"), dir)
+	target := filepath.Join(t.TempDir(), "linked.lua")
+	if err := os.WriteFile(target, []byte("-- @key k\nreturn redis.call('GET', KEYS[1])\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, "linked.lua")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	code, _, errOut := runCLI("gen", dir)
+	if code != 1 || !strings.Contains(errOut, "linked.lua is a symbolic link") {
+		t.Errorf("gen with a linked script: exit %d, %q; want 1 and the link named", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, genFile)); err == nil {
+		t.Error("gen wrote a file that //go:embed cannot build")
+	}
+}
