@@ -11,6 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redislua/redislua/internal/testbackend"
 )
 
 func TestHostileRegistryInput(t *testing.T) {
@@ -146,17 +147,6 @@ func TestHostileTypedNilClients(t *testing.T) {
 				return err
 			},
 		}
-		for name, call := range calls {
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Errorf("%s(%T): panic %v, want ErrNilClient", name, c, p)
-					}
-				}()
-				if err := call(); !errors.Is(err, ErrNilClient) {
-					t.Errorf("%s(%T) = %v, want ErrNilClient", name, c, err)
-				}
-			}()
-		}
+		testbackend.ExpectError(t, testbackend.TypeName(c), ErrNilClient, calls)
 	}
 }

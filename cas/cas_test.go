@@ -481,18 +481,7 @@ func TestTypedNilClients(t *testing.T) {
 				return err
 			},
 		}
-		for name, call := range calls {
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Errorf("%s(%T): panic %v, want ErrNilClient", name, c, p)
-					}
-				}()
-				if err := call(); !errors.Is(err, redislua.ErrNilClient) {
-					t.Errorf("%s(%T) = %v, want ErrNilClient", name, c, err)
-				}
-			}()
-		}
+		testbackend.ExpectError(t, testbackend.TypeName(c), redislua.ErrNilClient, calls)
 	}
 }
 
@@ -527,14 +516,7 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 			return err
 		},
 	}
-	for name, call := range calls {
-		if err := call(); !errors.Is(err, redislua.ErrReservedKey) {
-			t.Errorf("%s: %v, want ErrReservedKey", name, err)
-		}
-		if sent := b.Sent.Take(); len(sent) != 0 {
-			t.Errorf("%s: sent %v, want nothing", name, sent)
-		}
-	}
+	testbackend.ExpectRefusedBeforeSending(t, b, redislua.ErrReservedKey, calls)
 	testbackend.WantValue(t, b.Client, from, str("100"))
 	if n := b.Client.DBSize(ctx).Val(); n != 1 {
 		t.Errorf("DBSIZE = %d, want 1: a refused call wrote", n)

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -73,14 +72,9 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 				},
 				"Reset": func() error { return l.Reset(ctx, key) },
 			}
-			for name, call := range calls {
-				if err := call(); !errors.Is(err, redislua.ErrReservedKey) {
-					t.Errorf("%s: %s(%q): %v, want ErrReservedKey", v.name, name, key, err)
-				}
-				if sent := b.Sent.Take(); len(sent) != 0 {
-					t.Errorf("%s: %s(%q) sent %v, want nothing", v.name, name, key, sent)
-				}
-			}
+			t.Run(v.name+"/"+key, func(t *testing.T) {
+				testbackend.ExpectRefusedBeforeSending(t, b, redislua.ErrReservedKey, calls)
+			})
 		}
 	}
 	if n := b.Client.DBSize(ctx).Val(); n != 0 {
