@@ -114,6 +114,9 @@ func (h replyHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if oc.held != nil {
 			return errHeldReply
 		}
+		if oc.call != nil {
+			oc.call.Addr = h.node.Options().Addr
+		}
 		err := next(ctx, cmd)
 		if h.mustHold(ctx, oc, err, false) {
 			oc.held = err

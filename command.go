@@ -32,8 +32,9 @@ type processor interface {
 // NoRetry (see onceCmd), and hands it to Process, so that args never reach
 // an interface method: the caller's variadic slice then stays on its
 // stack, and the boxed payload is reused, making Run allocate no more than
-// a raw client.EvalSha.
-func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []string, args []any) *redis.Cmd {
+// a raw client.EvalSha. call, if not nil, is the observed call the
+// command belongs to.
+func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []string, args []any, call *Call) *redis.Cmd {
 	bySHA := name == cmdEvalSha || name == cmdEvalShaRO
 	p, ok := c.(processor)
 	flat, known := flatArgs(args)
@@ -55,7 +56,7 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 		cmdArgs[3+i] = key
 	}
 	cmdArgs = append(cmdArgs, flat...)
-	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...), script: s}
+	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...), script: s, call: call}
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3) // how a cluster client routes it
 	}
@@ -77,9 +78,20 @@ type onceCmd struct {
 	*redis.Cmd
 	script *Script   // nil for a function call
 	fn     *Function // nil for a script
+	// call is the observed call the command belongs to (see Observe), or
+	// nil; a cluster's node hook writes the node's address there.
+	call *Call
 	// held is a script's reply that a node hook kept from go-redis's
 	// cluster redirection loop; the command is never sent again.
 	held error
+}
+
+// callName names what oc calls: the script, or "library.function".
+func (oc *onceCmd) callName() string {
+	if oc.fn != nil {
+		return oc.fn.lib.name + "." + oc.fn.name
+	}
+	return oc.script.name
 }
 
 // NoRetry tells go-redis not to retry the command after sending it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -154,24 +155,43 @@ func hasFlag(flags []string, flag string) bool {
 // (miniredis, Redis before 7) gives an error matching
 // ErrFunctionsUnsupported.
 func (f *Function) Call(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd {
+	o := observerOf(c)
+	if o == nil {
+		return f.call(ctx, c, keys, args, nil)
+	}
+	call := &Call{Name: f.lib.name + "." + f.name, Command: "FCALL", Addr: clientAddr(c), Keys: len(keys), Start: time.Now()}
+	if f.readOnly {
+		call.Command = "FCALL_RO"
+	}
+	ctx = o.StartCall(ctx, call)
+	cmd := f.call(ctx, c, keys, args, call)
+	o.EndCall(ctx, call, cmd.Err())
+	return cmd
+}
+
+// call is Call, observed by obs when it is not nil.
+func (f *Function) call(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) *redis.Cmd {
 	if err := f.checkCall(c, keys); err != nil {
 		return failedFcall(ctx, f.name, err)
 	}
 	if p, ok := c.(redis.Pipeliner); ok {
-		return f.send(ctx, p, keys, args)
+		return f.send(ctx, p, keys, args, nil)
 	}
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		if err := guardCluster(ctx, cc); err != nil {
 			return failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: listing the cluster's nodes: %w", f.name, err))
 		}
 	}
-	cmd := f.send(ctx, c, keys, args)
+	cmd := f.send(ctx, c, keys, args, obs)
 	if isNoFunction(cmd.Err()) {
+		if obs != nil {
+			obs.FallbackAt = time.Now()
+		}
 		if err := f.lib.reload(ctx, c, keys); err != nil {
 			cmd.SetErr(fmt.Errorf("redislua: function %s not found on the server; loading library %s again: %w", f.name, f.lib.name, err))
 			return cmd
 		}
-		cmd = f.send(ctx, c, keys, args)
+		cmd = f.send(ctx, c, keys, args, obs)
 	}
 	if err := cmd.Err(); err != nil {
 		if mapped := f.mapError(err); mapped != err {
@@ -205,8 +225,8 @@ const (
 )
 
 // send sends FCALL (FCALL_RO) through Process, marked NoRetry as Run's
-// commands are (see onceCmd).
-func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
+// commands are (see onceCmd); obs, if not nil, is the observed call.
+func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) *redis.Cmd {
 	p, ok := c.(processor)
 	flat, known := flatArgs(args)
 	if !ok || !known {
@@ -226,7 +246,7 @@ func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, ar
 		cmdArgs[3+i] = key
 	}
 	cmdArgs = append(cmdArgs, flat...)
-	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...), fn: f}
+	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...), fn: f, call: obs}
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3)
 	}

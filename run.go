@@ -54,20 +54,44 @@ import (
 // redis.Nil unchanged. Replies the script returns on purpose with
 // redis.error_reply are passed through untouched.
 func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd {
+	o := observerOf(c)
+	if o == nil {
+		return s.run(ctx, c, keys, args, nil)
+	}
+	call := &Call{Name: s.name, Command: s.firstCommand(), Addr: clientAddr(c), Keys: len(keys), Start: time.Now()}
+	ctx = o.StartCall(ctx, call)
+	cmd := s.run(ctx, c, keys, args, call)
+	o.EndCall(ctx, call, cmd.Err())
+	return cmd
+}
+
+// firstCommand is the command Run sends first, as Call names it.
+func (s *Script) firstCommand() string {
+	if s.readOnly {
+		return "EVALSHA_RO"
+	}
+	return "EVALSHA"
+}
+
+// run is Run, observed by call when it is not nil.
+func (s *Script) run(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call) *redis.Cmd {
 	if err := s.checkCall(c, keys, args); err != nil {
 		return failedCmd(ctx, s.sha, err)
 	}
 	if p, ok := c.(redis.Pipeliner); ok {
-		return s.eval(ctx, p, keys, args)
+		return s.eval(ctx, p, keys, args, nil)
 	}
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		if err := guardCluster(ctx, cc); err != nil {
 			return failedCmd(ctx, s.sha, fmt.Errorf("redislua: running script %s: listing the cluster's nodes: %w", s.name, err))
 		}
 	}
-	cmd := s.evalSha(ctx, c, keys, args)
+	cmd := s.evalSha(ctx, c, keys, args, call)
 	if isNoScript(cmd.Err()) {
-		cmd = s.eval(ctx, c, keys, args)
+		if call != nil {
+			call.FallbackAt = time.Now()
+		}
+		cmd = s.eval(ctx, c, keys, args, call)
 	}
 	s.finish(ctx, cmd)
 	return cmd
@@ -100,18 +124,18 @@ func contextError(ctx context.Context) error {
 	return nil
 }
 
-func (s *Script) evalSha(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
+func (s *Script) evalSha(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call) *redis.Cmd {
 	if s.readOnly {
-		return send(ctx, c, cmdEvalShaRO, s, keys, args)
+		return send(ctx, c, cmdEvalShaRO, s, keys, args, call)
 	}
-	return send(ctx, c, cmdEvalSha, s, keys, args)
+	return send(ctx, c, cmdEvalSha, s, keys, args, call)
 }
 
-func (s *Script) eval(ctx context.Context, c redis.Scripter, keys []string, args []any) *redis.Cmd {
+func (s *Script) eval(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call) *redis.Cmd {
 	if s.readOnly {
-		return send(ctx, c, cmdEvalRO, s, keys, args)
+		return send(ctx, c, cmdEvalRO, s, keys, args, call)
 	}
-	return send(ctx, c, cmdEval, s, keys, args)
+	return send(ctx, c, cmdEval, s, keys, args, call)
 }
 
 // checkCall catches misuse before anything is sent.

@@ -88,6 +88,20 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 		cmd := s.Run(ctx, c, keys, args...)
 		return cmd, cmd.Err()
 	}
+	o := observerOf(c)
+	if o == nil {
+		return s.runAndWait(ctx, c, r, keys, args, nil)
+	}
+	call := &Call{Name: s.name, Command: s.firstCommand(), Keys: len(keys), Start: time.Now()}
+	ctx = o.StartCall(ctx, call)
+	cmd, err := s.runAndWait(ctx, c, r, keys, args, call)
+	o.EndCall(ctx, call, err)
+	return cmd, err
+}
+
+// runAndWait is RunAndWait with a non-zero r, observed by call when it is
+// not nil.
+func (s *Script) runAndWait(ctx context.Context, c redis.Scripter, r Replicas, keys []string, args []any, call *Call) (*redis.Cmd, error) {
 	err := s.checkCall(c, keys, args)
 	if err == nil {
 		err = r.checkFor(c)
@@ -99,9 +113,15 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 	if err != nil {
 		return failedCmd(ctx, s.sha, err), err
 	}
-	cmd, wait := s.pipeWithWait(ctx, client, cmdEvalSha, r, keys, args)
+	if call != nil {
+		call.Addr = client.Options().Addr
+	}
+	cmd, wait := s.pipeWithWait(ctx, client, cmdEvalSha, r, keys, args, call)
 	if isNoScript(cmd.Err()) {
-		cmd, wait = s.pipeWithWait(ctx, client, cmdEval, r, keys, args)
+		if call != nil {
+			call.FallbackAt = time.Now()
+		}
+		cmd, wait = s.pipeWithWait(ctx, client, cmdEval, r, keys, args, call)
 	}
 	s.finish(ctx, cmd)
 	if err := cmd.Err(); err != nil {
@@ -182,13 +202,13 @@ func (s *Script) waitClient(ctx context.Context, c redis.Scripter, keys []string
 }
 
 // pipeWithWait sends the script (EVALSHA or EVAL, as name says) and a WAIT
-// in one pipeline on client.
-func (s *Script) pipeWithWait(ctx context.Context, client *redis.Client, name string, r Replicas, keys []string, args []any) (*redis.Cmd, *redis.IntCmd) {
+// in one pipeline on client; call is the observed call, or nil.
+func (s *Script) pipeWithWait(ctx context.Context, client *redis.Client, name string, r Replicas, keys []string, args []any, call *Call) (*redis.Cmd, *redis.IntCmd) {
 	if s.readOnly {
 		name += "_ro"
 	}
 	pipe := client.Pipeline()
-	cmd := send(ctx, pipe, name, s, keys, args)
+	cmd := send(ctx, pipe, name, s, keys, args, call)
 	wait := redis.NewIntCmd(ctx, "wait", r.N, r.Timeout.Milliseconds())
 	_ = pipe.Process(ctx, wait)
 	_, _ = pipe.Exec(ctx) // the errors are on the commands

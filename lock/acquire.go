@@ -2,6 +2,7 @@ package lock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -25,13 +26,15 @@ import (
 // An attempt that took the lock counts only if its reply came before the
 // acquisition's local deadline (see Options.AutoRefresh); otherwise it
 // is released, and counts as failed.
-func (l *Lock) acquire(ctx context.Context, wait bool) error {
+func (l *Lock) acquire(ctx context.Context, wait bool) (err error) {
 	if err := l.invalid(); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return l.notAcquired(err)
 	}
+	start, attempt := time.Now(), 0
+	defer func() { l.report(ctx, start, attempt, err) }()
 	l.mu.Lock()
 	if l.cur != nil || l.acquiring {
 		l.mu.Unlock()
@@ -54,7 +57,7 @@ func (l *Lock) acquire(ctx context.Context, wait bool) error {
 			w.leave()
 		}
 	}()
-	for attempt := 1; ; attempt++ {
+	for attempt = 1; ; attempt++ {
 		l.releaseAgain(ctx)
 		sent := time.Now()
 		ok, n, err := l.attempt(ctx, token)
@@ -236,4 +239,35 @@ func (l *Lock) notAcquired(ctxErr error) error {
 		return fmt.Errorf("%w: lock %s: %w", ErrNotAcquired, prebuilt.Quote(l.key), ctxErr)
 	}
 	return fmt.Errorf("%w: lock %s is held by another holder", ErrNotAcquired, prebuilt.Quote(l.key))
+}
+
+// Events the lock reports to its client's observer (redislua.Notify).
+const (
+	// EventAcquired is an acquisition; its Duration is the time Acquire
+	// or TryAcquire took, its Detail "immediate" (the first attempt took
+	// the lock) or "waited" (the lock passed from another holder: a
+	// hand-off).
+	EventAcquired = "lock.acquired"
+	// EventNotAcquired is an Acquire or TryAcquire that ended without the
+	// lock: another holder kept it, the context ended or the strategy gave
+	// up. Its Duration is the time spent.
+	EventNotAcquired = "lock.not_acquired"
+	// EventLost is an acquisition found lost before its Release (see
+	// Lost).
+	EventLost = "lock.lost"
+)
+
+// report tells the client's observer, if any, how an acquire call ended.
+// Other errors (Redis's, misuse) are on the script calls' own records.
+func (l *Lock) report(ctx context.Context, start time.Time, attempt int, err error) {
+	switch {
+	case err == nil:
+		detail := "immediate"
+		if attempt > 1 {
+			detail = "waited"
+		}
+		redislua.Notify(ctx, l.client, redislua.Event{Name: EventAcquired, Duration: time.Since(start), Detail: detail})
+	case errors.Is(err, ErrNotAcquired):
+		redislua.Notify(ctx, l.client, redislua.Event{Name: EventNotAcquired, Duration: time.Since(start)})
+	}
 }

@@ -442,6 +442,7 @@ func (l *Lock) lose(h *holding, err error) error {
 	// Lost closes first: OnLost may block (a Release on a silent
 	// connection waits for the client's timeouts), and must not hold Lost
 	// open past the point where another client can take the key.
+	redislua.Notify(context.Background(), l.client, redislua.Event{Name: EventLost}) // quick, as observers must be
 	close(h.lost)
 	if l.onLost != nil {
 		l.onLost(err)

@@ -1,6 +1,9 @@
 package ratelimit
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Options configures a Limiter at construction; New checks every field. A
 // nil *Options, like the zero value, is the exact sliding-window log.
@@ -35,6 +38,12 @@ const (
 	// measured bounds.
 	SlidingCounter
 )
+
+// eventDetail names a for the events of a limiter: "sliding_log",
+// "sliding_counter".
+func (a Algorithm) eventDetail() string {
+	return strings.ReplaceAll(a.String(), " ", "_")
+}
 
 // String returns "sliding log" or "sliding counter".
 func (a Algorithm) String() string {

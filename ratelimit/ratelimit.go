@@ -197,8 +197,24 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (Result, error)
 	if v[0] == -1 {
 		return Result{}, fmt.Errorf("%w: %s holds a %v window's, this limiter's is %v", ErrWindowMismatch, prebuilt.Quote(k), micros(v[1]), l.window)
 	}
-	return l.result(v), nil
+	r := l.result(v)
+	ev := redislua.Event{Name: EventRefused, Detail: l.algorithm.eventDetail()}
+	if r.Allowed {
+		ev.Name = EventAllowed
+	}
+	redislua.Notify(ctx, l.c, ev)
+	return r, nil
 }
+
+// Events a limiter reports to its client's observer (redislua.Notify), one
+// per AllowN that got an answer; Detail is the algorithm ("sliding_log",
+// "sliding_counter").
+const (
+	// EventAllowed is an AllowN that admitted its calls.
+	EventAllowed = "ratelimit.allowed"
+	// EventRefused is an AllowN that refused them.
+	EventRefused = "ratelimit.refused"
+)
 
 // Reset forgets every call recorded for key, by either algorithm: the next
 // window starts empty. Its key is checked as AllowN's.

@@ -1,0 +1,263 @@
+package redislua
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"weak"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// An Observer hears about the script and Function calls made through the
+// clients it observes (see Observe), and about the events the packages
+// built on scripts report (see Notify). The module's OpenTelemetry
+// instrumentation, github.com/redislua/redislua/redisluaotel, is one;
+// another (logs, Prometheus) implements the same three methods.
+//
+// The methods run on the caller's goroutine, in the call's path: they must
+// be quick, must not block, and must be safe for concurrent use.
+type Observer interface {
+	// StartCall is called before the first command of a call is sent. The
+	// call's commands are sent with the context it returns (a tracer puts
+	// its span there), which EndCall gets back.
+	StartCall(ctx context.Context, call *Call) context.Context
+
+	// EndCall is called once the call has its result, with the error the
+	// call returns (nil on success; redis.Nil for a nil reply). The
+	// observer must not keep call after EndCall returns.
+	EndCall(ctx context.Context, call *Call, err error)
+
+	// Notify is called with an event reported through Notify.
+	Notify(ctx context.Context, ev Event)
+}
+
+// Call describes one logical call for an Observer: a Script.Run or
+// Function.Call, whose NOSCRIPT (or "function not found") fallback is part
+// of the same call, or a pipeline or transaction that carried scripts or
+// Function calls.
+type Call struct {
+	// Name is the script's name, "library.function" for a Function, and
+	// empty for a pipeline.
+	Name string
+	// Command is the first command sent, in upper case: EVALSHA,
+	// EVALSHA_RO, FCALL or FCALL_RO; PIPELINE or MULTI (a transaction)
+	// for a pipeline.
+	Command string
+	// Addr is the server's "host:port" when it is known: the client's
+	// address for a *redis.Client, and the node that answered on a
+	// *redis.ClusterClient. Empty for a Ring and for a cluster pipeline,
+	// which may go to several nodes.
+	Addr string
+	// Keys is the number of keys the call passes; for a pipeline, the
+	// number of commands it carries (MULTI and EXEC not counted).
+	Keys int
+	// Start is when StartCall was called.
+	Start time.Time
+	// FallbackAt is when the call was sent again because the server did
+	// not have the script (NOSCRIPT: sent again with EVAL) or the
+	// Function's library (loaded again, then called again); zero if it
+	// was not.
+	FallbackAt time.Time
+	// Scripts names, for a pipeline, the script or Function of each of
+	// its calls, in order; nil otherwise.
+	Scripts []string
+}
+
+// Event is something that a package built on scripts reports through
+// Notify, beyond what the spans of its script calls say: the lock and
+// ratelimit packages report acquisitions, hand-offs, lost locks and
+// decisions (docs/observability.md lists them).
+type Event struct {
+	// Name is "<package>.<what>", such as "lock.acquired".
+	Name string
+	// Duration is how long the operation took or waited, if it says.
+	Duration time.Duration
+	// Detail qualifies Name with a word from a short fixed set (never a
+	// key or a value), such as the algorithm of a rate limiter.
+	Detail string
+}
+
+// observers holds the observer of each client passed to Observe, by weak
+// pointer: the entry goes when the client is garbage collected.
+var observers sync.Map // weak.Pointer[redis.Client | ClusterClient | Ring] -> *observation
+
+// observedClients counts the entries of observers, so that a program that
+// observes no client pays one atomic load per call.
+var observedClients atomic.Int32
+
+// observation is the observer of one client, replaced by later Observe
+// calls on it.
+type observation struct {
+	o atomic.Pointer[Observer] // nil: not observed
+}
+
+// Observe makes o hear about every script and Function call made through
+// c, a *redis.Client, *redis.ClusterClient or *redis.Ring: each Run or
+// Call once (with its fallback), each pipeline or transaction of c that
+// carries such calls once, and the events that packages built on scripts
+// report for calls on c. Call it once, when the client is created; a
+// later call replaces the observer, and a nil o stops the observation.
+//
+// What is not observed: calls through a *redis.Conn, a *redis.Tx used
+// directly (not as a pipeline) or a caller's own client type, and Load,
+// Exists and Library.Load, which are not calls of a script.
+//
+// With no client observed, each call costs one atomic load more; with an
+// observer, the observer's own cost plus one lookup by client.
+func Observe(c redis.UniversalClient, o Observer) error {
+	if isNilClient(c) {
+		return fmt.Errorf("%w: Observe", ErrNilClient)
+	}
+	key, ok := observationKey(c)
+	if !ok {
+		return fmt.Errorf("redislua: Observe: %T is not a *redis.Client, *redis.ClusterClient or *redis.Ring", c)
+	}
+	v, loaded := observers.LoadOrStore(key, &observation{})
+	obs := v.(*observation)
+	if !loaded {
+		observedClients.Add(1)
+		c.AddHook(observerHook{obs: obs, addr: clientAddr(c)})
+		switch c := c.(type) {
+		case *redis.Client:
+			addCleanup(c, key)
+		case *redis.ClusterClient:
+			addCleanup(c, key)
+		case *redis.Ring:
+			addCleanup(c, key)
+		}
+	}
+	if o == nil {
+		obs.o.Store(nil)
+	} else {
+		obs.o.Store(&o)
+	}
+	return nil
+}
+
+func addCleanup[T any](c *T, key any) {
+	runtime.AddCleanup(c, func(k any) {
+		observers.Delete(k)
+		observedClients.Add(-1)
+	}, key)
+}
+
+// observationKey is c's key in observers.
+func observationKey(c any) (any, bool) {
+	switch c := c.(type) {
+	case *redis.Client:
+		return weak.Make(c), true
+	case *redis.ClusterClient:
+		return weak.Make(c), true
+	case *redis.Ring:
+		return weak.Make(c), true
+	}
+	return nil, false
+}
+
+// observerOf returns the observer of c, or nil.
+func observerOf(c any) Observer {
+	if observedClients.Load() == 0 {
+		return nil
+	}
+	key, ok := observationKey(c)
+	if !ok {
+		return nil
+	}
+	v, ok := observers.Load(key)
+	if !ok {
+		return nil
+	}
+	if o := v.(*observation).o.Load(); o != nil {
+		return *o
+	}
+	return nil
+}
+
+// clientAddr is the address a call on c goes to, when c has one.
+func clientAddr(c any) string {
+	if c, ok := c.(*redis.Client); ok {
+		return c.Options().Addr
+	}
+	return ""
+}
+
+// Notify tells the observer of c (see Observe), if any, about ev. The
+// packages built on scripts use it to report what their scripts' calls do
+// not say; a package of your own can too. Without an observer it costs one
+// atomic load.
+func Notify(ctx context.Context, c redis.Scripter, ev Event) {
+	if o := observerOf(c); o != nil {
+		o.Notify(ctx, ev)
+	}
+}
+
+// startCall begins the observation of one call of a script (s) or a
+// Function (f) on c, if c is observed: it returns the context to send
+// with and the call, or a nil call.
+func startCall(ctx context.Context, c redis.Scripter, command, name string, keys int) (context.Context, Observer, *Call) {
+	o := observerOf(c)
+	if o == nil {
+		return ctx, nil, nil
+	}
+	call := &Call{Name: name, Command: command, Addr: clientAddr(c), Keys: keys, Start: time.Now()}
+	return o.StartCall(ctx, call), o, call
+}
+
+// observerHook sees the pipelines and transactions of an observed client:
+// those with script or Function calls are one Call each.
+type observerHook struct {
+	obs  *observation
+	addr string
+}
+
+func (h observerHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h observerHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h observerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		p := h.obs.o.Load()
+		if p == nil {
+			return next(ctx, cmds)
+		}
+		var names []string
+		n := 0 // the caller's commands
+		for _, cmd := range cmds {
+			// A command with a call is part of one observed already
+			// (RunAndWait's pipeline).
+			if oc, ok := cmd.(*onceCmd); ok && oc.call == nil {
+				names = append(names, oc.callName())
+			}
+			if !isAddedLoad(cmd) {
+				n++
+			}
+		}
+		if names == nil {
+			return next(ctx, cmds)
+		}
+		command := "PIPELINE"
+		if isTx(cmds) {
+			command, n = "MULTI", n-2
+		}
+		o := *p
+		call := &Call{Command: command, Addr: h.addr, Keys: n, Start: time.Now(), Scripts: names}
+		ctx = o.StartCall(ctx, call)
+		err := next(ctx, cmds)
+		o.EndCall(ctx, call, err)
+		return err
+	}
+}
+
+// isAddedLoad reports whether cmd is a SCRIPT LOAD that OptimizePipelines
+// added to a pipeline (its hook may run before the observer's).
+func isAddedLoad(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if len(args) != 3 {
+		return false
+	}
+	_, ok := args[2].(*scriptBody)
+	return ok && cmd.Name() == "script"
+}
