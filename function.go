@@ -159,13 +159,14 @@ func (f *Function) Call(ctx context.Context, c redis.Scripter, keys []string, ar
 	if o == nil {
 		return f.call(ctx, c, keys, args, nil)
 	}
-	call := &Call{Name: f.lib.name + "." + f.name, Command: "FCALL", Addr: clientAddr(c), Keys: len(keys), Start: time.Now()}
+	command := "FCALL"
 	if f.readOnly {
-		call.Command = "FCALL_RO"
+		command = "FCALL_RO"
 	}
-	ctx = o.StartCall(ctx, call)
+	call := newCall(Call{Name: f.lib.name + "." + f.name, Command: command, Addr: clientAddr(c), Keys: len(keys), Start: time.Now()})
+	ctx = startCall(ctx, o, call)
 	cmd := f.call(ctx, c, keys, args, call)
-	o.EndCall(ctx, call, cmd.Err())
+	endCall(ctx, o, call, cmd.Err())
 	return cmd
 }
 

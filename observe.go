@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 	"weak"
 
 	"github.com/redis/go-redis/v9"
@@ -65,6 +66,9 @@ type Call struct {
 	// Scripts names, for a pipeline, the script or Function of each of
 	// its calls, in order; nil otherwise.
 	Scripts []string
+	// State is the Observer's own, from StartCall to EndCall: what it
+	// worked out at the start of the call and needs at its end.
+	State any
 }
 
 // Event is something that a package built on scripts reports through
@@ -81,9 +85,12 @@ type Event struct {
 	Detail string
 }
 
-// observers holds the observer of each client passed to Observe, by weak
-// pointer: the entry goes when the client is garbage collected.
-var observers sync.Map // weak.Pointer[redis.Client | ClusterClient | Ring] -> *observation
+// observers holds the observation of each client passed to Observe, by
+// the client's address: a key that does not keep the client alive, and
+// whose lookup takes no lock (weak.Make takes one). The observation's
+// weak pointer tells a live client from a dead one whose address a new
+// client reuses; the entry goes when its client is garbage collected.
+var observers sync.Map // uintptr -> *observation
 
 // observedClients counts the entries of observers, so that a program that
 // observes no client pays one atomic load per call.
@@ -92,7 +99,35 @@ var observedClients atomic.Int32
 // observation is the observer of one client, replaced by later Observe
 // calls on it.
 type observation struct {
-	o atomic.Pointer[Observer] // nil: not observed
+	o      atomic.Pointer[Observer] // nil: not observed
+	client func() any               // the client, or nil once collected
+}
+
+// callPool recycles the Calls passed to observers, which must not keep
+// them after EndCall.
+var callPool = sync.Pool{New: func() any { return new(Call) }}
+
+// newCall returns a Call from the pool, set to c.
+func newCall(c Call) *Call {
+	call := callPool.Get().(*Call)
+	*call = c
+	return call
+}
+
+// startCall tells o that call starts, and returns the context to send
+// with: the one o returns, unless that is nil.
+func startCall(ctx context.Context, o Observer, call *Call) context.Context {
+	if octx := o.StartCall(ctx, call); octx != nil {
+		return octx
+	}
+	return ctx
+}
+
+// endCall tells o that call ended with err, and recycles call.
+func endCall(ctx context.Context, o Observer, call *Call, err error) {
+	o.EndCall(ctx, call, err)
+	*call = Call{}
+	callPool.Put(call)
 }
 
 // Observe makes o hear about every script and Function call made through
@@ -112,24 +147,11 @@ func Observe(c redis.UniversalClient, o Observer) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: Observe", ErrNilClient)
 	}
-	key, ok := observationKey(c)
+	key, ok := clientKey(c)
 	if !ok {
 		return fmt.Errorf("redislua: Observe: %T is not a *redis.Client, *redis.ClusterClient or *redis.Ring", c)
 	}
-	v, loaded := observers.LoadOrStore(key, &observation{})
-	obs := v.(*observation)
-	if !loaded {
-		observedClients.Add(1)
-		c.AddHook(observerHook{obs: obs, addr: clientAddr(c)})
-		switch c := c.(type) {
-		case *redis.Client:
-			addCleanup(c, key)
-		case *redis.ClusterClient:
-			addCleanup(c, key)
-		case *redis.Ring:
-			addCleanup(c, key)
-		}
-	}
+	obs := observationOf(c, key)
 	if o == nil {
 		obs.o.Store(nil)
 	} else {
@@ -138,24 +160,72 @@ func Observe(c redis.UniversalClient, o Observer) error {
 	return nil
 }
 
-func addCleanup[T any](c *T, key any) {
-	runtime.AddCleanup(c, func(k any) {
-		observers.Delete(k)
+// observationOf returns c's observation, made, hooked and registered on
+// first use.
+func observationOf(c redis.UniversalClient, key uintptr) *observation {
+	for {
+		fresh := &observation{client: weakClient(c)}
+		v, loaded := observers.LoadOrStore(key, fresh)
+		obs := v.(*observation)
+		if loaded && obs.client() != any(c) {
+			// A collected client's entry, at the address c reuses,
+			// whose cleanup has not run yet.
+			observers.CompareAndDelete(key, obs)
+			continue
+		}
+		if !loaded {
+			observedClients.Add(1)
+			c.AddHook(observerHook{obs: obs, addr: clientAddr(c)})
+			switch c := c.(type) {
+			case *redis.Client:
+				forgetWhenCollected(c, key, obs)
+			case *redis.ClusterClient:
+				forgetWhenCollected(c, key, obs)
+			case *redis.Ring:
+				forgetWhenCollected(c, key, obs)
+			}
+		}
+		return obs
+	}
+}
+
+// forgetWhenCollected removes c's observation once c is garbage
+// collected.
+func forgetWhenCollected[T any](c *T, key uintptr, obs *observation) {
+	runtime.AddCleanup(c, func(k uintptr) {
+		observers.CompareAndDelete(k, obs)
 		observedClients.Add(-1)
 	}, key)
 }
 
-// observationKey is c's key in observers.
-func observationKey(c any) (any, bool) {
+// weakClient returns a function that returns c while it lives, without
+// keeping it alive.
+func weakClient(c any) func() any {
 	switch c := c.(type) {
 	case *redis.Client:
-		return weak.Make(c), true
+		w := weak.Make(c)
+		return func() any { return w.Value() }
 	case *redis.ClusterClient:
-		return weak.Make(c), true
+		w := weak.Make(c)
+		return func() any { return w.Value() }
 	case *redis.Ring:
-		return weak.Make(c), true
+		w := weak.Make(c)
+		return func() any { return w.Value() }
 	}
-	return nil, false
+	return func() any { return nil }
+}
+
+// clientKey is c's key in observers: its address.
+func clientKey(c any) (uintptr, bool) {
+	switch c := c.(type) {
+	case *redis.Client:
+		return uintptr(unsafe.Pointer(c)), true
+	case *redis.ClusterClient:
+		return uintptr(unsafe.Pointer(c)), true
+	case *redis.Ring:
+		return uintptr(unsafe.Pointer(c)), true
+	}
+	return 0, false
 }
 
 // observerOf returns the observer of c, or nil.
@@ -163,18 +233,20 @@ func observerOf(c any) Observer {
 	if observedClients.Load() == 0 {
 		return nil
 	}
-	key, ok := observationKey(c)
-	if !ok {
+	key, ok := clientKey(c)
+	if !ok || key == 0 {
 		return nil
 	}
 	v, ok := observers.Load(key)
 	if !ok {
 		return nil
 	}
-	if o := v.(*observation).o.Load(); o != nil {
-		return *o
+	obs := v.(*observation)
+	o := obs.o.Load()
+	if o == nil || obs.client() != c {
+		return nil
 	}
-	return nil
+	return *o
 }
 
 // clientAddr is the address a call on c goes to, when c has one.
@@ -193,18 +265,6 @@ func Notify(ctx context.Context, c redis.Scripter, ev Event) {
 	if o := observerOf(c); o != nil {
 		o.Notify(ctx, ev)
 	}
-}
-
-// startCall begins the observation of one call of a script (s) or a
-// Function (f) on c, if c is observed: it returns the context to send
-// with and the call, or a nil call.
-func startCall(ctx context.Context, c redis.Scripter, command, name string, keys int) (context.Context, Observer, *Call) {
-	o := observerOf(c)
-	if o == nil {
-		return ctx, nil, nil
-	}
-	call := &Call{Name: name, Command: command, Addr: clientAddr(c), Keys: keys, Start: time.Now()}
-	return o.StartCall(ctx, call), o, call
 }
 
 // observerHook sees the pipelines and transactions of an observed client:
@@ -243,10 +303,10 @@ func (h observerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 			command, n = "MULTI", n-2
 		}
 		o := *p
-		call := &Call{Command: command, Addr: h.addr, Keys: n, Start: time.Now(), Scripts: names}
-		ctx = o.StartCall(ctx, call)
+		call := newCall(Call{Command: command, Addr: h.addr, Keys: n, Start: time.Now(), Scripts: names})
+		ctx = startCall(ctx, o, call)
 		err := next(ctx, cmds)
-		o.EndCall(ctx, call, err)
+		endCall(ctx, o, call, err)
 		return err
 	}
 }

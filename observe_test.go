@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -365,5 +366,132 @@ func TestObserveRunAndWaitIsOneCall(t *testing.T) {
 	}
 	if !errors.Is(errs[1], ErrTooFewReplicas) {
 		t.Fatalf("second call's error %v, want ErrTooFewReplicas", errs[1])
+	}
+}
+
+// nilContext is an Observer whose StartCall returns a nil context.
+type nilContext struct{ recorder }
+
+func (n *nilContext) StartCall(ctx context.Context, call *Call) context.Context {
+	n.recorder.StartCall(ctx, call)
+	return nil
+}
+
+func (n *nilContext) EndCall(ctx context.Context, call *Call, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.open--
+	n.calls = append(n.calls, *call)
+	n.errs = append(n.errs, err)
+}
+
+// An observer's mistakes must not break the call: a nil context from
+// StartCall is replaced by the caller's.
+func TestObserveToleratesANilContext(t *testing.T) {
+	b := forMiniredis(t)
+	obs := &nilContext{}
+	if err := Observe(b.client, obs); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := MustNewScript("one.lua", "return 1").Run(context.Background(), b.client, nil).Int64(); err != nil || n != 1 {
+		t.Fatalf("Run = %d, %v", n, err)
+	}
+	if calls, _ := obs.take(t); len(calls) != 1 {
+		t.Fatalf("observed %d calls, want 1", len(calls))
+	}
+}
+
+func TestObserveRingAndClusterTransaction(t *testing.T) {
+	ctx := context.Background()
+	s := MustNewScript("incr.lua", incrSrc)
+
+	b := forMiniredis(t)
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"one": b.client.Options().Addr}})
+	defer ring.Close()
+	rec := &recorder{}
+	if err := Observe(ring, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(ctx, ring, []string{"obs:ring"}, 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if calls, _ := rec.take(t); len(calls) != 1 || calls[0].Name != "incr.lua" || calls[0].Addr != "" {
+		t.Fatalf("Ring call observed as %+v, want one without an address", calls)
+	}
+
+	cc := sharedCluster(t)
+	if err := Observe(cc, rec); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		s.Run(ctx, p, []string{"obs:{tx}a"}, 1)
+		s.Run(ctx, p, []string{"obs:{tx}b"}, 1)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := rec.take(t)
+	if len(calls) != 1 || calls[0].Command != "MULTI" || calls[0].Keys != 2 || strings.Join(calls[0].Scripts, ",") != "incr.lua,incr.lua" {
+		t.Fatalf("cluster transaction observed as %+v", calls)
+	}
+}
+
+// A collected client's entry goes: Observe keeps no client alive.
+func TestObserveKeepsNoClientAlive(t *testing.T) {
+	b := forMiniredis(t)
+	var key uintptr
+	var obs any
+	func() {
+		c := redis.NewClient(b.client.Options())
+		if err := Observe(c, &recorder{}); err != nil {
+			t.Fatal(err)
+		}
+		key, _ = clientKey(c)
+		obs, _ = observers.Load(key)
+		_ = c.Close()
+	}()
+	present := func() bool {
+		v, ok := observers.Load(key)
+		return ok && v == obs
+	}
+	if !present() {
+		t.Fatal("no entry for the observed client")
+	}
+	for i := 0; i < 100 && present(); i++ {
+		runtime.GC() // the cleanup runs after a collection, on its own goroutine
+		runtime.Gosched()
+	}
+	if present() {
+		t.Fatal("the entry of a collected client is still there")
+	}
+}
+
+// A new client at the address of a collected one, whose entry's cleanup
+// has not run yet, gets an observation of its own.
+func TestObserveReplacesADeadClientsEntry(t *testing.T) {
+	b := forMiniredis(t)
+	c := redis.NewClient(b.client.Options())
+	defer c.Close()
+	key, _ := clientKey(c)
+	stale := &observation{client: func() any { return nil }}
+	var staleObs Observer = &recorder{}
+	stale.o.Store(&staleObs)
+	observers.Store(key, stale)
+	if observerOf(c) != nil {
+		t.Fatal("a dead client's observer was taken for c's")
+	}
+	rec := &recorder{}
+	if err := Observe(c, rec); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := observers.Load(key); v == stale || observerOf(c) != Observer(rec) {
+		t.Fatal("Observe kept the dead client's entry")
+	}
+	if err := MustNewScript("one.lua", "return 1").Run(context.Background(), c, nil).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if calls, _ := rec.take(t); len(calls) != 1 {
+		t.Fatalf("observed %d calls, want 1", len(calls))
 	}
 }

@@ -58,10 +58,10 @@ func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args 
 	if o == nil {
 		return s.run(ctx, c, keys, args, nil)
 	}
-	call := &Call{Name: s.name, Command: s.firstCommand(), Addr: clientAddr(c), Keys: len(keys), Start: time.Now()}
-	ctx = o.StartCall(ctx, call)
+	call := newCall(Call{Name: s.name, Command: s.firstCommand(), Addr: clientAddr(c), Keys: len(keys), Start: time.Now()})
+	ctx = startCall(ctx, o, call)
 	cmd := s.run(ctx, c, keys, args, call)
-	o.EndCall(ctx, call, cmd.Err())
+	endCall(ctx, o, call, cmd.Err())
 	return cmd
 }
 

@@ -92,10 +92,10 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 	if o == nil {
 		return s.runAndWait(ctx, c, r, keys, args, nil)
 	}
-	call := &Call{Name: s.name, Command: s.firstCommand(), Keys: len(keys), Start: time.Now()}
-	ctx = o.StartCall(ctx, call)
+	call := newCall(Call{Name: s.name, Command: s.firstCommand(), Keys: len(keys), Start: time.Now()})
+	ctx = startCall(ctx, o, call)
 	cmd, err := s.runAndWait(ctx, c, r, keys, args, call)
-	o.EndCall(ctx, call, err)
+	endCall(ctx, o, call, err)
 	return cmd, err
 }
 
