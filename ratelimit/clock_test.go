@@ -121,8 +121,12 @@ func runSteps(t *testing.T, k *clock, l *Limiter, key string, steps []step) {
 	t.Helper()
 	for i, s := range steps {
 		k.at(s.at)
-		if got := allowN(t, l, key, s.n); got != s.want {
-			t.Errorf("step %d: at %v AllowN(%d) = %+v, want %+v", i, s.at, s.n, got, s.want)
+		want := s.want
+		if want.Allowed {
+			want.Admitted = s.n
+		}
+		if got := allowN(t, l, key, s.n); got != want {
+			t.Errorf("step %d: at %v AllowN(%d) = %+v, want %+v", i, s.at, s.n, got, want)
 		}
 		if s.wantLogLen >= 0 {
 			if got, err := k.c.ZCard(context.Background(), mustKey(t, key, keyspace.KindRateLog)).Result(); err != nil || int(got) != s.wantLogLen {
@@ -175,14 +179,14 @@ func testClockStepsBack(t *testing.T, k *clock) {
 		// 50 s back: time is held at 100 s, 50 s ahead of the clock. The
 		// window has room for one more call, whose counts last until 120 s.
 		k.at(50 * s)
-		if r := allowN(t, l, "back", 1); r != (Result{true, 0, 0, 70 * s}) {
+		if r := allowN(t, l, "back", 1); r != (Result{Allowed: true, Admitted: 1, Remaining: 0, RetryAfter: 0, ResetAfter: 70 * s}) {
 			t.Errorf("after the step back: %+v, want allowed, Remaining 0, ResetAfter 70s", r)
 		}
 		// In window 11 the 3 count as 3 * (10 s - e) / 10 s, which leaves
 		// room for one call from e = 3.333334 s: at 113.333334 s, 63.333334 s
 		// of the clock from now.
 		want := 63*s + 333334*us
-		if r := allowN(t, l, "back", 1); r != (Result{false, 0, want, 70 * s}) {
+		if r := allowN(t, l, "back", 1); r != (Result{Allowed: false, Remaining: 0, RetryAfter: want, ResetAfter: 70 * s}) {
 			t.Errorf("over the limit: %+v, want refused, RetryAfter %v, ResetAfter 70s", r, want)
 		}
 		k.at(50*s + want - us)

@@ -24,26 +24,26 @@ func testCounterTimeline(t *testing.T, k *clock) {
 	const s, us = time.Second, time.Microsecond
 	runSteps(t, k, l, "counter", []step{
 		// Window 0 fills at once.
-		{0, 10, Result{true, 0, 0, 20 * s}, -1},
+		{0, 10, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 20 * s}, -1},
 		// Refused: in window 1 the 10 count as 10 * (10 s - e) / 10 s, which
 		// leaves room for one call from e = 1 s, 11 s from now.
-		{0, 1, Result{false, 0, 11 * s, 20 * s}, -1},
-		{11*s - us, 1, Result{false, 0, us, 9*s + us}, -1},
-		{11 * s, 1, Result{true, 0, 0, 19 * s}, -1},
+		{0, 1, Result{Allowed: false, Remaining: 0, RetryAfter: 11 * s, ResetAfter: 20 * s}, -1},
+		{11*s - us, 1, Result{Allowed: false, Remaining: 0, RetryAfter: us, ResetAfter: 9*s + us}, -1},
+		{11 * s, 1, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 19 * s}, -1},
 		// At 15 s: 1 + 10 * 5/10 = 6 counted, 4 remain.
-		{15 * s, 4, Result{true, 0, 0, 15 * s}, -1},
+		{15 * s, 4, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 15 * s}, -1},
 		// 5 + 10 * (10 - e)/10 <= 9 from e = 6 s, at 16 s.
-		{15 * s, 1, Result{false, 0, 1 * s, 15 * s}, -1},
+		{15 * s, 1, Result{Allowed: false, Remaining: 0, RetryAfter: 1 * s, ResetAfter: 15 * s}, -1},
 		// At 25 s (window 2): 0 + 5 * 5/10 = 2.5 counted, so 7 remain; after
 		// this call 1 + 2.5 = 3.5, rounded up, leaves 6.
-		{25 * s, 1, Result{true, 6, 0, 15 * s}, -1},
+		{25 * s, 1, Result{Allowed: true, Remaining: 6, RetryAfter: 0, ResetAfter: 15 * s}, -1},
 		// Two windows idle: nothing counts.
-		{50 * s, 1, Result{true, 9, 0, 20 * s}, -1},
+		{50 * s, 1, Result{Allowed: true, Remaining: 9, RetryAfter: 0, ResetAfter: 20 * s}, -1},
 		// AllowN(limit) needs nothing counted: the call at 50 s counts
 		// through window 6, so 10 are admitted from 70 s.
-		{55 * s, 10, Result{false, 9, 15 * s, 15 * s}, -1},
-		{70*s - us, 10, Result{false, 9, us, us}, -1},
-		{70 * s, 10, Result{true, 0, 0, 20 * s}, -1},
+		{55 * s, 10, Result{Allowed: false, Remaining: 9, RetryAfter: 15 * s, ResetAfter: 15 * s}, -1},
+		{70*s - us, 10, Result{Allowed: false, Remaining: 9, RetryAfter: us, ResetAfter: us}, -1},
+		{70 * s, 10, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 20 * s}, -1},
 	})
 }
 

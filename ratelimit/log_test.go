@@ -25,21 +25,21 @@ func testLogTimeline(t *testing.T, k *clock) {
 	l := k.limiter(t, 3, 10*time.Second, nil)
 	const s, us = time.Second, time.Microsecond
 	runSteps(t, k, l, "log", []step{
-		{0, 1, Result{true, 2, 0, 10 * s}, 1},
-		{4 * s, 1, Result{true, 1, 0, 10 * s}, 2},
-		{8 * s, 1, Result{true, 0, 0, 10 * s}, 3},
+		{0, 1, Result{Allowed: true, Remaining: 2, RetryAfter: 0, ResetAfter: 10 * s}, 1},
+		{4 * s, 1, Result{Allowed: true, Remaining: 1, RetryAfter: 0, ResetAfter: 10 * s}, 2},
+		{8 * s, 1, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 10 * s}, 3},
 		// Full: the call at 0 leaves at 10 s, the one at 8 s at 18 s.
-		{9 * s, 1, Result{false, 0, 1 * s, 9 * s}, 3},
-		{10*s - us, 1, Result{false, 0, us, 8*s + us}, 3},
-		{10 * s, 1, Result{true, 0, 0, 10 * s}, 3},
+		{9 * s, 1, Result{Allowed: false, Remaining: 0, RetryAfter: 1 * s, ResetAfter: 9 * s}, 3},
+		{10*s - us, 1, Result{Allowed: false, Remaining: 0, RetryAfter: us, ResetAfter: 8*s + us}, 3},
+		{10 * s, 1, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 10 * s}, 3},
 		// Two calls need the two oldest (4 s and 8 s) gone: at 18 s.
-		{13 * s, 2, Result{false, 0, 5 * s, 7 * s}, 3},
+		{13 * s, 2, Result{Allowed: false, Remaining: 0, RetryAfter: 5 * s, ResetAfter: 7 * s}, 3},
 		// Refused calls write nothing: the call at 4 s, gone since 14 s,
 		// stays until the next admitted call removes it.
-		{18*s - us, 2, Result{false, 1, us, 2*s + us}, 3},
-		{18 * s, 2, Result{true, 0, 0, 10 * s}, 3},
+		{18*s - us, 2, Result{Allowed: false, Remaining: 1, RetryAfter: us, ResetAfter: 2*s + us}, 3},
+		{18 * s, 2, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 10 * s}, 3},
 		// Long idle: everything has left.
-		{60 * s, 1, Result{true, 2, 0, 10 * s}, 1},
+		{60 * s, 1, Result{Allowed: true, Remaining: 2, RetryAfter: 0, ResetAfter: 10 * s}, 1},
 	})
 }
 

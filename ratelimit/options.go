@@ -8,9 +8,14 @@ import (
 // Options configures a Limiter at construction; New checks every field. A
 // nil *Options, like the zero value, is the exact sliding-window log.
 type Options struct {
-	// Algorithm is how the limiter counts: SlidingLog (the zero value) or
-	// SlidingCounter. The package documentation says how to choose.
+	// Algorithm is how the limiter counts: SlidingLog (the zero value),
+	// SlidingCounter or GCRA. The package documentation says how to
+	// choose.
 	Algorithm Algorithm
+	// Burst is, for GCRA only, the most calls admitted at once; 0 means
+	// the limit. Other algorithms refuse any other value with
+	// ErrInvalidLimit.
+	Burst int
 }
 
 // Algorithm is how a Limiter counts the calls in its window.
@@ -37,21 +42,31 @@ const (
 	// limit - 1 calls per window. The package documentation gives the
 	// measured bounds.
 	SlidingCounter
+
+	// GCRA, the generic cell rate algorithm (go-redis/redis_rate's),
+	// spaces calls evenly: limit calls per window, one every window /
+	// limit, with bursts of up to Options.Burst calls (the limit by
+	// default) taken from the time saved while idle. It keeps one time per
+	// key and is exact. Over any interval of length d it admits at most
+	// burst + limit * d / window calls.
+	GCRA
 )
 
 // eventDetail names a for the events of a limiter: "sliding_log",
-// "sliding_counter".
+// "sliding_counter", "gcra".
 func (a Algorithm) eventDetail() string {
 	return strings.ReplaceAll(a.String(), " ", "_")
 }
 
-// String returns "sliding log" or "sliding counter".
+// String returns "sliding log", "sliding counter" or "gcra".
 func (a Algorithm) String() string {
 	switch a {
 	case SlidingLog:
 		return "sliding log"
 	case SlidingCounter:
 		return "sliding counter"
+	case GCRA:
+		return "gcra"
 	}
 	return "Algorithm(" + strconv.Itoa(int(a)) + ")"
 }

@@ -357,7 +357,10 @@ func TestValidation(t *testing.T) {
 		{"zero window", b.Client, 1, 0, nil, ErrInvalidWindow},
 		{"negative window", b.Client, 1, -time.Second, nil, ErrInvalidWindow},
 		{"window under 1ms", b.Client, 1, time.Millisecond - time.Microsecond, counterOpts, ErrInvalidWindow},
-		{"unknown algorithm", b.Client, 1, time.Second, &Options{Algorithm: SlidingCounter + 1}, ErrInvalidAlgorithm},
+		{"unknown algorithm", b.Client, 1, time.Second, &Options{Algorithm: GCRA + 1}, ErrInvalidAlgorithm},
+		{"burst without GCRA", b.Client, 10, time.Second, &Options{Burst: 5}, ErrInvalidLimit},
+		{"negative GCRA burst", b.Client, 10, time.Second, &Options{Algorithm: GCRA, Burst: -1}, ErrInvalidLimit},
+		{"GCRA burst * period past 2^52", b.Client, 10, MaxWindow, &Options{Algorithm: GCRA, Burst: 20}, ErrInvalidLimit},
 		{"negative algorithm", b.Client, 1, time.Second, &Options{Algorithm: -1}, ErrInvalidAlgorithm},
 	}
 	for _, c := range ctors {
@@ -381,6 +384,7 @@ func TestValidation(t *testing.T) {
 		{&Options{}, SlidingLog},
 		{&Options{Algorithm: SlidingLog}, SlidingLog},
 		{counterOpts, SlidingCounter},
+		{&Options{Algorithm: GCRA}, GCRA},
 	} {
 		if l := newTestLimiter(t, b.Client, 1, time.Second, c.opts); l.Algorithm() != c.want {
 			t.Errorf("New with %+v: Algorithm() = %v, want %v", c.opts, l.Algorithm(), c.want)
@@ -400,8 +404,15 @@ func TestValidation(t *testing.T) {
 		want error
 	}{
 		{"empty key", func() error { _, err := l.Allow(ctx, ""); return err }, redislua.ErrEmptyKey},
-		{"zero n", func() error { _, err := l.AllowN(ctx, "k", 0); return err }, ErrInvalidCount},
 		{"negative n", func() error { _, err := l.AllowN(ctx, "k", -1); return err }, ErrInvalidCount},
+		{"negative n, at most", func() error { _, err := l.AllowAtMost(ctx, "k", -1); return err }, ErrInvalidCount},
+		{"per-call limit of 0", func() error { _, err := l.AllowWith(ctx, "k", Limit{Period: time.Second}, 1); return err }, ErrInvalidLimit},
+		{"per-call burst on the log", func() error {
+			_, err := l.AllowWith(ctx, "k", Limit{Rate: 5, Period: time.Second, Burst: 2}, 1)
+			return err
+		}, ErrInvalidLimit},
+		{"per-call period of 0", func() error { _, err := l.AllowAtMostWith(ctx, "k", Limit{Rate: 5}, 1); return err }, ErrInvalidWindow},
+		{"n over a per-call limit", func() error { _, err := l.AllowWith(ctx, "k", PerSecond(3), 4); return err }, ErrInvalidCount},
 		{"n over the limit", func() error { _, err := l.AllowN(ctx, "k", 11); return err }, ErrInvalidCount},
 		{"Reset of an empty key", func() error { return l.Reset(ctx, "") }, redislua.ErrEmptyKey},
 	}
@@ -422,9 +433,10 @@ func TestValidation(t *testing.T) {
 // An Algorithm names itself in errors and %v, also when out of range.
 func TestAlgorithmString(t *testing.T) {
 	for a, want := range map[Algorithm]string{
-		SlidingLog:         "sliding log",
-		SlidingCounter:     "sliding counter",
-		SlidingCounter + 1: "Algorithm(2)",
+		SlidingLog:     "sliding log",
+		SlidingCounter: "sliding counter",
+		GCRA:           "gcra",
+		GCRA + 1:       "Algorithm(3)",
 	} {
 		if got := a.String(); got != want {
 			t.Errorf("Algorithm(%d).String() = %q, want %q", int(a), got, want)
@@ -489,11 +501,11 @@ func TestResultNeverNegative(t *testing.T) {
 		reply []any
 		want  Result
 	}{
-		{[]any{int64(0), int64(-3), int64(-5), int64(-7)}, Result{false, 0, time.Microsecond, 0}},
-		{[]any{int64(0), int64(0), int64(0), int64(0)}, Result{false, 0, time.Microsecond, 0}},
-		{[]any{int64(1), int64(-1), int64(-5), int64(-7)}, Result{true, 0, 0, 0}},
-		{[]any{int64(1), int64(11), int64(5), int64(7)}, Result{true, 10, 0, 7 * time.Microsecond}},
-		{[]any{int64(0), int64(2), huge, huge}, Result{false, 2, math.MaxInt64, math.MaxInt64}},
+		{[]any{int64(0), int64(-3), int64(-5), int64(-7)}, Result{Allowed: false, Remaining: 0, RetryAfter: time.Microsecond, ResetAfter: 0}},
+		{[]any{int64(0), int64(0), int64(0), int64(0)}, Result{Allowed: false, Remaining: 0, RetryAfter: time.Microsecond, ResetAfter: 0}},
+		{[]any{int64(1), int64(-1), int64(-5), int64(-7)}, Result{Allowed: true, Admitted: 1, Remaining: 0, RetryAfter: 0, ResetAfter: 0}},
+		{[]any{int64(1), int64(11), int64(5), int64(7)}, Result{Allowed: true, Admitted: 1, Remaining: 10, RetryAfter: 0, ResetAfter: 7 * time.Microsecond}},
+		{[]any{int64(0), int64(2), huge, huge}, Result{Allowed: false, Remaining: 2, RetryAfter: math.MaxInt64, ResetAfter: math.MaxInt64}},
 	}
 	for _, v := range variants {
 		for _, c := range cases {

@@ -8,4 +8,5 @@ const (
 	KindTransferID = "transfer"  // transfer.Once's ID record
 	KindRateLog    = "ratelog"   // a rate limiter's sliding log
 	KindRateCount  = "ratecount" // a rate limiter's sliding counter
+	KindRateGCRA   = "rategcra"  // a rate limiter's GCRA arrival time
 )

@@ -21,10 +21,13 @@
 --                call (and after the held window, if the clock is behind it)
 -- @arg limit     calls admitted per window (1 <= limit < 2^53)
 -- @arg window    the window, in microseconds (1000 to 3.1536e14, ten years)
--- @arg n         calls this request counts for (1 <= n <= limit)
--- @return {allowed, remaining, retry_after, reset_after}, durations in
---         microseconds: allowed is 1 if the n calls were admitted and
---         counted, 0 if not (then nothing was written), -1 if the counts
+-- @arg n         calls this request asks for (0 <= n <= limit); 0 only
+--                reads the state
+-- @arg atmost    1 to admit as many of the n calls as fit (at least one), 0
+--                to admit all n or none
+-- @return {admitted, remaining, retry_after, reset_after}, durations in
+--         microseconds: admitted is the number of calls admitted and
+--         counted, 0 if none (then nothing was written), -1 if the counts
 --         are of another window, u, returned as remaining (nothing
 --         written, nothing else returned); remaining is the
 --         calls the estimate would admit now; retry_after is 0 if allowed,
@@ -36,6 +39,7 @@ local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local atmost = ARGV[4] == '1'
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -69,6 +73,29 @@ if w then
 end
 local elapsed = now - idx * window -- 0 .. window - 1
 local left = window - elapsed      -- how much of window idx - 1 is inside: 1 .. window
+
+local reset = 0
+if cur > 0 then
+  reset = left + window
+elseif prev > 0 then
+  reset = left
+end
+if reset > 0 then
+  reset = reset + lag
+end
+
+-- The calls the estimate admits now.
+local fit = limit - cur - math.ceil(prev * left / window)
+if fit < 0 then
+  fit = 0
+end
+if n == 0 then
+  return {0, fit, 0, reset} -- only the state: nothing is written
+end
+if atmost then
+  -- As many as fit, and when none does, the answer for one.
+  n = math.max(math.min(n, fit), 1)
+end
 
 -- Admit when cur + n + prev * left / window <= limit, compared without
 -- dividing.
@@ -109,16 +136,8 @@ local remaining = limit - cur - math.ceil(prev * left / window)
 if remaining < 0 then
   remaining = 0
 end
-local reset = 0
-if cur > 0 then
-  reset = left + window
-elseif prev > 0 then
-  reset = left
-end
-if reset > 0 then
-  reset = reset + lag
-end
 if allowed then
-  return {1, remaining, 0, reset}
+  -- Counted now: the current window's calls last one window more.
+  return {n, remaining, 0, left + window + lag}
 end
 return {0, remaining, retry + lag, reset}

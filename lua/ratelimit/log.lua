@@ -25,10 +25,13 @@
 --               after its newest call, so an idle key costs nothing
 -- @arg limit    calls admitted per window (1 <= limit < 2^53)
 -- @arg window   the window, in microseconds (1000 to 3.1536e14, ten years)
--- @arg n        calls this request counts for (1 <= n <= limit, n <= 128)
--- @return {allowed, remaining, retry_after, reset_after}, durations in
---         microseconds: allowed is 1 if the n calls were admitted and
---         recorded, 0 if not (then nothing was recorded); remaining is the
+-- @arg n        calls this request asks for (0 <= n <= limit, n <= 128); 0
+--               only reads the state
+-- @arg atmost   1 to admit as many of the n calls as fit (at least one), 0
+--               to admit all n or none
+-- @return {admitted, remaining, retry_after, reset_after}, durations in
+--         microseconds: admitted is the number of calls admitted and
+--         recorded, 0 if none (then nothing was recorded); remaining is the
 --         calls that would be admitted now; retry_after is 0 if allowed,
 --         else the time until the oldest calls have left the window and n
 --         calls fit; reset_after is the time until every recorded call has
@@ -40,6 +43,7 @@ local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local atmost = ARGV[4] == '1'
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -60,6 +64,20 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 -- the set is a listpack, which ZCOUNT scans from its start.)
 local gone = redis.call('ZCOUNT', key, '-inf', string.format('%d', now - window))
 local count = redis.call('ZCARD', key) - gone
+
+local fit = limit - count -- below 0 if the limit was lowered
+if n == 0 then
+  -- Only the state: nothing is written.
+  local reset = 0
+  if count > 0 then
+    reset = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2]) + window - now
+  end
+  return {0, math.max(fit, 0), 0, reset}
+end
+if atmost then
+  -- As many as fit, and when none does, the answer for one.
+  n = math.max(math.min(n, fit), 1)
+end
 
 if count + n > limit then
   -- Refused: nothing is written, not even the trim, which the next
@@ -110,7 +128,7 @@ end
 -- this script removed) gets a plain PEXPIRE.
 local ttl = math.ceil(window / 1000)
 if redis.call('PEXPIRE', key, ttl, 'GT') == 1 then
-  return {1, limit - count - n, 0, window}
+  return {n, limit - count - n, 0, window}
 end
 -- The expiry was kept: set by a call in the same millisecond (the same
 -- expiry, not a later one), or later than this call's. reset_after is then
@@ -120,4 +138,4 @@ if pttl < 0 then
   redis.call('PEXPIRE', key, ttl)
   pttl = 0
 end
-return {1, limit - count - n, 0, math.max(window, pttl * 1000)}
+return {n, limit - count - n, 0, math.max(window, pttl * 1000)}

@@ -1,0 +1,95 @@
+-- Generic cell rate algorithm (GCRA), as go-redis/redis_rate runs it: rate
+-- calls per period, in bursts of up to burst calls, timed by the server's
+-- clock. The state is one time, the theoretical arrival time (TAT): how far
+-- ahead of now the calls admitted so far reach, each counting one emission
+-- interval, period / rate. A request for n calls is admitted when the TAT
+-- plus n intervals is at most burst intervals ahead of now.
+--
+-- The arithmetic is exact. Time is whole microseconds, but an emission
+-- interval is rarely a whole number of them (a second / 3), so the TAT is
+-- kept as microseconds plus a remainder in units of 1/rate microsecond,
+-- and every comparison is made in those units: there, an interval is
+-- period units and the burst is burst * period units. The caller keeps
+-- 2 * burst * period below 2^53, so every sum is an exact integer in Lua's
+-- doubles, and so is every quotient floored below (a quotient of integers
+-- below 2^53 is rounded by less than its distance to the next integer).
+-- @key tat      a string "<microseconds> <remainder>": the TAT; it expires
+--               when the TAT is reached, the key then being back to a full
+--               burst
+-- @arg rate     calls per period (1 <= rate)
+-- @arg period   the period, in microseconds
+-- @arg burst    the most calls admitted at once (1 <= burst)
+-- @arg n        calls this request asks for (0 <= n <= burst); 0 only
+--               reads the state
+-- @arg atmost   1 to admit as many of the n calls as fit (at least one),
+--               0 to admit all n or none
+-- @return {admitted, remaining, retry_after, reset_after}, durations in
+--         microseconds: admitted is the number of calls admitted (0 when
+--         refused, and for n = 0; nothing is written then); remaining is
+--         the calls that would be admitted now, after these; retry_after
+--         is 0 unless refused, else the time until the request (one call
+--         with atmost) would be admitted; reset_after is the time until
+--         the TAT is reached and remaining is back to burst
+
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local n = tonumber(ARGV[4])
+local atmost = ARGV[5] == '1'
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+
+-- The most the TAT may be ahead of now, in units of 1/rate microsecond.
+local cap = burst * period
+
+-- How far the TAT is ahead of now: 0 when it is past. A TAT further ahead
+-- than a burst (a clock stepped back, a burst lowered) counts as a full
+-- burst: nothing is admitted until an interval has passed.
+local ahead = 0
+local state = redis.call('GET', key)
+if state then
+  local us, rem = string.match(state, '^(%d+) (%d+)$')
+  us, rem = tonumber(us), tonumber(rem)
+  if us and rem and us >= now then
+    if us - now > cap / rate then
+      ahead = cap
+    else
+      ahead = (us - now) * rate + rem
+      if ahead > cap then
+        ahead = cap
+      end
+    end
+  end
+end
+
+-- ceil(x / rate): units to whole microseconds, rounded up.
+local function micros(x)
+  return math.floor((x + rate - 1) / rate)
+end
+
+local fit = math.floor((cap - ahead) / period) -- calls that fit now
+local take = n
+if atmost and fit < take then
+  take = fit
+end
+
+if n == 0 then
+  return {0, fit, 0, micros(ahead)}
+end
+if take < 1 or take > fit then
+  -- Refused, nothing written: `need` calls fit once the TAT is within
+  -- cap - need * period of now.
+  local need = n
+  if atmost then
+    need = 1
+  end
+  return {0, fit, micros(ahead + need * period - cap), micros(ahead)}
+end
+
+ahead = ahead + take * period
+local q = math.floor(ahead / rate)
+local reset = micros(ahead)
+redis.call('SET', key, string.format('%d %d', now + q, ahead - q * rate), 'PX', math.max(math.floor((reset + 999) / 1000), 1))
+return {take, fit - take, 0, reset}
