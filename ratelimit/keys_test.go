@@ -55,6 +55,7 @@ func TestReservedKeysAreRefusedBeforeSending(t *testing.T) {
 	reserved := []string{
 		keyspace.Derive("{b}:user", keyspace.KindRateLog),
 		keyspace.Derive("{b}:user", keyspace.KindRateCount),
+		keyspace.Derive("{b}:user", keyspace.KindRateGCRA),
 		keyspace.Derive("job", keyspace.KindFence),
 		keyspace.DeriveWith("{b}:a", keyspace.KindTransferID, "x"),
 	}

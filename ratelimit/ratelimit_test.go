@@ -62,6 +62,7 @@ var variants = []variant{
 	// full until 1/limit of the new window has passed: with an hour that
 	// is 36 s for a limit of 100, far longer than the test.
 	{"counter", time.Hour, counterOpts},
+	{"gcra", time.Minute, gcraOpts},
 }
 
 func newTestLimiter(t *testing.T, c redis.Scripter, limit int, window time.Duration, opts *Options) *Limiter {
@@ -180,13 +181,20 @@ func TestAllowN(t *testing.T) {
 					}
 				}
 				// What the server holds: 10 calls, not 10 + the refused 4 + 10 + 1.
-				if v.name == "log" {
+				switch v.name {
+				case "log":
 					if got, err := srv.c.ZCard(ctx, mustKey(t, key, keyspace.KindRateLog)).Result(); err != nil || got != 10 {
 						t.Errorf("ZCARD of the log = %d, %v; want 10", got, err)
 					}
-				} else {
+				case "counter":
 					if got, err := srv.c.HGet(ctx, mustKey(t, key, keyspace.KindRateCount), "c").Int(); err != nil || got != 10 {
 						t.Errorf("count in the counter = %d, %v; want 10", got, err)
+					}
+				case "gcra":
+					// 10 intervals of 6 s ahead of the time of the calls
+					// (less the little time the steps took).
+					if r, err := l.Peek(ctx, key); err != nil || r.Remaining != 0 || r.ResetAfter <= 59*time.Second {
+						t.Errorf("Peek = %+v, %v; want Remaining 0, ResetAfter about 60s", r, err)
 					}
 				}
 			})
@@ -210,11 +218,11 @@ func TestReset(t *testing.T) {
 				}
 			}
 		}
-		// One Reset, by the log limiter, clears both kinds.
+		// One Reset, by the log limiter, clears every kind.
 		if err := limiters[0].Reset(ctx, key); err != nil {
 			t.Fatal(err)
 		}
-		keys := []string{mustKey(t, key, keyspace.KindRateLog), mustKey(t, key, keyspace.KindRateCount)}
+		keys := []string{mustKey(t, key, keyspace.KindRateLog), mustKey(t, key, keyspace.KindRateCount), mustKey(t, key, keyspace.KindRateGCRA)}
 		if n, err := srv.c.Exists(ctx, keys...).Result(); err != nil || n != 0 {
 			t.Errorf("EXISTS %v after Reset = %d, %v; want 0", keys, n, err)
 		}

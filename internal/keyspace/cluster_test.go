@@ -22,7 +22,7 @@ func TestDerivedKeysShareTheUserKeysSlot(t *testing.T) {
 			want := node.ClusterKeySlot(ctx, k).Val()
 			for _, d := range []string{
 				keyspace.Derive(k, keyspace.KindFence), keyspace.Derive(k, keyspace.KindReleased), keyspace.Derive(k, keyspace.KindFenced),
-				keyspace.Derive(k, keyspace.KindRateLog), keyspace.Derive(k, keyspace.KindRateCount),
+				keyspace.Derive(k, keyspace.KindRateLog), keyspace.Derive(k, keyspace.KindRateCount), keyspace.Derive(k, keyspace.KindRateGCRA),
 				keyspace.DeriveWith(k, keyspace.KindTransferID, "order:{7}"),
 			} {
 				if got, err := node.ClusterKeySlot(ctx, d).Result(); err != nil || got != want {
