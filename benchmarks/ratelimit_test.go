@@ -60,6 +60,10 @@ func rateImpls(tb testing.TB, c *redis.Client, r rateRegime) []rateImpl {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	ourGCRA, err := ratelimit.New(c, r.limit, r.window, &ratelimit.Options{Algorithm: ratelimit.GCRA})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	gcra := redis_rate.NewLimiter(c)
 	ours := func(l *ratelimit.Limiter) func(context.Context, string) (bool, error) {
 		return func(ctx context.Context, key string) (bool, error) {
@@ -71,6 +75,7 @@ func rateImpls(tb testing.TB, c *redis.Client, r rateRegime) []rateImpl {
 		// The key names are the ones package ratelimit documents.
 		{"redislua-log", ours(logLimiter), func(k string) string { return k + "{" + k + "}redislua:ratelog" }},
 		{"redislua-counter", ours(counter), func(k string) string { return k + "{" + k + "}redislua:ratecount" }},
+		{"redislua-gcra", ours(ourGCRA), func(k string) string { return k + "{" + k + "}redislua:rategcra" }},
 		{"redis_rate", func(ctx context.Context, key string) (bool, error) {
 			res, err := gcra.Allow(ctx, key, r.gcra)
 			if err != nil {
@@ -81,12 +86,13 @@ func rateImpls(tb testing.TB, c *redis.Client, r rateRegime) []rateImpl {
 	}
 }
 
-// BenchmarkRateLimiter measures Allow of redislua's two limiters against
+// BenchmarkRateLimiter measures Allow of redislua's three limiters against
 // go-redis/redis_rate (target 4), from 64 goroutines over 100 keys, in two
 // regimes (see rateRegimes). allowed-% is the share of calls admitted;
 // bytes/key is the mean MEMORY USAGE of the keys' state after the run:
 // the log holds one member per call in its window (so its size follows
-// the throughput), the counter and redis_rate a fixed-size value.
+// the throughput), the counter, redislua's GCRA and redis_rate a
+// fixed-size value.
 func BenchmarkRateLimiter(b *testing.B) {
 	srv, c := standalone(b, goroutines)
 	info := newClient(b, srv.Addr, 1)

@@ -1,10 +1,14 @@
 // Package ratelimit limits how often something happens per key, across
-// every client of one Redis: a Limiter admits at most limit calls per key
-// in any sliding window of its length, in one script call each, on
+// every client of one Redis: a Limiter admits limit calls per key per
+// window, by an exact sliding-window log, a sliding-window counter or GCRA
+// (go-redis/redis_rate's algorithm), in one script call each, on
 // *redis.Client, *redis.ClusterClient and *redis.Ring alike.
 //
 //	limiter, err := ratelimit.New(rdb, 100, time.Minute, nil) // 100 calls a minute per key
 //	r, err := limiter.Allow(ctx, "user:42") // r.Allowed, r.Remaining, r.RetryAfter, r.ResetAfter
+//	r, err = limiter.AllowAtMost(ctx, "import:acme", 500) // as many as fit: r.Admitted
+//	r, err = limiter.Peek(ctx, "user:42")                 // the state, nothing used
+//	r, err = limiter.AllowWith(ctx, "user:42", ratelimit.PerSecond(10), 1) // a limit per call
 //
 // New takes an *Options, nil for the defaults, as every constructor of
 // the module does (go-redis's style): one place that lists what can be
@@ -45,6 +49,17 @@
 // where it is exact and takes little memory; the counter for limits too
 // high to log every call.
 //
+// GCRA (the generic cell rate algorithm) keeps one time per key (about 70
+// bytes) and is exact, but it limits a rate, not a window's count: it
+// admits one call per window / limit, plus bursts of up to Options.Burst
+// calls (the limit by default) saved up while idle. Over any interval of
+// length d it admits at most burst + limit * d / window calls; with the
+// default burst that is up to twice the limit in a window-long interval
+// that starts with a full burst. Use it for smooth rates and where
+// go-redis/redis_rate's semantics are wanted: its Limit, PerSecond,
+// PerMinute and PerHour, AllowN(0) as a peek, AllowAtMost, and RetryAfter
+// and ResetAfter are the same (0 where redis_rate reports -1).
+//
 // Limits go up to 2^53 - 1, windows from a millisecond to MaxWindow.
 //
 // # Time
@@ -58,7 +73,9 @@
 // counting, and the key keeps living, until the clock has passed their
 // window; the counter holds time at its newest window, and adds how far
 // that is ahead of the clock to RetryAfter, ResetAfter and the key's TTL.
-// A clock that steps forward ends the window early by the step.
+// GCRA counts an arrival time further ahead of the clock than a full burst
+// as a full burst, and admits again one interval later. A clock that steps
+// forward ends the window early by the step.
 //
 // # Sharing keys
 //
@@ -78,11 +95,12 @@
 //
 // For a limited key K, a limiter keeps its state in one key that begins
 // with K and hashes to K's cluster slot: "user:42{user:42}redislua:ratelog"
-// (the log, a sorted set) or "user:42{user:42}redislua:ratecount" (the
-// counter, a hash), "api:{u1}{}redislua:ratelog" for a K with a hash tag.
+// (the log, a sorted set), "user:42{user:42}redislua:ratecount" (the
+// counter, a hash) or "user:42{user:42}redislua:rategcra" (GCRA, a
+// string), "api:{u1}{}redislua:ratelog" for a K with a hash tag.
 // Keys containing "}redislua:" are reserved for such state and refused
 // with redislua.ErrReservedKey; see docs/keys.md. The log expires one
-// window after its newest call and the counter at most two windows after
-// its last call (TTLs are whole milliseconds, rounded up), so idle keys
-// cost nothing.
+// window after its newest call, the counter at most two windows after its
+// last call and GCRA's time when it is reached (TTLs are whole
+// milliseconds, rounded up), so idle keys cost nothing.
 package ratelimit

@@ -169,3 +169,62 @@ func ExampleLimiter_Reset() {
 	// false 1h0m0s
 	// true
 }
+
+// GCRA spaces calls evenly: 10 a second is one every 100 ms, and a burst of
+// up to 5 is taken from the time saved while idle. AllowAtMost admits what
+// fits; Peek reads the state without using anything.
+func ExampleNew_gcra() {
+	ctx := context.Background()
+	m, err := miniredis.Run()
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	start := time.Unix(1_700_000_040, 0)
+	m.SetTime(start)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	defer rdb.Close()
+
+	limiter, err := ratelimit.New(rdb, 10, time.Second, &ratelimit.Options{Algorithm: ratelimit.GCRA, Burst: 5})
+	if err != nil {
+		panic(err)
+	}
+	r, _ := limiter.AllowAtMost(ctx, "user:42", 8) // a burst: 5 of the 8
+	fmt.Println(r.Admitted, r.Remaining, r.RetryAfter)
+	r, _ = limiter.Allow(ctx, "user:42") // the next interval is 100 ms away
+	fmt.Println(r.Allowed, r.RetryAfter)
+
+	m.SetTime(start.Add(250 * time.Millisecond)) // two intervals later
+	r, _ = limiter.Peek(ctx, "user:42")
+	fmt.Println(r.Remaining, r.ResetAfter)
+	// Output:
+	// 5 0 0s
+	// false 100ms
+	// 2 250ms
+}
+
+// A limit per call, as go-redis/redis_rate takes it.
+func ExampleLimiter_AllowWith() {
+	ctx := context.Background()
+	m, err := miniredis.Run()
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	m.SetTime(time.Unix(1_700_000_040, 0))
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	defer rdb.Close()
+
+	limiter, err := ratelimit.New(rdb, 100, time.Minute, &ratelimit.Options{Algorithm: ratelimit.GCRA})
+	if err != nil {
+		panic(err)
+	}
+	free, paid := ratelimit.PerMinute(2), ratelimit.PerMinute(100)
+	for range 3 {
+		r, _ := limiter.AllowWith(ctx, "user:free", free, 1)
+		fmt.Print(r.Allowed, " ")
+	}
+	r, _ := limiter.AllowWith(ctx, "user:paid", paid, 1)
+	fmt.Println(r.Allowed, r.Remaining, free)
+	// Output: true true false true 99 2 req/m (burst 2)
+}
