@@ -135,7 +135,8 @@ func endCall(ctx context.Context, o Observer, call *Call, err error) {
 // Call once (with its fallback), each pipeline or transaction of c that
 // carries such calls once, and the events that packages built on scripts
 // report for calls on c. Call it once, when the client is created; a
-// later call replaces the observer, and a nil o stops the observation.
+// later call replaces the observer, and a nil o (or a nil pointer of an
+// Observer type) stops the observation.
 //
 // What is not observed: calls through a *redis.Conn, a *redis.Tx used
 // directly (not as a pipeline) or a caller's own client type, and Load,
@@ -152,7 +153,7 @@ func Observe(c redis.UniversalClient, o Observer) error {
 		return fmt.Errorf("redislua: Observe: %T is not a *redis.Client, *redis.ClusterClient or *redis.Ring", c)
 	}
 	obs := observationOf(c, key)
-	if o == nil {
+	if isNilClient(o) { // a nil *T would panic in StartCall
 		obs.o.Store(nil)
 	} else {
 		obs.o.Store(&o)

@@ -495,3 +495,23 @@ func TestObserveReplacesADeadClientsEntry(t *testing.T) {
 		t.Fatalf("observed %d calls, want 1", len(calls))
 	}
 }
+
+// A typed nil Observer (a nil *T in the interface) is no observer: the
+// calls go on unobserved instead of panicking in StartCall.
+func TestObserveTypedNilObserverStops(t *testing.T) {
+	b := forMiniredis(t)
+	rec := &recorder{}
+	if err := Observe(b.client, rec); err != nil {
+		t.Fatal(err)
+	}
+	var none *recorder
+	if err := Observe(b.client, none); err != nil {
+		t.Fatalf("Observe(typed nil) = %v", err)
+	}
+	if n, err := MustNewScript("one.lua", "return 1").Run(context.Background(), b.client, nil).Int64(); err != nil || n != 1 {
+		t.Fatalf("Run = %d, %v", n, err)
+	}
+	if calls, _ := rec.take(t); len(calls) != 0 {
+		t.Fatalf("the replaced observer heard %d calls", len(calls))
+	}
+}
