@@ -515,3 +515,44 @@ func TestObserveTypedNilObserverStops(t *testing.T) {
 		t.Fatalf("the replaced observer heard %d calls", len(calls))
 	}
 }
+
+// A call that a migrating slot's node redirects with ASK runs on the
+// importing node, which go-redis reaches with a pipeline of ASKING and the
+// command: the call names that node, not the one that answered ASK.
+func TestObserveClusterASKNamesTheNodeThatRan(t *testing.T) {
+	cl := redistest.StartCluster(t, nil)
+	cc := cl.Client(t)
+	ctx := context.Background()
+	rec := &recorder{}
+	if err := Observe(cc, rec); err != nil {
+		t.Fatal(err)
+	}
+	s := MustNewScript("incr", incrSrc)
+	from, to := cl.Masters[0].Client(t), cl.Masters[1].Client(t)
+	fromID, toID := from.ClusterMyID(ctx).Val(), to.ClusterMyID(ctx).Val()
+	keys := firstMasterKeys(2)
+	if err := s.Run(ctx, cc, keys[:1], 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	key := keys[1] // holds no key: the migrating node answers ASK
+	for _, set := range []struct {
+		c    *redis.Client
+		args []any
+	}{{to, []any{"importing", fromID}}, {from, []any{"migrating", toID}}} {
+		if err := set.c.Do(ctx, append([]any{"cluster", "setslot", Slot(key)}, set.args...)...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.take(t)
+	before := errorCount(t, from, "ASK")
+	if n, err := s.Run(ctx, cc, []string{key}, 1).Int64(); err != nil || n != 1 {
+		t.Fatalf("Run = %d, %v", n, err)
+	}
+	if errorCount(t, from, "ASK") == before {
+		t.Fatal("the migrating node answered no ASK")
+	}
+	calls, _ := rec.take(t)
+	if len(calls) != 1 || calls[0].Addr != to.Options().Addr {
+		t.Fatalf("observed %+v, want one call on %s, the importing node", calls, to.Options().Addr)
+	}
+}
