@@ -28,7 +28,9 @@ type Observer interface {
 	StartCall(ctx context.Context, call *Call) context.Context
 
 	// EndCall is called once the call has its result, with the error the
-	// call returns (nil on success; redis.Nil for a nil reply). The
+	// call returns (nil on success; redis.Nil for a nil reply; for a
+	// pipeline, the first failed command's, a script's mapped as
+	// OptimizePipelines maps it). The
 	// observer must not keep call after EndCall returns.
 	EndCall(ctx context.Context, call *Call, err error)
 
@@ -310,9 +312,53 @@ func (h observerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 		call := newCall(Call{Command: command, Addr: h.addr, Keys: n, Start: time.Now(), Scripts: names})
 		ctx = startCall(ctx, o, call)
 		err := next(ctx, cmds)
-		endCall(ctx, o, call, err)
+		endCall(ctx, o, call, pipelineError(cmds, err))
 		return err
 	}
+}
+
+// pipelineError is the error that Exec returns to the caller of a
+// pipeline of cmds that go-redis ran with error err, as OptimizePipelines
+// makes it (see execError), whether its hook runs outside this one, and
+// has not mapped the errors yet, or inside it, where cmds hold its SCRIPT
+// LOADs: the first of the caller's commands that failed, with a script's
+// error mapped and a NOSCRIPT after a failed SCRIPT LOAD of its script
+// replaced by the load's error; else err, unless only a SCRIPT LOAD failed.
+func pipelineError(cmds []redis.Cmder, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isTx(cmds) {
+		cmds = cmds[1 : len(cmds)-1]
+	}
+	loadFailed := false
+	for _, cmd := range cmds {
+		cerr := cmd.Err()
+		if cerr == nil {
+			continue
+		}
+		if isAddedLoad(cmd) {
+			loadFailed = true
+			continue
+		}
+		s := scriptOf(cmd.Args())
+		if s == nil {
+			return cerr
+		}
+		if isNoScript(cerr) {
+			for _, l := range cmds {
+				if isAddedLoad(l) && l.Err() != nil && l.Args()[2].(*scriptBody).script == s {
+					cerr = l.Err()
+					break
+				}
+			}
+		}
+		return s.mapError(cerr)
+	}
+	if loadFailed {
+		return nil
+	}
+	return err
 }
 
 // isAddedLoad reports whether cmd is a SCRIPT LOAD that OptimizePipelines

@@ -556,3 +556,44 @@ func TestObserveClusterASKNamesTheNodeThatRan(t *testing.T) {
 		t.Fatalf("observed %+v, want one call on %s, the importing node", calls, to.Options().Addr)
 	}
 }
+
+// A pipeline's call ends with the error its Exec returns, mapped as
+// OptimizePipelines maps it, whichever of Observe and OptimizePipelines
+// hooked the client first.
+func TestObservePipelineErrorWhateverTheHookOrder(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	boom := MustNewScript("boom.lua", "local x = 1\nerror('boom')")
+	for _, observeFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("observeFirst=", observeFirst), func(t *testing.T) {
+			c := redis.NewClient(b.client.Options())
+			defer c.Close()
+			rec := &recorder{}
+			hook := []func() error{
+				func() error { return OptimizePipelines(c) },
+				func() error { return Observe(c, rec) },
+			}
+			if observeFirst {
+				hook[0], hook[1] = hook[1], hook[0]
+			}
+			for _, h := range hook {
+				if err := h(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, execErr := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, "obs:e", 1, 0)
+				boom.Run(ctx, p, nil)
+				return nil
+			})
+			var se *ScriptError
+			if !errors.As(execErr, &se) {
+				t.Fatalf("Exec = %v, want a *ScriptError", execErr)
+			}
+			_, errs := rec.take(t)
+			if len(errs) != 1 || !errors.As(errs[0], &se) {
+				t.Fatalf("observed errors %v, want Exec's *ScriptError", errs)
+			}
+		})
+	}
+}
