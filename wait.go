@@ -194,7 +194,9 @@ func (s *Script) waitClient(ctx context.Context, c redis.Scripter, keys []string
 		}
 		node, err := c.MasterForKey(ctx, keys[0])
 		if err != nil {
-			return nil, fmt.Errorf("redislua: script %s: finding the master of %s: %w", s.name, quoteKey(keys[0]), err)
+			// The slot, not the key: the error reaches observers' spans,
+			// which hold no key.
+			return nil, fmt.Errorf("redislua: script %s: finding the master of slot %d: %w", s.name, Slot(keys[0]), err)
 		}
 		return node, nil
 	}

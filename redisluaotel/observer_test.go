@@ -462,3 +462,24 @@ func TestCrossSlotKeysStayOutOfSpans(t *testing.T) {
 	}
 	assertNoSecrets(t, spans)
 }
+
+// RunAndWait on a cluster it cannot reach fails finding the master of
+// the first key's slot: the span does not name the key.
+func TestRunAndWaitUnreachableClusterKeepsTheKeyOutOfSpans(t *testing.T) {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, MaxRedirects: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = cc.Close() })
+	tm := newTelemetry(t)
+	if err := Instrument(cc, tm.opts); err != nil {
+		t.Fatal(err)
+	}
+	s := redislua.MustNewScript("incr.lua", incrSrc)
+	_, err := s.RunAndWait(context.Background(), cc, redislua.Replicas{N: 1, Timeout: 10 * time.Millisecond}, []string{secretKey}, secretArg)
+	if err == nil {
+		t.Fatal("RunAndWait on an unreachable cluster succeeded")
+	}
+	spans := tm.takeSpans()
+	if len(spans) != 1 || spans[0].Status.Code != codes.Error {
+		t.Fatalf("spans %+v, want one failed span", spans)
+	}
+	assertNoSecrets(t, spans)
+}
