@@ -141,7 +141,8 @@ func endCall(ctx context.Context, o Observer, call *Call, err error) {
 // Observer type) stops the observation.
 //
 // What is not observed: calls through a *redis.Conn, a *redis.Tx used
-// directly (not as a pipeline) or a caller's own client type; the
+// directly (not as a pipeline), a clone of c made by WithTimeout (another
+// client: observe it too) or a caller's own client type; the
 // transactions run by Watch on a *redis.ClusterClient or *redis.Ring,
 // which go-redis sends through the client of one node or shard, not
 // through c; and Load, Exists and Library.Load, which are not calls of a
