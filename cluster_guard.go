@@ -138,6 +138,13 @@ func (h replyHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		if len(send) == 0 {
 			return nil
 		}
+		for _, cmd := range send {
+			// A call sent after ASKING runs here, not on the node
+			// that answered ASK.
+			if oc, ok := cmd.(*onceCmd); ok && oc.call != nil {
+				oc.call.Addr = h.node.Options().Addr
+			}
+		}
 		err := next(ctx, send)
 		for i, cmd := range send {
 			oc, ok := cmd.(*onceCmd)

@@ -28,7 +28,9 @@ type Observer interface {
 	StartCall(ctx context.Context, call *Call) context.Context
 
 	// EndCall is called once the call has its result, with the error the
-	// call returns (nil on success; redis.Nil for a nil reply). The
+	// call returns (nil on success; redis.Nil for a nil reply; for a
+	// pipeline, the first failed command's, a script's mapped as
+	// OptimizePipelines maps it). The
 	// observer must not keep call after EndCall returns.
 	EndCall(ctx context.Context, call *Call, err error)
 
@@ -135,11 +137,16 @@ func endCall(ctx context.Context, o Observer, call *Call, err error) {
 // Call once (with its fallback), each pipeline or transaction of c that
 // carries such calls once, and the events that packages built on scripts
 // report for calls on c. Call it once, when the client is created; a
-// later call replaces the observer, and a nil o stops the observation.
+// later call replaces the observer, and a nil o (or a nil pointer of an
+// Observer type) stops the observation.
 //
 // What is not observed: calls through a *redis.Conn, a *redis.Tx used
-// directly (not as a pipeline) or a caller's own client type, and Load,
-// Exists and Library.Load, which are not calls of a script.
+// directly (not as a pipeline), a clone of c made by WithTimeout (another
+// client: observe it too) or a caller's own client type; the
+// transactions run by Watch on a *redis.ClusterClient or *redis.Ring,
+// which go-redis sends through the client of one node or shard, not
+// through c; and Load, Exists and Library.Load, which are not calls of a
+// script.
 //
 // With no client observed, each call costs one atomic load more; with an
 // observer, the observer's own cost plus one lookup by client.
@@ -152,7 +159,7 @@ func Observe(c redis.UniversalClient, o Observer) error {
 		return fmt.Errorf("redislua: Observe: %T is not a *redis.Client, *redis.ClusterClient or *redis.Ring", c)
 	}
 	obs := observationOf(c, key)
-	if o == nil {
+	if isNilClient(o) { // a nil *T would panic in StartCall
 		obs.o.Store(nil)
 	} else {
 		obs.o.Store(&o)
@@ -306,9 +313,53 @@ func (h observerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 		call := newCall(Call{Command: command, Addr: h.addr, Keys: n, Start: time.Now(), Scripts: names})
 		ctx = startCall(ctx, o, call)
 		err := next(ctx, cmds)
-		endCall(ctx, o, call, err)
+		endCall(ctx, o, call, pipelineError(cmds, err))
 		return err
 	}
+}
+
+// pipelineError is the error that Exec returns to the caller of a
+// pipeline of cmds that go-redis ran with error err, as OptimizePipelines
+// makes it (see execError), whether its hook runs outside this one, and
+// has not mapped the errors yet, or inside it, where cmds hold its SCRIPT
+// LOADs: the first of the caller's commands that failed, with a script's
+// error mapped and a NOSCRIPT after a failed SCRIPT LOAD of its script
+// replaced by the load's error; else err, unless only a SCRIPT LOAD failed.
+func pipelineError(cmds []redis.Cmder, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isTx(cmds) {
+		cmds = cmds[1 : len(cmds)-1]
+	}
+	loadFailed := false
+	for _, cmd := range cmds {
+		cerr := cmd.Err()
+		if cerr == nil {
+			continue
+		}
+		if isAddedLoad(cmd) {
+			loadFailed = true
+			continue
+		}
+		s := scriptOf(cmd.Args())
+		if s == nil {
+			return cerr
+		}
+		if isNoScript(cerr) {
+			for _, l := range cmds {
+				if isAddedLoad(l) && l.Err() != nil && l.Args()[2].(*scriptBody).script == s {
+					cerr = l.Err()
+					break
+				}
+			}
+		}
+		return s.mapError(cerr)
+	}
+	if loadFailed {
+		return nil
+	}
+	return err
 }
 
 // isAddedLoad reports whether cmd is a SCRIPT LOAD that OptimizePipelines

@@ -495,3 +495,105 @@ func TestObserveReplacesADeadClientsEntry(t *testing.T) {
 		t.Fatalf("observed %d calls, want 1", len(calls))
 	}
 }
+
+// A typed nil Observer (a nil *T in the interface) is no observer: the
+// calls go on unobserved instead of panicking in StartCall.
+func TestObserveTypedNilObserverStops(t *testing.T) {
+	b := forMiniredis(t)
+	rec := &recorder{}
+	if err := Observe(b.client, rec); err != nil {
+		t.Fatal(err)
+	}
+	var none *recorder
+	if err := Observe(b.client, none); err != nil {
+		t.Fatalf("Observe(typed nil) = %v", err)
+	}
+	if n, err := MustNewScript("one.lua", "return 1").Run(context.Background(), b.client, nil).Int64(); err != nil || n != 1 {
+		t.Fatalf("Run = %d, %v", n, err)
+	}
+	if calls, _ := rec.take(t); len(calls) != 0 {
+		t.Fatalf("the replaced observer heard %d calls", len(calls))
+	}
+}
+
+// A call that a migrating slot's node redirects with ASK runs on the
+// importing node, which go-redis reaches with a pipeline of ASKING and the
+// command: the call names that node, not the one that answered ASK.
+func TestObserveClusterASKNamesTheNodeThatRan(t *testing.T) {
+	cl := redistest.StartCluster(t, nil)
+	cc := cl.Client(t)
+	ctx := context.Background()
+	rec := &recorder{}
+	if err := Observe(cc, rec); err != nil {
+		t.Fatal(err)
+	}
+	s := MustNewScript("incr", incrSrc)
+	from, to := cl.Masters[0].Client(t), cl.Masters[1].Client(t)
+	fromID, toID := from.ClusterMyID(ctx).Val(), to.ClusterMyID(ctx).Val()
+	keys := firstMasterKeys(2)
+	if err := s.Run(ctx, cc, keys[:1], 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	key := keys[1] // holds no key: the migrating node answers ASK
+	for _, set := range []struct {
+		c    *redis.Client
+		args []any
+	}{{to, []any{"importing", fromID}}, {from, []any{"migrating", toID}}} {
+		if err := set.c.Do(ctx, append([]any{"cluster", "setslot", Slot(key)}, set.args...)...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.take(t)
+	before := errorCount(t, from, "ASK")
+	if n, err := s.Run(ctx, cc, []string{key}, 1).Int64(); err != nil || n != 1 {
+		t.Fatalf("Run = %d, %v", n, err)
+	}
+	if errorCount(t, from, "ASK") == before {
+		t.Fatal("the migrating node answered no ASK")
+	}
+	calls, _ := rec.take(t)
+	if len(calls) != 1 || calls[0].Addr != to.Options().Addr {
+		t.Fatalf("observed %+v, want one call on %s, the importing node", calls, to.Options().Addr)
+	}
+}
+
+// A pipeline's call ends with the error its Exec returns, mapped as
+// OptimizePipelines maps it, whichever of Observe and OptimizePipelines
+// hooked the client first.
+func TestObservePipelineErrorWhateverTheHookOrder(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	boom := MustNewScript("boom.lua", "local x = 1\nerror('boom')")
+	for _, observeFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("observeFirst=", observeFirst), func(t *testing.T) {
+			c := redis.NewClient(b.client.Options())
+			defer c.Close()
+			rec := &recorder{}
+			hook := []func() error{
+				func() error { return OptimizePipelines(c) },
+				func() error { return Observe(c, rec) },
+			}
+			if observeFirst {
+				hook[0], hook[1] = hook[1], hook[0]
+			}
+			for _, h := range hook {
+				if err := h(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, execErr := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, "obs:e", 1, 0)
+				boom.Run(ctx, p, nil)
+				return nil
+			})
+			var se *ScriptError
+			if !errors.As(execErr, &se) {
+				t.Fatalf("Exec = %v, want a *ScriptError", execErr)
+			}
+			_, errs := rec.take(t)
+			if len(errs) != 1 || !errors.As(errs[0], &se) {
+				t.Fatalf("observed errors %v, want Exec's *ScriptError", errs)
+			}
+		})
+	}
+}

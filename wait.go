@@ -70,7 +70,7 @@ func (e *ReplicaError) Is(target error) bool { return target == ErrTooFewReplica
 // The script's reply and error are on the returned command, mapped as Run
 // maps them; NOSCRIPT is recovered by sending both again with EVAL. The
 // error returned beside it says what became of the writes when the script
-// succeeded: nil when r.N replicas acknowledged them, a *ReplicaError when
+// succeeded (a nil reply, redis.Nil on the command, included): nil when r.N replicas acknowledged them, a *ReplicaError when
 // fewer did (the writes stand on the master), or the WAIT's own error,
 // after the script ran: an ACL user needs +wait, or every call runs the
 // script and then fails with an error matching ErrNoPerm. When the script
@@ -124,7 +124,7 @@ func (s *Script) runAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 		cmd, wait = s.pipeWithWait(ctx, client, cmdEval, r, keys, args, call)
 	}
 	s.finish(ctx, cmd)
-	if err := cmd.Err(); err != nil {
+	if err := cmd.Err(); err != nil && err != redis.Nil { // a nil reply is a success
 		return cmd, err
 	}
 	acked, err := wait.Result()
@@ -194,7 +194,9 @@ func (s *Script) waitClient(ctx context.Context, c redis.Scripter, keys []string
 		}
 		node, err := c.MasterForKey(ctx, keys[0])
 		if err != nil {
-			return nil, fmt.Errorf("redislua: script %s: finding the master of %s: %w", s.name, quoteKey(keys[0]), err)
+			// The slot, not the key: the error reaches observers' spans,
+			// which hold no key.
+			return nil, fmt.Errorf("redislua: script %s: finding the master of slot %d: %w", s.name, Slot(keys[0]), err)
 		}
 		return node, nil
 	}

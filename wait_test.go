@@ -212,3 +212,20 @@ func TestRunAndWaitWithoutWaitPermission(t *testing.T) {
 		t.Errorf("RunAndWait with +wait: %v", err)
 	}
 }
+
+// A script that writes and returns nil succeeded: its nil reply is on the
+// command, and the error beside it still says whether the replicas
+// acknowledged the write.
+func TestRunAndWaitNilReplyStillWaits(t *testing.T) {
+	_, _, b := replicated(t)
+	ctx := context.Background()
+	setNil := MustNewScript("wait-set-nil", "-- @key k\nredis.call('SET', KEYS[1], 1)\nreturn nil")
+	cmd, err := setNil.RunAndWait(ctx, b.client, Replicas{N: 1, Timeout: time.Second}, []string{"wait:nil"})
+	if err != nil || cmd.Err() != redis.Nil {
+		t.Fatalf("RunAndWait for 1 of 1 replicas = %v (reply error %v), want nil and a nil reply", err, cmd.Err())
+	}
+	cmd, err = setNil.RunAndWait(ctx, b.client, Replicas{N: 2, Timeout: 10 * time.Millisecond}, []string{"wait:nil"})
+	if !errors.Is(err, ErrTooFewReplicas) || cmd.Err() != redis.Nil {
+		t.Fatalf("RunAndWait for 2 of 1 replicas = %v (reply error %v), want ErrTooFewReplicas and a nil reply", err, cmd.Err())
+	}
+}

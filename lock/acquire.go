@@ -30,11 +30,11 @@ func (l *Lock) acquire(ctx context.Context, wait bool) (err error) {
 	if err := l.invalid(); err != nil {
 		return err
 	}
+	start, attempt := time.Now(), 0
+	defer func() { l.report(ctx, start, attempt, err) }()
 	if err := ctx.Err(); err != nil {
 		return l.notAcquired(err)
 	}
-	start, attempt := time.Now(), 0
-	defer func() { l.report(ctx, start, attempt, err) }()
 	l.mu.Lock()
 	if l.cur != nil || l.acquiring {
 		l.mu.Unlock()

@@ -2,6 +2,7 @@ package lock
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -93,4 +94,26 @@ func TestLockReportsAcquisitionsHandOffsAndLosses(t *testing.T) {
 			t.Fatalf("events %+v, want an acquisition then a loss", evs)
 		}
 	})
+}
+
+// An Acquire whose context has ended already ends without the lock: it is
+// reported as any other miss.
+func TestLockReportsAnAcquireWithAnEndedContext(t *testing.T) {
+	b := testbackend.Miniredis(t)
+	obs := &events{}
+	if err := redislua.Observe(b.Client, obs); err != nil {
+		t.Fatal(err)
+	}
+	l, err := New(b.Client, "obs:ended", &Options{TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Acquire(ctx); !errors.Is(err, ErrNotAcquired) {
+		t.Fatalf("Acquire = %v, want ErrNotAcquired", err)
+	}
+	if evs := obs.take(); len(evs) != 1 || evs[0].Name != EventNotAcquired {
+		t.Fatalf("events %+v, want one %s", evs, EventNotAcquired)
+	}
 }

@@ -3,6 +3,7 @@ package redisluaotel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 
@@ -78,4 +79,15 @@ func statusCode(err error) string {
 		return ""
 	}
 	return code
+}
+
+// statusDescription is the span status's description of err: its text,
+// except for a *redislua.CrossSlotError, whose text names the call's keys,
+// which spans never hold; its slots say as much.
+func statusDescription(err error) string {
+	var cs *redislua.CrossSlotError
+	if errors.As(err, &cs) {
+		return fmt.Sprintf("redislua: script %s: keys in different cluster slots %v", cs.Script, cs.Slots)
+	}
+	return err.Error()
 }

@@ -181,7 +181,7 @@ func (o *Observer) EndCall(ctx context.Context, call *redislua.Call, err error) 
 			if code := statusCode(err); code != "" {
 				span.SetAttributes(semconv.DBResponseStatusCode(code))
 			}
-			span.SetStatus(codes.Error, err.Error())
+			span.SetStatus(codes.Error, statusDescription(err))
 		}
 		if late {
 			span.SetAttributes(s.server...)

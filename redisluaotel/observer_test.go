@@ -429,3 +429,57 @@ func TestNoopProviders(t *testing.T) {
 		t.Fatalf("Instrument(nil) = %v, want ErrNilClient", err)
 	}
 }
+
+// A call refused before sending for keys of several slots fails with an
+// error that names the keys: the span says what went wrong without them.
+func TestCrossSlotKeysStayOutOfSpans(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	tm := newTelemetry(t)
+	if err := Instrument(c, tm.opts); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := redislua.NewRegistry(nil, &redislua.RegistryOptions{ClusterChecks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := reg.Add("pair.lua", "return #KEYS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	other := "acct:{secret-key-0815}"
+	err = pair.Run(ctx, c, []string{secretKey, other}).Err()
+	if !errors.Is(err, redislua.ErrCrossSlot) || !strings.Contains(err.Error(), "secret-key") {
+		t.Fatalf("Run = %v, want a CrossSlotError naming the keys", err)
+	}
+	spans := tm.takeSpans()
+	if len(spans) != 1 || spans[0].Status.Code != codes.Error || spans[0].Status.Description == "" {
+		t.Fatalf("spans %+v, want one failed span with a description", spans)
+	}
+	if d := spans[0].Status.Description; !strings.Contains(d, "pair.lua") || !strings.Contains(d, "slot") {
+		t.Errorf("status description %q, want the script and the slots", d)
+	}
+	assertNoSecrets(t, spans)
+}
+
+// RunAndWait on a cluster it cannot reach fails finding the master of
+// the first key's slot: the span does not name the key.
+func TestRunAndWaitUnreachableClusterKeepsTheKeyOutOfSpans(t *testing.T) {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, MaxRedirects: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = cc.Close() })
+	tm := newTelemetry(t)
+	if err := Instrument(cc, tm.opts); err != nil {
+		t.Fatal(err)
+	}
+	s := redislua.MustNewScript("incr.lua", incrSrc)
+	_, err := s.RunAndWait(context.Background(), cc, redislua.Replicas{N: 1, Timeout: 10 * time.Millisecond}, []string{secretKey}, secretArg)
+	if err == nil {
+		t.Fatal("RunAndWait on an unreachable cluster succeeded")
+	}
+	spans := tm.takeSpans()
+	if len(spans) != 1 || spans[0].Status.Code != codes.Error {
+		t.Fatalf("spans %+v, want one failed span", spans)
+	}
+	assertNoSecrets(t, spans)
+}
