@@ -37,7 +37,7 @@ groups=(
   "KeysPerCall|^BenchmarkKeysPerCall$|0.3s|/impl@(raw-evalsha redislua-run)"
   "Function|^BenchmarkFunction$|0.3s|/impl@(raw-fcall redislua-call)"
   "FunctionPaired|^BenchmarkFunctionPaired$|30x|"
-  "Observed|^BenchmarkObserved$|0.3s|/impl@(plain otel-noop otel-sdk-unsampled otel-sdk-sampled)"
+  "Observed|^BenchmarkObserved$|0.3s|/impl@(plain otel-noop otel-global-unset otel-sdk-unsampled otel-sdk-sampled)"
   "ObservedPaired|^BenchmarkObservedPaired$|60x|"
   "ObserverCost|^BenchmarkObserverCost$|0.3s|"
   "CheckSlots|^BenchmarkCheckSlots$|0.2s|"

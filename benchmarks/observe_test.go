@@ -23,7 +23,10 @@ import (
 //   - plain: no observer (the base; c keeps the entry of a client that
 //     was observed, which costs one lookup, about 15 ns);
 //   - otel-noop: redisluaotel with OpenTelemetry's no-op providers, which
-//     is what a program that never configures OpenTelemetry gets;
+//     it recognises and skips;
+//   - otel-global-unset: redisluaotel with the global providers, which a
+//     program that never configures OpenTelemetry leaves unset: they
+//     delegate to no-ops, but could be set at any time, so they are used;
 //   - otel-sdk-unsampled: the SDK's tracer with a sampler that drops every
 //     span, and the SDK's meter provider recording every measurement;
 //   - otel-sdk-sampled: every span sampled and handed to a processor that
@@ -69,6 +72,7 @@ func observedVariants(tb testing.TB, c *redis.Client) []variant {
 	return []variant{
 		{"plain", run(1, observer(nil))},
 		{"otel-noop", run(2, observer(&redisluaotel.Options{TracerProvider: tracenoop.NewTracerProvider(), MeterProvider: metricnoop.NewMeterProvider()}))},
+		{"otel-global-unset", run(5, observer(&redisluaotel.Options{}))},
 		{"otel-sdk-unsampled", run(3, observer(&redisluaotel.Options{TracerProvider: unsampled, MeterProvider: sdkMeter()}))},
 		{"otel-sdk-sampled", run(4, observer(&redisluaotel.Options{TracerProvider: sampled, MeterProvider: sdkMeter()}))},
 	}
@@ -169,6 +173,7 @@ func BenchmarkObserverCost(b *testing.B) {
 		opts *redisluaotel.Options
 	}{
 		{"otel-noop", &redisluaotel.Options{TracerProvider: tracenoop.NewTracerProvider(), MeterProvider: metricnoop.NewMeterProvider()}},
+		{"otel-global-unset", &redisluaotel.Options{}},
 		{"otel-sdk-unsampled", &redisluaotel.Options{TracerProvider: unsampled, MeterProvider: mp}},
 		{"otel-sdk-sampled", &redisluaotel.Options{TracerProvider: sampled, MeterProvider: mp}},
 	} {

@@ -15,8 +15,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/redislua/redislua"
 )
@@ -37,9 +39,9 @@ const (
 // measurements. It implements redislua.Observer; Instrument installs one
 // on a client.
 type Observer struct {
-	tracer  trace.Tracer
+	tracer  trace.Tracer // nil for a no-op provider
 	extra   []attribute.KeyValue
-	metrics *instruments
+	metrics *instruments // nil for a no-op provider
 
 	mu    sync.Mutex                        // held to add a site
 	sites atomic.Pointer[map[siteKey]*site] // copied on write
@@ -80,10 +82,15 @@ func New(opts *Options) (*Observer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisluaotel: %w", err)
 	}
-	obs := &Observer{
-		tracer:  o.TracerProvider.Tracer(ScopeName),
-		extra:   append([]attribute.KeyValue(nil), o.Attributes...),
-		metrics: m,
+	obs := &Observer{extra: append([]attribute.KeyValue(nil), o.Attributes...)}
+	// OpenTelemetry's no-op providers record nothing: skip them, and the
+	// context each span start allocates. (The global providers delegate
+	// to whatever a program sets later, so they are always used.)
+	if _, ok := o.TracerProvider.(tracenoop.TracerProvider); !ok {
+		obs.tracer = o.TracerProvider.Tracer(ScopeName)
+	}
+	if _, ok := o.MeterProvider.(metricnoop.MeterProvider); !ok {
+		obs.metrics = m
 	}
 	obs.sites.Store(&map[siteKey]*site{})
 	return obs, nil
@@ -151,8 +158,14 @@ const maxSites = 4096
 // StartCall starts the call's span. The server of a cluster call is known
 // only once it answered: EndCall adds it.
 func (o *Observer) StartCall(ctx context.Context, call *redislua.Call) context.Context {
+	if o.tracer == nil && o.metrics == nil {
+		return ctx
+	}
 	s := o.siteOf(call.Command, call.Name, call.Addr)
 	call.State = s
+	if o.tracer == nil {
+		return ctx
+	}
 	ctx, span := o.tracer.Start(ctx, s.spanName, s.startOpts...)
 	if call.Scripts != nil && span.IsRecording() {
 		span.SetAttributes(ScriptsKey.StringSlice(call.Scripts), semconv.DBOperationBatchSize(call.Keys))
@@ -163,8 +176,10 @@ func (o *Observer) StartCall(ctx context.Context, call *redislua.Call) context.C
 // EndCall ends the call's span and records its duration, fallback and
 // error.
 func (o *Observer) EndCall(ctx context.Context, call *redislua.Call, err error) {
+	if o.tracer == nil && o.metrics == nil {
+		return
+	}
 	elapsed := time.Since(call.Start).Seconds()
-	span := trace.SpanFromContext(ctx)
 	s, ok := call.State.(*site)
 	late := !ok || s.key.addr != call.Addr // a cluster's node, known now
 	if late {
@@ -172,23 +187,12 @@ func (o *Observer) EndCall(ctx context.Context, call *redislua.Call, err error) 
 	}
 	fellBack := !call.FallbackAt.IsZero()
 	errType := errorType(err)
-	if span.IsRecording() {
-		if fellBack {
-			span.AddEvent(FallbackEvent, trace.WithTimestamp(call.FallbackAt))
-		}
-		if errType != "" {
-			span.SetAttributes(semconv.ErrorTypeKey.String(errType))
-			if code := statusCode(err); code != "" {
-				span.SetAttributes(semconv.DBResponseStatusCode(code))
-			}
-			span.SetStatus(codes.Error, statusDescription(err))
-		}
-		if late {
-			span.SetAttributes(s.server...)
-		}
+	if o.tracer != nil {
+		o.endSpan(trace.SpanFromContext(ctx), call, s, late, errType, err)
 	}
-	span.End()
-
+	if o.metrics == nil {
+		return
+	}
 	if errType == "" {
 		o.metrics.duration.Record(ctx, elapsed, s.record...)
 	} else {
@@ -204,5 +208,28 @@ func (o *Observer) EndCall(ctx context.Context, call *redislua.Call, err error) 
 // Notify records an event of the lock or ratelimit package (and counts
 // any other in redislua.events).
 func (o *Observer) Notify(ctx context.Context, ev redislua.Event) {
-	o.metrics.event(ctx, ev, o.extra)
+	if o.metrics != nil {
+		o.metrics.event(ctx, ev, o.extra)
+	}
+}
+
+// endSpan ends the call's span with its fallback event, its error and,
+// when it came late (a cluster's node), its server.
+func (o *Observer) endSpan(span trace.Span, call *redislua.Call, s *site, late bool, errType string, err error) {
+	if span.IsRecording() {
+		if !call.FallbackAt.IsZero() {
+			span.AddEvent(FallbackEvent, trace.WithTimestamp(call.FallbackAt))
+		}
+		if errType != "" {
+			span.SetAttributes(semconv.ErrorTypeKey.String(errType))
+			if code := statusCode(err); code != "" {
+				span.SetAttributes(semconv.DBResponseStatusCode(code))
+			}
+			span.SetStatus(codes.Error, statusDescription(err))
+		}
+		if late {
+			span.SetAttributes(s.server...)
+		}
+	}
+	span.End()
 }

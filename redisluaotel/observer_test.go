@@ -12,9 +12,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/redislua/redislua"
 	"github.com/redislua/redislua/internal/redistest"
@@ -424,6 +426,29 @@ func TestNoopProviders(t *testing.T) {
 	if n, err := s.Run(context.Background(), c, []string{"n"}, 2).Int64(); err != nil || n != 2 {
 		t.Fatalf("Run = %d, %v", n, err)
 	}
+	// Explicit no-op providers are skipped: calls and events still work.
+	c2 := srv.Client(t)
+	if err := Instrument(c2, &Options{TracerProvider: tracenoop.NewTracerProvider(), MeterProvider: metricnoop.NewMeterProvider()}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Run(context.Background(), c2, []string{"n"}, 2).Int64(); err != nil || n != 4 {
+		t.Fatalf("Run with no-op providers = %d, %v", n, err)
+	}
+	redislua.Notify(context.Background(), c2, redislua.Event{Name: lock.EventLost})
+
+	// A no-op tracer beside a real meter: measurements, no spans.
+	tm := newTelemetry(t)
+	c3 := srv.Client(t)
+	if err := Instrument(c3, &Options{TracerProvider: tracenoop.NewTracerProvider(), MeterProvider: tm.opts.MeterProvider}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background(), c3, []string{"n"}, 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := tm.histogramCount(t, OperationDuration, semconv.DBStoredProcedureName("incr.lua")); n != 1 {
+		t.Fatalf("%s count %d with a no-op tracer, want 1", OperationDuration, n)
+	}
+
 	var nilClient *redis.Client
 	if err := Instrument(nilClient, nil); !errors.Is(err, redislua.ErrNilClient) {
 		t.Fatalf("Instrument(nil) = %v, want ErrNilClient", err)
