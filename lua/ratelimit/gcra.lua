@@ -13,9 +13,10 @@
 -- 2 * burst * period below 2^53, so every sum is an exact integer in Lua's
 -- doubles, and so is every quotient floored below (a quotient of integers
 -- below 2^53 is rounded by less than its distance to the next integer).
--- @key tat      a string "<microseconds> <remainder>": the TAT; it expires
---               when the TAT is reached, the key then being back to a full
---               burst
+-- @key tat      a string, "<microseconds>" or "<microseconds> <remainder>"
+--               (the remainder, when not 0, in units of 1/rate µs): the
+--               TAT; it expires when the TAT is reached, the key then being
+--               back to a full burst
 -- @arg rate     calls per period (1 <= rate)
 -- @arg period   the period, in microseconds
 -- @arg burst    the most calls admitted at once (1 <= burst)
@@ -46,12 +47,17 @@ local cap = burst * period
 
 -- How far the TAT is ahead of now: 0 when it is past. A TAT further ahead
 -- than a burst (a clock stepped back, a burst lowered) counts as a full
--- burst: nothing is admitted until an interval has passed.
+-- burst: nothing is admitted until an interval has passed. With a whole
+-- number of microseconds per interval the remainder is always 0 and the
+-- state a plain number.
 local ahead = 0
 local state = redis.call('GET', key)
 if state then
-  local us, rem = string.match(state, '^(%d+) (%d+)$')
-  us, rem = tonumber(us), tonumber(rem)
+  local us, rem = tonumber(state), 0
+  if not us then
+    local a, b = string.match(state, '^(%d+) (%d+)$')
+    us, rem = tonumber(a), tonumber(b)
+  end
   if us and rem and us >= now then
     if us - now > cap / rate then
       ahead = cap
@@ -64,19 +70,16 @@ if state then
   end
 end
 
--- ceil(x / rate): units to whole microseconds, rounded up.
-local function micros(x)
-  return math.floor((x + rate - 1) / rate)
-end
-
 local fit = math.floor((cap - ahead) / period) -- calls that fit now
+-- Durations in microseconds, rounded up: ceil(x / rate) is
+-- floor((x + rate - 1) / rate).
+local reset = math.floor((ahead + rate - 1) / rate)
+if n == 0 then
+  return {0, fit, 0, reset}
+end
 local take = n
 if atmost and fit < take then
   take = fit
-end
-
-if n == 0 then
-  return {0, fit, 0, micros(ahead)}
 end
 if take < 1 or take > fit then
   -- Refused, nothing written: `need` calls fit once the TAT is within
@@ -85,11 +88,17 @@ if take < 1 or take > fit then
   if atmost then
     need = 1
   end
-  return {0, fit, micros(ahead + need * period - cap), micros(ahead)}
+  return {0, fit, math.floor((ahead + need * period - cap + rate - 1) / rate), reset}
 end
 
 ahead = ahead + take * period
 local q = math.floor(ahead / rate)
-local reset = micros(ahead)
-redis.call('SET', key, string.format('%d %d', now + q, ahead - q * rate), 'PX', math.max(math.floor((reset + 999) / 1000), 1))
+local rem = ahead - q * rate
+reset = q
+local tat = string.format('%d', now + q)
+if rem > 0 then
+  reset = q + 1
+  tat = tat .. ' ' .. string.format('%d', rem)
+end
+redis.call('SET', key, tat, 'PX', math.max(math.floor((reset + 999) / 1000), 1))
 return {take, fit - take, 0, reset}
