@@ -49,7 +49,7 @@
 // where it is exact and takes little memory; the counter for limits too
 // high to log every call.
 //
-// GCRA (the generic cell rate algorithm) keeps one time per key (about 70
+// GCRA (the generic cell rate algorithm) keeps one time per key (about 90
 // bytes) and is exact, but it limits a rate, not a window's count: it
 // admits one call per window / limit, plus bursts of up to Options.Burst
 // calls (the limit by default) saved up while idle. Over any interval of
