@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,7 +29,8 @@ const ScopeName = "github.com/redislua/redislua/redisluaotel"
 
 // Attribute keys of the library's own, beside the semantic conventions'.
 const (
-	// ScriptsKey lists the scripts and Functions a pipeline carried.
+	// ScriptsKey lists the scripts and Functions a pipeline carried, each
+	// once, in the order of their first call, at most MaxScripts of them.
 	ScriptsKey = attribute.Key("redislua.scripts")
 	// FallbackEvent is the span event of a call sent again because the
 	// server did not have its script (NOSCRIPT) or Function library.
@@ -151,6 +153,25 @@ func (o *Observer) siteOf(command, name, addr string) *site {
 	return s
 }
 
+// MaxScripts is the most names ScriptsKey lists: a pipeline of
+// thousands of calls of many scripts must not make a span of that size.
+const MaxScripts = 32
+
+// distinctScripts returns names without repeats, in order, at most
+// MaxScripts of them.
+func distinctScripts(names []string) []string {
+	out := make([]string, 0, min(len(names), MaxScripts))
+	for _, name := range names {
+		if len(out) == MaxScripts {
+			break
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // maxSites bounds the cache of sites: scripts and servers are few, but a
 // program that makes scripts on the fly must not grow it without end.
 const maxSites = 4096
@@ -168,7 +189,7 @@ func (o *Observer) StartCall(ctx context.Context, call *redislua.Call) context.C
 	}
 	ctx, span := o.tracer.Start(ctx, s.spanName, s.startOpts...)
 	if call.Scripts != nil && span.IsRecording() {
-		span.SetAttributes(ScriptsKey.StringSlice(call.Scripts), semconv.DBOperationBatchSize(call.Keys))
+		span.SetAttributes(ScriptsKey.StringSlice(distinctScripts(call.Scripts)), semconv.DBOperationBatchSize(call.Keys))
 	}
 	return ctx
 }

@@ -3,6 +3,7 @@ package redisluaotel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -277,6 +278,32 @@ func TestPipelineIsOneSpan(t *testing.T) {
 	assertNoSecrets(t, spans)
 	if n := tm.histogramCount(t, OperationDuration, semconv.DBOperationName("PIPELINE")); n != 1 {
 		t.Errorf("pipeline durations %d, want 1", n)
+	}
+
+	// A pipeline of many calls of many scripts lists each script once, at
+	// most MaxScripts of them.
+	many := make([]*redislua.Script, 50)
+	for i := range many {
+		many[i] = redislua.MustNewScript(fmt.Sprintf("many/%02d.lua", i), "return 1")
+	}
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for range 4 {
+			for _, s := range many {
+				s.Run(ctx, p, nil)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans = tm.takeSpans()
+	got := attrs(spans[0])[ScriptsKey].AsStringSlice()
+	if len(got) != MaxScripts || got[0] != "many/00.lua" || got[MaxScripts-1] != fmt.Sprintf("many/%02d.lua", MaxScripts-1) {
+		t.Errorf("%s of 200 calls of 50 scripts = %v, want the first %d, once each", ScriptsKey, got, MaxScripts)
+	}
+	if n := attrs(spans[0])[semconv.DBOperationBatchSizeKey].AsInt64(); n != 200 {
+		t.Errorf("batch size %d, want 200", n)
 	}
 }
 
