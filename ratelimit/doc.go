@@ -73,9 +73,9 @@
 // counting, and the key keeps living, until the clock has passed their
 // window; the counter holds time at its newest window, and adds how far
 // that is ahead of the clock to RetryAfter, ResetAfter and the key's TTL.
-// GCRA counts an arrival time further ahead of the clock than a full burst
-// as a full burst, and admits again one interval later. A clock that steps
-// forward ends the window early by the step.
+// GCRA admits nothing while its arrival time is more than a burst ahead of
+// the clock, and its RetryAfter and ResetAfter run to that time. A clock
+// that steps forward ends the window early by the step.
 //
 // # Sharing keys
 //

@@ -45,12 +45,14 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 -- The most the TAT may be ahead of now, in units of 1/rate microsecond.
 local cap = burst * period
 
--- How far the TAT is ahead of now: 0 when it is past. A TAT further ahead
--- than a burst (a clock stepped back, a burst lowered) counts as a full
--- burst: nothing is admitted until an interval has passed. With a whole
--- number of microseconds per interval the remainder is always 0 and the
--- state a plain number.
-local ahead = 0
+-- How far the TAT is ahead of now: 0 when it is past. A TAT more than a
+-- burst ahead (a clock stepped back, a limit with a larger burst or a
+-- longer interval sharing the key) admits nothing, but the waits must still
+-- run to it: `ahead` then keeps only the burst's whole microseconds of the
+-- distance, which stays exact, and `extra`, the microseconds beyond, is
+-- added to every wait. With a whole number of microseconds per interval the
+-- remainder is always 0 and the state a plain number.
+local ahead, extra = 0, 0
 local state = redis.call('GET', key)
 if state then
   local us, rem = tonumber(state), 0
@@ -58,22 +60,28 @@ if state then
     local a, b = string.match(state, '^(%d+) (%d+)$')
     us, rem = tonumber(a), tonumber(b)
   end
-  if us and rem and us >= now then
-    if us - now > cap / rate then
-      ahead = cap
-    else
-      ahead = (us - now) * rate + rem
-      if ahead > cap then
-        ahead = cap
-      end
+  -- A time past 2^53 µs (about the year 2255) is none the script could
+  -- have written, and would not be exact: unreadable, like a state of
+  -- another form, it counts as none.
+  if us and rem and us >= now and us < 9007199254740992 and rem < 9007199254740992 then
+    local d = us - now
+    local most = math.floor(cap / rate) -- whole microseconds of a burst
+    if d > most then
+      extra = d - most
+      d = most
     end
+    ahead = d * rate + rem
   end
 end
 
-local fit = math.floor((cap - ahead) / period) -- calls that fit now
+-- The calls that fit now: none when the TAT is past a burst ahead.
+local fit = 0
+if extra == 0 and ahead < cap then
+  fit = math.floor((cap - ahead) / period)
+end
 -- Durations in microseconds, rounded up: ceil(x / rate) is
--- floor((x + rate - 1) / rate).
-local reset = math.floor((ahead + rate - 1) / rate)
+-- floor((x + rate - 1) / rate), for x > -rate too.
+local reset = extra + math.floor((ahead + rate - 1) / rate)
 if n == 0 then
   return {0, fit, 0, reset}
 end
@@ -88,7 +96,7 @@ if take < 1 or take > fit then
   if atmost then
     need = 1
   end
-  return {0, fit, math.floor((ahead + need * period - cap + rate - 1) / rate), reset}
+  return {0, fit, extra + math.floor((ahead + need * period - cap + rate - 1) / rate), reset}
 end
 
 ahead = ahead + take * period
