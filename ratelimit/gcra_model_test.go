@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"testing"
@@ -28,6 +29,15 @@ func ceilMicros(x *big.Rat) time.Duration {
 // request answers n calls (0: a peek) under lim at now (µs), all or
 // none, or with atMost as many as fit, and records what it admits.
 func (m *gcraModel) request(lim Limit, now int64, n int, atMost bool) Result {
+	r := m.answer(lim, now, n, atMost)
+	if r.Admitted > 0 {
+		m.record(lim, now, r.Admitted)
+	}
+	return r
+}
+
+// answer is request's result, recording nothing.
+func (m *gcraModel) answer(lim Limit, now int64, n int, atMost bool) Result {
 	interval := big.NewRat(lim.Period.Microseconds(), int64(lim.Rate))
 	burst := new(big.Rat).Mul(interval, big.NewRat(int64(lim.burst()), 1))
 	tat := new(big.Rat).SetInt64(now)
@@ -60,8 +70,16 @@ func (m *gcraModel) request(lim Limit, now int64, n int, atMost bool) Result {
 		return Result{Remaining: int(fit), RetryAfter: ceilMicros(wait), ResetAfter: ceilMicros(ahead)}
 	}
 	tat.Add(tat, new(big.Rat).Mul(interval, big.NewRat(int64(take), 1)))
-	m.tat = tat
 	return Result{Allowed: true, Admitted: take, Remaining: int(fit) - take, ResetAfter: ceilMicros(new(big.Rat).Sub(tat, new(big.Rat).SetInt64(now)))}
+}
+
+// record moves the TAT on by take calls under lim at now.
+func (m *gcraModel) record(lim Limit, now int64, take int) {
+	tat := new(big.Rat).SetInt64(now)
+	if m.tat != nil && m.tat.Cmp(tat) > 0 {
+		tat.Set(m.tat)
+	}
+	m.tat = tat.Add(tat, big.NewRat(lim.Period.Microseconds()*int64(take), int64(lim.Rate)))
 }
 
 // GCRA's results are exact: for random requests under limits of one rate
@@ -162,6 +180,104 @@ func TestGCRAUnreadableTime(t *testing.T) {
 			if r := take(t, func() (Result, error) { return l.Allow(ctx, "unreadable") }); r != (Result{Allowed: true, Admitted: 1, Remaining: 9, ResetAfter: 100 * time.Millisecond}) {
 				t.Errorf("state %q: %+v, want a first call's result", state, r)
 			}
+		}
+	})
+}
+
+// Limits of different rates may share a key too (redis_rate's per-call
+// limits). The arrival time one writes, a fraction of a microsecond in its
+// own units, is read by the others rounded up to theirs, so that across
+// rates the exact time cannot be kept, but no request is ever admitted
+// that exact GCRA would refuse, no call more, and no wait is shorter; the
+// rounding stays below a microsecond per request. Random requests under
+// rates whose intervals are a third of a second or a fraction of a
+// microsecond, and one too fast for the remainders to convert exactly.
+func TestGCRAAcrossRatesNeverAdmitsMore(t *testing.T) {
+	forEachClock(t, func(t *testing.T, k *clock) {
+		ctx := context.Background()
+		l := k.limiter(t, 3, time.Second, gcraOpts)
+		limits := []Limit{
+			{Rate: 3, Period: time.Second, Burst: 3},
+			{Rate: 7, Period: 1500 * time.Millisecond, Burst: 5},
+			{Rate: 30_000_000, Period: time.Second, Burst: 30_000_000},
+			{Rate: 1_000_003, Period: time.Millisecond, Burst: 2_000_000},
+			{Rate: 1<<53 - 1, Period: time.Millisecond, Burst: 1 << 40},
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		var m gcraModel
+		base := k.base.UnixMicro()
+		at := 10 * time.Second
+		hops, lastRate := 0, 0
+		for i := range 600 {
+			if rng.IntN(10) == 0 {
+				at -= time.Duration(rng.Int64N(int64(time.Second))).Truncate(time.Microsecond)
+			} else {
+				at += time.Duration(rng.Int64N(int64(300 * time.Millisecond))).Truncate(time.Microsecond)
+			}
+			k.at(at)
+			now := base + at.Microseconds()
+			lim := limits[rng.IntN(len(limits))]
+			n := 1 + rng.IntN(lim.burst())
+			atMost := rng.IntN(3) == 0
+			exact := m.answer(lim, now, n, atMost)
+			call := l.AllowWith
+			if atMost {
+				call = l.AllowAtMostWith
+			}
+			got, err := call(ctx, "rates", lim, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each read under another rate than the last write's may round
+			// the TAT up by under a microsecond; the roundings add up while
+			// the TAT stays ahead of the clock.
+			if m.tat == nil || m.tat.Cmp(new(big.Rat).SetInt64(now)) <= 0 {
+				hops = 0
+			}
+			if lim.Rate != lastRate {
+				hops++
+			}
+			if got.Admitted > 0 {
+				lastRate = lim.Rate
+			}
+			m.record(lim, now, got.Admitted)
+			late := time.Duration(hops) * time.Microsecond
+			slack := hops * int((int64(lim.Rate)+lim.Period.Microseconds()-1)/lim.Period.Microseconds()+1)
+			if got.Admitted > exact.Admitted || got.Remaining > exact.Remaining ||
+				got.Admitted+got.Remaining+slack < exact.Admitted+exact.Remaining ||
+				got.RetryAfter < exact.RetryAfter || got.RetryAfter > exact.RetryAfter+late ||
+				got.ResetAfter < exact.ResetAfter || got.ResetAfter > exact.ResetAfter+late {
+				t.Fatalf("request %d at %v, %v, n %d, atMost %v: %+v, exact GCRA gives %+v", i, at, lim, n, atMost, got, exact)
+			}
+		}
+	})
+}
+
+// Two calls at 3 a second leave the TAT at 666,666⅔ µs. Read under 30
+// million a second (an interval of 1/30 µs), that is 20 million calls of
+// its burst of 30 million used: 10 million fit, not one more.
+func TestGCRAOtherRatesRemainder(t *testing.T) {
+	forEachClock(t, func(t *testing.T, k *clock) {
+		ctx := context.Background()
+		l := k.limiter(t, 3, time.Second, gcraOpts)
+		allowN(t, l, "thirds", 2)
+		fast := Limit{Rate: 30_000_000, Period: time.Second, Burst: 30_000_000}
+		if r := take(t, func() (Result, error) { return l.AllowAtMostWith(ctx, "thirds", fast, fast.Burst) }); r.Admitted != 10_000_000 || r.ResetAfter != time.Second {
+			t.Fatalf("AllowAtMostWith(%v): %+v, want 10,000,000 admitted, ResetAfter 1s", fast, r)
+		}
+		// And back: the TAT is at 1 s exactly; at 3 a second nothing fits
+		// for another third of a second.
+		if r := take(t, func() (Result, error) { return l.Allow(ctx, "thirds") }); r.Allowed || r.RetryAfter != 333334*time.Microsecond {
+			t.Fatalf("Allow at 3 a second: %+v, want refused, RetryAfter 333334µs", r)
+		}
+		// A remainder without its rate (the form of an earlier version) is
+		// read as the next microsecond, never as no state.
+		state := fmt.Sprintf("%d 1", k.base.UnixMicro()+333333)
+		if err := k.c.Set(ctx, mustKey(t, "thirds", keyspace.KindRateGCRA), state, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if r := take(t, func() (Result, error) { return l.Peek(ctx, "thirds") }); r != (Result{Remaining: 1, ResetAfter: 333334 * time.Microsecond}) {
+			t.Fatalf("Peek of %q: %+v, want Remaining 1, ResetAfter 333334µs", state, r)
 		}
 	})
 }

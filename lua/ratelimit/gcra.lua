@@ -13,8 +13,9 @@
 -- 2 * burst * period below 2^53, so every sum is an exact integer in Lua's
 -- doubles, and so is every quotient floored below (a quotient of integers
 -- below 2^53 is rounded by less than its distance to the next integer).
--- @key tat      a string, "<microseconds>" or "<microseconds> <remainder>"
---               (the remainder, when not 0, in units of 1/rate µs): the
+-- @key tat      a string, "<microseconds>" or "<microseconds> <remainder>
+--               <rate>" (the remainder, when not 0, in units of 1/rate µs,
+--               with the rate that wrote it): the
 --               TAT; it expires when the TAT is reached, the key then being
 --               back to a full burst
 -- @arg rate     calls per period (1 <= rate)
@@ -57,8 +58,23 @@ local state = redis.call('GET', key)
 if state then
   local us, rem = tonumber(state), 0
   if not us then
-    local a, b = string.match(state, '^(%d+) (%d+)$')
+    local a, b, c = string.match(state, '^(%d+) (%d+) ?(%d*)$')
     us, rem = tonumber(a), tonumber(b)
+    local wrate = tonumber(c) -- nil in the form without it, of an earlier version
+    if us and rem and wrate ~= rate then
+      -- Written under another rate, sharing the key: the remainder is in
+      -- units of 1/wrate µs. Rounded up to this rate's units it gives the
+      -- same results as the exact time (every result is a floor or a
+      -- ceiling of a quotient by an integer); when the product is too
+      -- large to be exact, or the rate unknown, the TAT is rounded up to
+      -- the microsecond instead, later by less than one: never more
+      -- admitted.
+      if wrate and wrate > 0 and rem * rate + wrate < 9007199254740992 then
+        rem = math.floor((rem * rate + wrate - 1) / wrate)
+      else
+        us, rem = us + 1, 0
+      end
+    end
   end
   -- A time past 2^53 µs (about the year 2255) is none the script could
   -- have written, and would not be exact: unreadable, like a state of
@@ -106,7 +122,7 @@ reset = q
 local tat = string.format('%d', now + q)
 if rem > 0 then
   reset = q + 1
-  tat = tat .. ' ' .. string.format('%d', rem)
+  tat = tat .. ' ' .. string.format('%d', rem) .. ' ' .. string.format('%d', rate)
 end
 redis.call('SET', key, tat, 'PX', math.max(math.floor((reset + 999) / 1000), 1))
 return {take, fit - take, 0, reset}
