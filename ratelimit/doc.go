@@ -58,7 +58,8 @@
 // that starts with a full burst. Use it for smooth rates and where
 // go-redis/redis_rate's semantics are wanted: its Limit, PerSecond,
 // PerMinute and PerHour, AllowN(0) as a peek, AllowAtMost, and RetryAfter
-// and ResetAfter are the same (0 where redis_rate reports -1).
+// and ResetAfter are the same (0 where redis_rate reports -1;
+// docs/ratelimit.md lists where they differ).
 //
 // Limits go up to 2^53 - 1, windows from a millisecond to MaxWindow.
 //
