@@ -82,6 +82,17 @@ func (m *gcraModel) record(lim Limit, now int64, take int) {
 	m.tat = tat.Add(tat, big.NewRat(lim.Period.Microseconds()*int64(take), int64(lim.Rate)))
 }
 
+// keep removes the TTL of key's GCRA state: on a redis-server the TTL runs
+// on the real clock, not the one the test sets, and would end the state
+// early. These tests check the script's arithmetic; TTLs are checked on
+// real time elsewhere.
+func keep(t *testing.T, k *clock, key string) {
+	t.Helper()
+	if err := k.c.Persist(context.Background(), mustKey(t, key, keyspace.KindRateGCRA)).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // GCRA's results are exact: for random requests under limits of one rate
 // with different bursts and periods on one key, on a clock that steps
 // forwards and back, every result is the exact one, Remaining, RetryAfter
@@ -127,6 +138,7 @@ func TestGCRAMatchesExactModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			keep(t, k, "model")
 			if got != want {
 				t.Fatalf("request %d at %v, %v, n %d, atMost %v: %+v, want %+v", i, at, lim, n, atMost, got, want)
 			}
@@ -144,6 +156,7 @@ func TestGCRAWaitsRunToATATBeyondTheBurst(t *testing.T) {
 		l := k.limiter(t, 10, time.Second, &Options{Algorithm: GCRA, Burst: 10})
 		small := Limit{Rate: 10, Period: time.Second, Burst: 2}
 		allowN(t, l, "beyond", 10) // TAT 1 s ahead; the small burst's reach is 200 ms
+		keep(t, k, "beyond")
 		want := Result{Remaining: 0, RetryAfter: 900 * time.Millisecond, ResetAfter: time.Second}
 		if r := take(t, func() (Result, error) { return l.AllowWith(ctx, "beyond", small, 1) }); r != want {
 			t.Fatalf("under %v: %+v, want %+v", small, r, want)
@@ -156,6 +169,7 @@ func TestGCRAWaitsRunToATATBeyondTheBurst(t *testing.T) {
 		if r := take(t, func() (Result, error) { return l.AllowWith(ctx, "beyond", small, 1) }); !r.Allowed {
 			t.Fatalf("after RetryAfter: %+v, want allowed", r)
 		}
+		keep(t, k, "beyond")
 		// The clock steps back 10 s: nothing fits until it is back within a
 		// burst (1 s) of the TAT at 1.1 s, and ResetAfter runs to the TAT.
 		k.at(-10 * time.Second)
@@ -228,6 +242,7 @@ func TestGCRAAcrossRatesNeverAdmitsMore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			keep(t, k, "rates")
 			// Each read under another rate than the last write's may round
 			// the TAT up by under a microsecond; the roundings add up while
 			// the TAT stays ahead of the clock.
@@ -261,10 +276,12 @@ func TestGCRAOtherRatesRemainder(t *testing.T) {
 		ctx := context.Background()
 		l := k.limiter(t, 3, time.Second, gcraOpts)
 		allowN(t, l, "thirds", 2)
+		keep(t, k, "thirds")
 		fast := Limit{Rate: 30_000_000, Period: time.Second, Burst: 30_000_000}
 		if r := take(t, func() (Result, error) { return l.AllowAtMostWith(ctx, "thirds", fast, fast.Burst) }); r.Admitted != 10_000_000 || r.ResetAfter != time.Second {
 			t.Fatalf("AllowAtMostWith(%v): %+v, want 10,000,000 admitted, ResetAfter 1s", fast, r)
 		}
+		keep(t, k, "thirds")
 		// And back: the TAT is at 1 s exactly; at 3 a second nothing fits
 		// for another third of a second.
 		if r := take(t, func() (Result, error) { return l.Allow(ctx, "thirds") }); r.Allowed || r.RetryAfter != 333334*time.Microsecond {
