@@ -58,7 +58,8 @@
 // that starts with a full burst. Use it for smooth rates and where
 // go-redis/redis_rate's semantics are wanted: its Limit, PerSecond,
 // PerMinute and PerHour, AllowN(0) as a peek, AllowAtMost, and RetryAfter
-// and ResetAfter are the same (0 where redis_rate reports -1).
+// and ResetAfter are the same (0 where redis_rate reports -1;
+// docs/ratelimit.md lists where they differ).
 //
 // Limits go up to 2^53 - 1, windows from a millisecond to MaxWindow.
 //
@@ -73,9 +74,9 @@
 // counting, and the key keeps living, until the clock has passed their
 // window; the counter holds time at its newest window, and adds how far
 // that is ahead of the clock to RetryAfter, ResetAfter and the key's TTL.
-// GCRA counts an arrival time further ahead of the clock than a full burst
-// as a full burst, and admits again one interval later. A clock that steps
-// forward ends the window early by the step.
+// GCRA admits nothing while its arrival time is more than a burst ahead of
+// the clock, and its RetryAfter and ResetAfter run to that time. A clock
+// that steps forward ends the window early by the step.
 //
 // # Sharing keys
 //

@@ -13,8 +13,9 @@
 -- 2 * burst * period below 2^53, so every sum is an exact integer in Lua's
 -- doubles, and so is every quotient floored below (a quotient of integers
 -- below 2^53 is rounded by less than its distance to the next integer).
--- @key tat      a string, "<microseconds>" or "<microseconds> <remainder>"
---               (the remainder, when not 0, in units of 1/rate µs): the
+-- @key tat      a string, "<microseconds>" or "<microseconds> <remainder>
+--               <rate>" (the remainder, when not 0, in units of 1/rate µs,
+--               with the rate that wrote it): the
 --               TAT; it expires when the TAT is reached, the key then being
 --               back to a full burst
 -- @arg rate     calls per period (1 <= rate)
@@ -45,35 +46,58 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 -- The most the TAT may be ahead of now, in units of 1/rate microsecond.
 local cap = burst * period
 
--- How far the TAT is ahead of now: 0 when it is past. A TAT further ahead
--- than a burst (a clock stepped back, a burst lowered) counts as a full
--- burst: nothing is admitted until an interval has passed. With a whole
--- number of microseconds per interval the remainder is always 0 and the
--- state a plain number.
-local ahead = 0
+-- How far the TAT is ahead of now: 0 when it is past. A TAT more than a
+-- burst ahead (a clock stepped back, a limit with a larger burst or a
+-- longer interval sharing the key) admits nothing, but the waits must still
+-- run to it: `ahead` then keeps only the burst's whole microseconds of the
+-- distance, which stays exact, and `extra`, the microseconds beyond, is
+-- added to every wait. With a whole number of microseconds per interval the
+-- remainder is always 0 and the state a plain number.
+local ahead, extra = 0, 0
 local state = redis.call('GET', key)
 if state then
   local us, rem = tonumber(state), 0
   if not us then
-    local a, b = string.match(state, '^(%d+) (%d+)$')
+    local a, b, c = string.match(state, '^(%d+) (%d+) ?(%d*)$')
     us, rem = tonumber(a), tonumber(b)
-  end
-  if us and rem and us >= now then
-    if us - now > cap / rate then
-      ahead = cap
-    else
-      ahead = (us - now) * rate + rem
-      if ahead > cap then
-        ahead = cap
+    local wrate = tonumber(c) -- nil in the form without it, of an earlier version
+    if us and rem and wrate ~= rate then
+      -- Written under another rate, sharing the key: the remainder is in
+      -- units of 1/wrate µs. Rounded up to this rate's units it gives the
+      -- same results as the exact time (every result is a floor or a
+      -- ceiling of a quotient by an integer); when the product is too
+      -- large to be exact, or the rate unknown, the TAT is rounded up to
+      -- the microsecond instead, later by less than one: never more
+      -- admitted.
+      if wrate and wrate > 0 and rem * rate + wrate < 9007199254740992 then
+        rem = math.floor((rem * rate + wrate - 1) / wrate)
+      else
+        us, rem = us + 1, 0
       end
     end
   end
+  -- A time past 2^53 µs (about the year 2255) is none the script could
+  -- have written, and would not be exact: unreadable, like a state of
+  -- another form, it counts as none.
+  if us and rem and us >= now and us < 9007199254740992 and rem < 9007199254740992 then
+    local d = us - now
+    local most = math.floor(cap / rate) -- whole microseconds of a burst
+    if d > most then
+      extra = d - most
+      d = most
+    end
+    ahead = d * rate + rem
+  end
 end
 
-local fit = math.floor((cap - ahead) / period) -- calls that fit now
+-- The calls that fit now: none when the TAT is past a burst ahead.
+local fit = 0
+if extra == 0 and ahead < cap then
+  fit = math.floor((cap - ahead) / period)
+end
 -- Durations in microseconds, rounded up: ceil(x / rate) is
--- floor((x + rate - 1) / rate).
-local reset = math.floor((ahead + rate - 1) / rate)
+-- floor((x + rate - 1) / rate), for x > -rate too.
+local reset = extra + math.floor((ahead + rate - 1) / rate)
 if n == 0 then
   return {0, fit, 0, reset}
 end
@@ -88,7 +112,7 @@ if take < 1 or take > fit then
   if atmost then
     need = 1
   end
-  return {0, fit, math.floor((ahead + need * period - cap + rate - 1) / rate), reset}
+  return {0, fit, extra + math.floor((ahead + need * period - cap + rate - 1) / rate), reset}
 end
 
 ahead = ahead + take * period
@@ -98,7 +122,7 @@ reset = q
 local tat = string.format('%d', now + q)
 if rem > 0 then
   reset = q + 1
-  tat = tat .. ' ' .. string.format('%d', rem)
+  tat = tat .. ' ' .. string.format('%d', rem) .. ' ' .. string.format('%d', rate)
 end
 redis.call('SET', key, tat, 'PX', math.max(math.floor((reset + 999) / 1000), 1))
 return {take, fit - take, 0, reset}
