@@ -3,40 +3,18 @@ package lock
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/internal/eventrec"
 	"github.com/redislua/redislua/internal/testbackend"
 )
-
-// events is an Observer that keeps the events it hears.
-type events struct {
-	mu   sync.Mutex
-	list []redislua.Event
-}
-
-func (e *events) StartCall(ctx context.Context, _ *redislua.Call) context.Context { return ctx }
-func (e *events) EndCall(context.Context, *redislua.Call, error)                  {}
-func (e *events) Notify(_ context.Context, ev redislua.Event) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.list = append(e.list, ev)
-}
-
-func (e *events) take() []redislua.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l := e.list
-	e.list = nil
-	return l
-}
 
 func TestLockReportsAcquisitionsHandOffsAndLosses(t *testing.T) {
 	testbackend.ForEach(t, func(t *testing.T, b testbackend.Backend) {
 		ctx := context.Background()
-		obs := &events{}
+		obs := &eventrec.Recorder{}
 		if err := redislua.Observe(b.Client, obs); err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +34,7 @@ func TestLockReportsAcquisitionsHandOffsAndLosses(t *testing.T) {
 		if ok, err := second.TryAcquire(ctx); ok || err != nil {
 			t.Fatalf("TryAcquire = %v, %v; want false, nil", ok, err)
 		}
-		evs := obs.take()
+		evs := obs.Take()
 		if len(evs) != 2 || evs[0].Name != EventAcquired || evs[0].Detail != "immediate" || evs[1].Name != EventNotAcquired {
 			t.Fatalf("events %+v, want an immediate acquisition and a miss", evs)
 		}
@@ -71,7 +49,7 @@ func TestLockReportsAcquisitionsHandOffsAndLosses(t *testing.T) {
 		if err := <-got; err != nil {
 			t.Fatal(err)
 		}
-		evs = obs.take()
+		evs = obs.Take()
 		if len(evs) != 1 || evs[0].Name != EventAcquired || evs[0].Detail != "waited" || evs[0].Duration <= 0 {
 			t.Fatalf("events %+v, want one waited acquisition with its wait", evs)
 		}
@@ -89,7 +67,7 @@ func TestLockReportsAcquisitionsHandOffsAndLosses(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-short.Lost()
-		evs = obs.take()
+		evs = obs.Take()
 		if len(evs) != 2 || evs[1].Name != EventLost {
 			t.Fatalf("events %+v, want an acquisition then a loss", evs)
 		}
@@ -100,7 +78,7 @@ func TestLockReportsAcquisitionsHandOffsAndLosses(t *testing.T) {
 // reported as any other miss.
 func TestLockReportsAnAcquireWithAnEndedContext(t *testing.T) {
 	b := testbackend.Miniredis(t)
-	obs := &events{}
+	obs := &eventrec.Recorder{}
 	if err := redislua.Observe(b.Client, obs); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +91,7 @@ func TestLockReportsAnAcquireWithAnEndedContext(t *testing.T) {
 	if err := l.Acquire(ctx); !errors.Is(err, ErrNotAcquired) {
 		t.Fatalf("Acquire = %v, want ErrNotAcquired", err)
 	}
-	if evs := obs.take(); len(evs) != 1 || evs[0].Name != EventNotAcquired {
+	if evs := obs.Take(); len(evs) != 1 || evs[0].Name != EventNotAcquired {
 		t.Fatalf("events %+v, want one %s", evs, EventNotAcquired)
 	}
 }

@@ -2,37 +2,23 @@ package ratelimit
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redislua/redislua"
+	"github.com/redislua/redislua/internal/eventrec"
 	"github.com/redislua/redislua/internal/testbackend"
 )
-
-// decisions is an Observer that keeps the events it hears.
-type decisions struct {
-	mu   sync.Mutex
-	list []redislua.Event
-}
-
-func (d *decisions) StartCall(ctx context.Context, _ *redislua.Call) context.Context { return ctx }
-func (d *decisions) EndCall(context.Context, *redislua.Call, error)                  {}
-func (d *decisions) Notify(_ context.Context, ev redislua.Event) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.list = append(d.list, ev)
-}
 
 func TestLimiterReportsEachDecision(t *testing.T) {
 	testbackend.ForEach(t, func(t *testing.T, b testbackend.Backend) {
 		ctx := context.Background()
-		obs := &decisions{}
+		obs := &eventrec.Recorder{}
 		if err := redislua.Observe(b.Client, obs); err != nil {
 			t.Fatal(err)
 		}
 		for _, algo := range []Algorithm{SlidingLog, SlidingCounter, GCRA} {
-			obs.list = nil
+			obs.Take()
 			l, err := New(b.Client, 2, time.Minute, &Options{Algorithm: algo})
 			if err != nil {
 				t.Fatal(err)
@@ -53,10 +39,11 @@ func TestLimiterReportsEachDecision(t *testing.T) {
 			if _, err := l.Peek(ctx, key); err != nil { // admits nothing: no event
 				t.Fatal(err)
 			}
-			if len(obs.list) != 3 {
-				t.Fatalf("%v: %d events, want 3: %+v", algo, len(obs.list), obs.list)
+			evs := obs.Take()
+			if len(evs) != 3 {
+				t.Fatalf("%v: %d events, want 3: %+v", algo, len(evs), evs)
 			}
-			for i, ev := range obs.list {
+			for i, ev := range evs {
 				if ev.Name != want[i] || ev.Detail != algo.eventDetail() {
 					t.Fatalf("%v: event %d = %+v, want %s with detail %q", algo, i, ev, want[i], algo.eventDetail())
 				}
