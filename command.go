@@ -89,7 +89,7 @@ type onceCmd struct {
 // callName names what oc calls: the script, or "library.function".
 func (oc *onceCmd) callName() string {
 	if oc.fn != nil {
-		return oc.fn.lib.name + "." + oc.fn.name
+		return oc.fn.qualified
 	}
 	return oc.script.name
 }

@@ -39,7 +39,8 @@ type Function struct {
 	readOnly    bool
 	crossSlotOK bool
 	checkSlots  bool
-	nameArg     any // the name boxed once, as a command argument
+	nameArg     any    // the name boxed once, as a command argument
+	qualified   string // "library.function", as errors and observers name it
 }
 
 // Name returns the library's name, from its first line.
@@ -117,6 +118,7 @@ func newLibrary(file, text string, cfg config, fsys fs.FS) (*Library, error) {
 			crossSlotOK: hasFlag(r.Flags, luasrc.FlagAllowCrossSlotKeys),
 			checkSlots:  cfg.clusterChecks,
 			nameArg:     r.Name,
+			qualified:   l.name + "." + r.Name,
 		}
 		l.functions = append(l.functions, f)
 	}
@@ -163,7 +165,7 @@ func (f *Function) Call(ctx context.Context, c redis.Scripter, keys []string, ar
 	if f.readOnly {
 		command = "FCALL_RO"
 	}
-	call := newCall(Call{Name: f.lib.name + "." + f.name, Command: command, Addr: clientAddr(c), Keys: len(keys), Start: time.Now()})
+	call := newCall(Call{Name: f.qualified, Command: command, Addr: clientAddr(c), Keys: len(keys), Start: time.Now()})
 	ctx = startCall(ctx, o, call)
 	cmd := f.call(ctx, c, keys, args, call)
 	endCall(ctx, o, call, cmd.Err())
@@ -286,7 +288,7 @@ func (f *Function) mapError(err error) error {
 	if r.Line > 0 {
 		at = f.lib.src.Locate(r.Line)
 	}
-	return &ScriptError{Script: f.lib.name + "." + f.name, File: at.File, Line: at.Line, Message: r.Message, kind: kindSentinel(r.Kind), err: err}
+	return &ScriptError{Script: f.qualified, File: at.File, Line: at.Line, Message: r.Message, kind: kindSentinel(r.Kind), err: err}
 }
 
 // failedFcall returns a command that carries err and was never sent.

@@ -298,7 +298,7 @@ func (h observerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 			if oc, ok := cmd.(*onceCmd); ok && oc.call == nil {
 				names = append(names, oc.callName())
 			}
-			if !isAddedLoad(cmd) {
+			if !isLoad(cmd) {
 				n++
 			}
 		}
@@ -338,7 +338,7 @@ func pipelineError(cmds []redis.Cmder, err error) error {
 		if cerr == nil {
 			continue
 		}
-		if isAddedLoad(cmd) {
+		if isLoad(cmd) {
 			loadFailed = true
 			continue
 		}
@@ -348,7 +348,7 @@ func pipelineError(cmds []redis.Cmder, err error) error {
 		}
 		if isNoScript(cerr) {
 			for _, l := range cmds {
-				if isAddedLoad(l) && l.Err() != nil && l.Args()[2].(*scriptBody).script == s {
+				if isLoad(l) && l.Err() != nil && l.Args()[2].(*scriptBody).script == s {
 					cerr = l.Err()
 					break
 				}
@@ -360,15 +360,4 @@ func pipelineError(cmds []redis.Cmder, err error) error {
 		return nil
 	}
 	return err
-}
-
-// isAddedLoad reports whether cmd is a SCRIPT LOAD that OptimizePipelines
-// added to a pipeline (its hook may run before the observer's).
-func isAddedLoad(cmd redis.Cmder) bool {
-	args := cmd.Args()
-	if len(args) != 3 {
-		return false
-	}
-	_, ok := args[2].(*scriptBody)
-	return ok && cmd.Name() == "script"
 }
