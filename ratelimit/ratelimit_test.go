@@ -524,3 +524,22 @@ func TestResultNeverNegative(t *testing.T) {
 		}
 	}
 }
+
+// The Limit helpers are redis_rate's: a rate per period, bursts of the
+// rate; String reads as redis_rate's.
+func TestLimitHelpers(t *testing.T) {
+	for _, c := range []struct {
+		lim  Limit
+		want Limit
+		text string
+	}{
+		{PerSecond(10), Limit{Rate: 10, Period: time.Second, Burst: 10}, "10 req/s (burst 10)"},
+		{PerMinute(5), Limit{Rate: 5, Period: time.Minute, Burst: 5}, "5 req/m (burst 5)"},
+		{PerHour(100), Limit{Rate: 100, Period: time.Hour, Burst: 100}, "100 req/h (burst 100)"},
+		{Limit{Rate: 3, Period: 2 * time.Second}, Limit{Rate: 3, Period: 2 * time.Second}, "3 req/2s (burst 3)"},
+	} {
+		if c.lim != c.want || c.lim.String() != c.text {
+			t.Errorf("%+v (%q), want %+v (%q)", c.lim, c.lim.String(), c.want, c.text)
+		}
+	}
+}

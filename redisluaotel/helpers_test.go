@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -30,6 +31,14 @@ func newTelemetry(t *testing.T) *telemetry {
 		_ = mp.Shutdown(context.Background())
 	})
 	return &telemetry{spans: spans, reader: reader, opts: &Options{TracerProvider: tp, MeterProvider: mp}}
+}
+
+// instrument installs an Observer on c that records into tm.
+func (tm *telemetry) instrument(t *testing.T, c redis.UniversalClient) {
+	t.Helper()
+	if err := Instrument(c, tm.opts); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // takeSpans returns the ended spans of this scope and forgets them all.

@@ -37,9 +37,7 @@ func TestOneSpanPerCallAcrossTheFallback(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	tm := newTelemetry(t)
-	if err := Instrument(c, tm.opts); err != nil {
-		t.Fatal(err)
-	}
+	tm.instrument(t, c)
 	ctx := context.Background()
 	s := redislua.MustNewScript("counters/incr.lua", incrSrc)
 	if err := c.ScriptFlush(ctx).Err(); err != nil {
@@ -134,9 +132,7 @@ func TestErrorTypes(t *testing.T) {
 	c := srv.Client(t)
 	tm := newTelemetry(t)
 	for _, client := range []*redis.Client{c, limited} {
-		if err := Instrument(client, tm.opts); err != nil {
-			t.Fatal(err)
-		}
+		tm.instrument(t, client)
 	}
 	reg, err := redislua.NewRegistry(nil, &redislua.RegistryOptions{ClusterChecks: true})
 	if err != nil {
@@ -249,9 +245,7 @@ func TestPipelineIsOneSpan(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm := newTelemetry(t)
-	if err := Instrument(c, tm.opts); err != nil {
-		t.Fatal(err)
-	}
+	tm.instrument(t, c)
 	ctx := context.Background()
 	incr := redislua.MustNewScript("incr.lua", incrSrc)
 	zero := redislua.MustNewScript("zero.lua", "return 0")
@@ -319,9 +313,7 @@ func TestBesideRedisotel(t *testing.T) {
 	if err := redisotel.InstrumentMetrics(c, redisotel.WithMeterProvider(tm.opts.MeterProvider)); err != nil {
 		t.Fatal(err)
 	}
-	if err := Instrument(c, tm.opts); err != nil {
-		t.Fatal(err)
-	}
+	tm.instrument(t, c)
 	ctx := context.Background()
 	s := redislua.MustNewScript("incr.lua", incrSrc)
 	if err := c.ScriptFlush(ctx).Err(); err != nil {
@@ -366,9 +358,7 @@ func TestPrimitiveMetrics(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	tm := newTelemetry(t)
-	if err := Instrument(c, tm.opts); err != nil {
-		t.Fatal(err)
-	}
+	tm.instrument(t, c)
 	ctx := context.Background()
 	l, err := lock.New(c, "job", nil)
 	if err != nil {
@@ -420,9 +410,7 @@ func TestPrimitiveMetrics(t *testing.T) {
 func TestClusterSpanNamesTheNode(t *testing.T) {
 	cc := redistest.SharedCluster(t).Client(t)
 	tm := newTelemetry(t)
-	if err := Instrument(cc, tm.opts); err != nil {
-		t.Fatal(err)
-	}
+	tm.instrument(t, cc)
 	ctx := context.Background()
 	s := redislua.MustNewScript("incr.lua", incrSrc)
 	for _, key := range []string{"otel:{a}", "otel:{b}", "otel:{c}"} {
@@ -488,9 +476,7 @@ func TestCrossSlotKeysStayOutOfSpans(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	tm := newTelemetry(t)
-	if err := Instrument(c, tm.opts); err != nil {
-		t.Fatal(err)
-	}
+	tm.instrument(t, c)
 	reg, err := redislua.NewRegistry(nil, &redislua.RegistryOptions{ClusterChecks: true})
 	if err != nil {
 		t.Fatal(err)
@@ -521,9 +507,7 @@ func TestRunAndWaitUnreachableClusterKeepsTheKeyOutOfSpans(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, MaxRedirects: -1, DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { _ = cc.Close() })
 	tm := newTelemetry(t)
-	if err := Instrument(cc, tm.opts); err != nil {
-		t.Fatal(err)
-	}
+	tm.instrument(t, cc)
 	s := redislua.MustNewScript("incr.lua", incrSrc)
 	_, err := s.RunAndWait(context.Background(), cc, redislua.Replicas{N: 1, Timeout: 10 * time.Millisecond}, []string{secretKey}, secretArg)
 	if err == nil {
