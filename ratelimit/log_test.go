@@ -31,15 +31,20 @@ func testLogTimeline(t *testing.T, k *clock) {
 		// Full: the call at 0 leaves at 10 s, the one at 8 s at 18 s.
 		{9 * s, 1, Result{Allowed: false, Remaining: 0, RetryAfter: 1 * s, ResetAfter: 9 * s}, 3},
 		{10*s - us, 1, Result{Allowed: false, Remaining: 0, RetryAfter: us, ResetAfter: 8*s + us}, 3},
-		{10 * s, 1, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 10 * s}, 3},
+		// The call at 0 has left: not counted, and kept until 8 have left.
+		{10 * s, 1, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 10 * s}, 4},
 		// Two calls need the two oldest (4 s and 8 s) gone: at 18 s.
-		{13 * s, 2, Result{Allowed: false, Remaining: 0, RetryAfter: 5 * s, ResetAfter: 7 * s}, 3},
-		// Refused calls write nothing: the call at 4 s, gone since 14 s,
-		// stays until the next admitted call removes it.
-		{18*s - us, 2, Result{Allowed: false, Remaining: 1, RetryAfter: us, ResetAfter: 2*s + us}, 3},
-		{18 * s, 2, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 10 * s}, 3},
-		// Long idle: everything has left.
-		{60 * s, 1, Result{Allowed: true, Remaining: 2, RetryAfter: 0, ResetAfter: 10 * s}, 1},
+		{13 * s, 2, Result{Allowed: false, Remaining: 0, RetryAfter: 5 * s, ResetAfter: 7 * s}, 4},
+		{18*s - us, 2, Result{Allowed: false, Remaining: 1, RetryAfter: us, ResetAfter: 2*s + us}, 4},
+		{18 * s, 2, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 10 * s}, 6},
+		// Long idle: everything has left, 6 calls; 7 with this one.
+		{60 * s, 1, Result{Allowed: true, Remaining: 2, RetryAfter: 0, ResetAfter: 10 * s}, 7},
+		// All 7 have left, fewer than 8: kept. Refused calls write
+		// nothing; once 8 or more have left, the next admitted call
+		// removes them all.
+		{70*s + us, 3, Result{Allowed: true, Remaining: 0, RetryAfter: 0, ResetAfter: 10 * s}, 10},
+		{71 * s, 1, Result{Allowed: false, Remaining: 0, RetryAfter: 9*s + us, ResetAfter: 9*s + us}, 10},
+		{80*s + us, 1, Result{Allowed: true, Remaining: 2, RetryAfter: 0, ResetAfter: 10 * s}, 1},
 	})
 }
 
@@ -71,15 +76,15 @@ func TestSameMicrosecond(t *testing.T) {
 // from the log's size can meet; no call may be lost to that.
 func TestMemberCollision(t *testing.T) {
 	k := newClock(t)
-	short := newTestLimiter(t, k.c, 10, time.Second, nil)
-	long := newTestLimiter(t, k.c, 10, 2*time.Second, nil)
-	allowN(t, short, "shared", 2)     // members "0:0", "0:1"
+	short := newTestLimiter(t, k.c, 20, time.Second, nil)
+	long := newTestLimiter(t, k.c, 20, 2*time.Second, nil)
+	allowN(t, short, "shared", 8)     // members "0:0" to "0:7"
 	k.at(1500 * time.Millisecond)     // now 1.5 s:
-	allowN(t, long, "shared", 1)      // trims nothing, adds "1.5:2"
-	allowN(t, short, "shared", 1)     // trims both, adds "1.5:1"
-	r := allowN(t, long, "shared", 1) // "1.5:2" exists: must add another
-	if n, err := k.c.ZCard(context.Background(), mustKey(t, "shared", keyspace.KindRateLog)).Result(); err != nil || n != 3 || !r.Allowed || r.Remaining != 7 {
-		t.Errorf("ZCARD = %d (%v), last call %+v; want 3 members and Remaining 7", n, err, r)
+	allowN(t, long, "shared", 1)      // trims nothing, adds "1.5:8"
+	allowN(t, short, "shared", 7)     // 8 have left: trims them, adds "1.5:1" to "1.5:7"
+	r := allowN(t, long, "shared", 1) // "1.5:8" exists: must add another
+	if n, err := k.c.ZCard(context.Background(), mustKey(t, "shared", keyspace.KindRateLog)).Result(); err != nil || n != 9 || !r.Allowed || r.Remaining != 11 {
+		t.Errorf("ZCARD = %d (%v), last call %+v; want 9 members and Remaining 11", n, err, r)
 	}
 }
 
@@ -181,7 +186,7 @@ func TestLogTrimIsBounded(t *testing.T) {
 // With calls left over from past windows, the log stays exact: random
 // AllowN requests at random times, on a clock the test sets, never get
 // more than the limit admitted in any window, and the log never holds
-// more than the limit.
+// more than the limit plus the 7 calls that may wait to be removed.
 func TestLogExactWithLeftovers(t *testing.T) {
 	t.Parallel()
 	const (
@@ -208,8 +213,8 @@ func TestLogExactWithLeftovers(t *testing.T) {
 				admitted = append(admitted, at)
 			}
 		}
-		if size, err := k.c.ZCard(context.Background(), mustKey(t, "exact", keyspace.KindRateLog)).Result(); err != nil || size > limit {
-			t.Fatalf("call %d: ZCARD = %d, %v; want at most %d", i, size, err, limit)
+		if size, err := k.c.ZCard(context.Background(), mustKey(t, "exact", keyspace.KindRateLog)).Result(); err != nil || size > limit+7 {
+			t.Fatalf("call %d: ZCARD = %d, %v; want at most %d", i, size, err, limit+7)
 		}
 	}
 	if got := maxInWindow(admitted, window); got != limit {
@@ -218,9 +223,8 @@ func TestLogExactWithLeftovers(t *testing.T) {
 }
 
 // The log's TTL follows its newest call: a key the call creates gets one
-// window, later calls keep it at one window (PEXPIRE GT, whose reply is 0
-// for calls in the same millisecond), and a key whose TTL was removed gets
-// one again.
+// window and 0.1 s, a call leaves a TTL of more than a window alone and
+// extends a shorter one, and a key whose TTL was removed gets one again.
 func TestLogExpiry(t *testing.T) {
 	testbackend.ForEach(t, func(t *testing.T, b testbackend.Backend) {
 		ctx := context.Background()
@@ -231,8 +235,14 @@ func TestLogExpiry(t *testing.T) {
 		checkTTL := func(step string) {
 			t.Helper()
 			ttl, err := b.Client.PTTL(ctx, log).Result()
-			if err != nil || ttl <= window-2*time.Second || ttl > window {
-				t.Errorf("%s: PTTL = %v, %v; want about %v", step, ttl, err, window)
+			if err != nil || ttl <= window-2*time.Second || ttl > window+100*time.Millisecond {
+				t.Errorf("%s: PTTL = %v, %v; want about %v", step, ttl, err, window+100*time.Millisecond)
+			}
+		}
+		setTTL := func(ttl time.Duration) {
+			t.Helper()
+			if err := b.Client.PExpire(ctx, log, ttl).Err(); err != nil {
+				t.Fatal(err)
 			}
 		}
 		for i := range 3 {
@@ -248,6 +258,24 @@ func TestLogExpiry(t *testing.T) {
 			t.Errorf("call after PERSIST: %+v, want allowed with ResetAfter %v, Remaining 96", r, window)
 		}
 		checkTTL("after PERSIST and a call")
+
+		// More than a window left: kept (it covers the call), and
+		// ResetAfter is still the window.
+		setTTL(window + 50*time.Millisecond)
+		if r := allowN(t, l, key, 1); !r.Allowed || r.ResetAfter != window {
+			t.Errorf("call with a TTL above the window: %+v, want allowed with ResetAfter %v", r, window)
+		}
+		if ttl, err := b.Client.PTTL(ctx, log).Result(); err != nil || ttl > window+50*time.Millisecond || ttl <= window-2*time.Second {
+			t.Errorf("PTTL after a call with a TTL above the window = %v, %v; want it kept, at most %v", ttl, err, window+50*time.Millisecond)
+		}
+		// Less than a window left: the call would outlive the key, which
+		// gets one window and 0.1 s again.
+		setTTL(window - time.Second)
+		allowN(t, l, key, 1)
+		checkTTL("after a call with a TTL below the window")
+		if ttl, err := b.Client.PTTL(ctx, log).Result(); err != nil || ttl < window {
+			t.Errorf("PTTL after a call with a TTL below the window = %v, %v; want above %v", ttl, err, window)
+		}
 	})
 }
 

@@ -105,8 +105,17 @@ local allowed = room >= 0 and prev * left <= room * window
 local retry = 0
 if allowed then
   cur = cur + n
-  redis.call('HSET', key, 'w', string.format('%d', idx), 'c', string.format('%d', cur), 'p', string.format('%d', prev), 'u', ARGV[2])
-  redis.call('PEXPIRE', key, math.ceil((lag + window + left) / 1000))
+  if w == idx then
+    -- The window's fields and expiry are set: only its count changes.
+    redis.call('HSET', key, 'c', string.format('%d', cur))
+  else
+    -- The first call of window idx (time is not held here: idx > w): its
+    -- counts last until window idx + 1 ends, an expiry the same for every
+    -- call in the window. Set once, by this call: setting an expiry costs
+    -- the server more than the rest of the write.
+    redis.call('HSET', key, 'w', string.format('%d', idx), 'c', string.format('%d', cur), 'p', string.format('%d', prev), 'u', ARGV[2])
+    redis.call('PEXPIRE', key, math.ceil((window + left) / 1000))
+  end
 else
   -- Later in this window, prev's share shrinks: n calls fit once
   -- prev * left' <= room * window, i.e. when elapsed reaches `at`.

@@ -16,8 +16,9 @@
 -- @key tat      a string, "<microseconds>" or "<microseconds> <remainder>
 --               <rate>" (the remainder, when not 0, in units of 1/rate µs,
 --               with the rate that wrote it): the
---               TAT; it expires when the TAT is reached, the key then being
---               back to a full burst
+--               TAT; it expires between 0.1 s and 0.2 s after the TAT
+--               (see the end), the key being back to a full burst from the
+--               TAT on
 -- @arg rate     calls per period (1 <= rate)
 -- @arg period   the period, in microseconds
 -- @arg burst    the most calls admitted at once (1 <= burst)
@@ -54,6 +55,7 @@ local cap = burst * period
 -- added to every wait. With a whole number of microseconds per interval the
 -- remainder is always 0 and the state a plain number.
 local ahead, extra = 0, 0
+local cell -- the expiry cell of the stored TAT, see the end
 local state = redis.call('GET', key)
 if state then
   local us, rem = tonumber(state), 0
@@ -79,7 +81,16 @@ if state then
   -- A time past 2^53 µs (about the year 2255) is none the script could
   -- have written, and would not be exact: unreadable, like a state of
   -- another form, it counts as none.
-  if us and rem and us >= now and us < 9007199254740992 and rem < 9007199254740992 then
+  if us and rem and us < 9007199254740992 and rem < 9007199254740992 then
+    if rem > 0 then
+      cell = math.floor((us + 1) / 100000)
+    else
+      cell = math.floor(us / 100000)
+    end
+  else
+    us = nil
+  end
+  if us and us >= now then
     local d = us - now
     local most = math.floor(cap / rate) -- whole microseconds of a burst
     if d > most then
@@ -124,5 +135,20 @@ if rem > 0 then
   reset = q + 1
   tat = tat .. ' ' .. string.format('%d', rem) .. ' ' .. string.format('%d', rate)
 end
-redis.call('SET', key, tat, 'PX', math.max(math.floor((reset + 999) / 1000), 1))
+-- The key must live until the TAT, now + reset. Setting an expiry costs
+-- the server more than the rest of the SET, so expiries are on a grid of
+-- 0.1 s: a TAT in cell c (floor(TAT / 0.1 s)) gets the key expiring at
+-- the start of cell c + 2, between 0.1 s and 0.2 s after it. A write whose
+-- TAT is in the same cell as the stored one keeps the expiry set for that
+-- cell (KEEPTTL): it is after the new TAT too. The grid does not depend on
+-- the limit, so limiters of different rates sharing a key agree on it.
+-- The expiry is given relative to now (Redis's clock and TIME's are one,
+-- to within the millisecond that PX rounds to, far inside the cell's
+-- margin).
+local c = math.floor((now + reset) / 100000)
+if c == cell then
+  redis.call('SET', key, tat, 'KEEPTTL')
+else
+  redis.call('SET', key, tat, 'PX', math.ceil(((c + 2) * 100000 - now) / 1000))
+end
 return {take, fit - take, 0, reset}

@@ -3,16 +3,17 @@
 -- A request for n calls adds n members rather than one member carrying a
 -- weight: the window's calls are then a count of members by score, where
 -- weights would have to be summed on every request or kept in a second
--- count that every trim adjusts; the set holds at most limit members
+-- count that every trim adjusts; the set holds at most limit + 7 members
 -- either way.
 --
 -- The work of one call is bounded whatever the limit: it adds n <= 128
 -- members, removes at most 128 of the calls that have left the window
--- (the oldest; only when admitted), and otherwise only counts and reads by
--- score or rank, O(log N) on the sorted set's skiplist. Calls that have left the window
--- but are not removed yet are never counted. Removing as many as a call
--- may add keeps the set within limit members: a call that adds n either
--- removes n or more, or removes every call that had left.
+-- (the oldest; only when admitted, and only once 8 have left), and
+-- otherwise only counts and reads by score or rank, O(log N) on the
+-- sorted set's skiplist. Calls that have left the window but are not
+-- removed yet are never counted. Removing as many as a call may add keeps
+-- the set within limit + 7 members: a call that adds n either removes n or
+-- more, or removes every call that had left, or leaves fewer than 8.
 --
 -- Time is whole microseconds. TIME's seconds * 1000000 + microseconds is
 -- about 1.8e15, and with two windows of at most ten years added still
@@ -22,7 +23,8 @@
 -- significant digits.
 -- @key log      a sorted set with one member per admitted call, scored by
 --               the call's time in microseconds; it expires one window
---               after its newest call, so an idle key costs nothing
+--               and up to 0.1 s after its newest call, so an idle key
+--               costs nothing
 -- @arg limit    calls admitted per window (1 <= limit < 2^53)
 -- @arg window   the window, in microseconds (1000 to 3.1536e14, ten years)
 -- @arg n        calls this request asks for (0 <= n <= limit, n <= 128); 0
@@ -36,8 +38,8 @@
 --         else the time until the oldest calls have left the window and n
 --         calls fit; reset_after is the time until every recorded call has
 --         left the window (when calls recorded at a later server time than
---         now are kept, see below, it comes from the key's TTL: rounded up
---         to the millisecond)
+--         now are kept, see below, it comes from the key's TTL: to the
+--         millisecond, and after an admitted call within 0.1 s)
 
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
@@ -94,8 +96,10 @@ if count + n > limit then
 end
 
 -- Admitted: remove up to 128 of the calls that have left the window, the
--- oldest (the lowest ranks).
-if gone > 0 then
+-- oldest (the lowest ranks), once there are 8 of them: removing costs the
+-- server about as much as a call's other writes, and in batches it is paid
+-- on one call in 8 or fewer.
+if gone >= 8 then
   redis.call('ZREMRANGEBYRANK', key, 0, math.min(gone, 128) - 1)
 end
 
@@ -109,33 +113,40 @@ end
 local stamp = string.format('%d', now)
 local prefix = stamp .. ':'
 local seq = count
-local missing = n
-while missing > 0 do
-  local batch = math.min(missing, 256) -- bounded: unpack has a stack limit
-  local args = {}
-  for i = 1, batch do
-    args[2 * i - 1] = stamp
-    args[2 * i] = prefix .. seq
+if n == 1 then
+  -- The common request, without building an argument table.
+  while redis.call('ZADD', key, 'NX', stamp, prefix .. seq) == 0 do
     seq = seq + 1
   end
-  missing = missing - redis.call('ZADD', key, 'NX', unpack(args))
+else
+  local missing = n
+  while missing > 0 do
+    local batch = math.min(missing, 256) -- bounded: unpack has a stack limit
+    local args = {}
+    for i = 1, batch do
+      args[2 * i - 1] = stamp
+      args[2 * i] = prefix .. seq
+      seq = seq + 1
+    end
+    missing = missing - redis.call('ZADD', key, 'NX', unpack(args))
+  end
 end
 
--- The key must live until its newest call has left the window. A later
--- expiry than one window from now was set for calls recorded at a later
--- server time: GT keeps it. GT counts a key without a TTL as expiring
--- never: such a key (created by this call, or whose TTL something outside
--- this script removed) gets a plain PEXPIRE.
+-- The key must live until its newest call has left the window: one
+-- window from now, or later for calls recorded at a later server time.
+-- Setting an expiry costs the server more than reading it, so the key is
+-- given 0.1 s more than it needs, and a call sets it only when it would
+-- expire within one window: about once per 0.1 s of a busy key. A key
+-- without a TTL (created by this call, or whose TTL something outside this
+-- script removed) gets one. A TTL is never shortened.
 local ttl = math.ceil(window / 1000)
-if redis.call('PEXPIRE', key, ttl, 'GT') == 1 then
+local pttl = redis.call('PTTL', key)
+if pttl <= ttl + 1 then
+  redis.call('PEXPIRE', key, ttl + 100)
   return {n, limit - count - n, 0, window}
 end
--- The expiry was kept: set by a call in the same millisecond (the same
--- expiry, not a later one), or later than this call's. reset_after is then
--- the key's remaining life, at least one window.
-local pttl = redis.call('PTTL', key)
-if pttl < 0 then
-  redis.call('PEXPIRE', key, ttl)
-  pttl = 0
-end
-return {n, limit - count - n, 0, math.max(window, pttl * 1000)}
+-- The expiry was kept, set by an earlier call to its time plus the window
+-- plus 0.1 s: reset_after is the window, unless that call's time is later
+-- than now (the clock is behind it), when it comes from the TTL, rounded
+-- to the millisecond and short of the newest call's by up to 0.1 s.
+return {n, limit - count - n, 0, math.max(window, (pttl - 100) * 1000)}
