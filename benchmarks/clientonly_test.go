@@ -119,7 +119,7 @@ func BenchmarkClientOnly(b *testing.B) {
 			// A key per regime: the regimes' windows differ, and a sliding
 			// counter refuses a key that holds another window's counts.
 			key := "bench:client-only:rl:" + r.name
-			for _, impl := range []rateImpl{impls[2], impls[0], impls[1]} { // redis_rate: the base
+			for _, impl := range []rateImpl{impls[3], impls[0], impls[1], impls[2]} { // redis_rate: the base
 				vs = append(vs, variant{impl.name, func(ctx context.Context) error {
 					_, err := impl.allow(ctx, key)
 					return err
