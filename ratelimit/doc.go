@@ -101,7 +101,7 @@
 // string), "api:{u1}{}redislua:ratelog" for a K with a hash tag.
 // Keys containing "}redislua:" are reserved for such state and refused
 // with redislua.ErrReservedKey; see docs/keys.md. The log expires one
-// window after its newest call, the counter at most two windows after its
-// last call and GCRA's time when it is reached (TTLs are whole
-// milliseconds, rounded up), so idle keys cost nothing.
+// window (and up to 0.1 s) after its newest call, the counter at most two
+// windows after its last call and GCRA's key 0.1 to 0.2 s after its time
+// is reached, so idle keys cost nothing.
 package ratelimit

@@ -92,7 +92,8 @@ func mustKey(t *testing.T, key, kind string) string {
 }
 
 // 50 goroutines each try 10 calls on one key inside one window: exactly
-// the limit gets through, everywhere.
+// the limit gets through, everywhere (GCRA: and one more per interval the
+// calls took, window / limit, 0.6 s here, reached on a slow run).
 func TestConcurrent(t *testing.T) {
 	const (
 		limit      = 100
@@ -133,14 +134,19 @@ func TestConcurrent(t *testing.T) {
 						}
 					})
 				}
+				began := time.Now()
 				close(start)
 				wg.Wait()
 				close(errs)
 				for err := range errs {
 					t.Error(err)
 				}
-				if a, d := allowed.Load(), denied.Load(); a != limit || d != goroutines*calls-limit {
-					t.Errorf("allowed %d, denied %d; want %d and %d", a, d, limit, goroutines*calls-limit)
+				most := int64(limit)
+				if v.opts == gcraOpts {
+					most += int64(time.Since(began) / (v.window / limit))
+				}
+				if a, d := allowed.Load(), denied.Load(); a < limit || a > most || a+d != goroutines*calls {
+					t.Errorf("allowed %d, denied %d; want %d (at most %d) of %d", a, d, limit, most, goroutines*calls)
 				}
 				r := allowN(t, l, key, 1)
 				if r.Allowed || r.Remaining != 0 || r.RetryAfter <= 0 || r.RetryAfter > v.window ||
