@@ -83,12 +83,17 @@ type concurrencyVariant struct {
 	name     string
 	op       pairedOp
 	external func(tb testing.TB, ops int) (d time.Duration, p50, p99 time.Duration)
+	// control marks a second copy of another variant: its ratio to the
+	// original shows how far two identical variants drift apart in one
+	// run, the noise floor of the other ratios.
+	control bool
 }
 
 // concurrencyVariants are the ways to run lua/incr.lua, cached, on goroutine
 // w's counter: raw EvalSha and redislua's Script.Run on a plain client and
 // through go-redis's AutoPipeliner, rueidis's Lua.Exec, and redis-benchmark
-// sending the same EVALSHA from one connection per goroutine.
+// sending the same EVALSHA from one connection per goroutine; and a second
+// copy of each raw EvalSha as a control.
 func concurrencyVariants(c concurrencyClients) []concurrencyVariant {
 	s := script("incr")
 	sha := s.SHA()
@@ -96,16 +101,20 @@ func concurrencyVariants(c concurrencyClients) []concurrencyVariant {
 	rueArgs := []string{"1"}
 	rb := redisBenchmark{conns: c.conns, pipeline: 1, randomKeys: concurrencyKeyCount,
 		args: []string{"evalsha", sha, "1", "bench:concurrency:__rand_int__", "1"}}
+	raw := func(ctx context.Context, w int) error {
+		return c.plain.EvalSha(ctx, sha, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
+	}
+	rawAP := func(ctx context.Context, w int) error {
+		return c.ap.EvalSha(ctx, sha, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
+	}
 	return []concurrencyVariant{
-		{name: "raw-evalsha", op: func(ctx context.Context, w int) error {
-			return c.plain.EvalSha(ctx, sha, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
-		}},
+		{name: "raw-evalsha", op: raw},
+		{name: "raw-evalsha-again", op: raw, control: true},
 		{name: "redislua-run", op: func(ctx context.Context, w int) error {
 			return s.Run(ctx, c.plain, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
 		}},
-		{name: "raw-evalsha-ap", op: func(ctx context.Context, w int) error {
-			return c.ap.EvalSha(ctx, sha, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
-		}},
+		{name: "raw-evalsha-ap", op: rawAP},
+		{name: "raw-evalsha-ap-again", op: rawAP, control: true},
 		{name: "redislua-run-ap", op: func(ctx context.Context, w int) error {
 			return s.Run(ctx, c.ap, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
 		}},
@@ -126,8 +135,11 @@ func concurrencyVariants(c concurrencyClients) []concurrencyVariant {
 const redisBenchmarkMinCalls = 5000
 
 // concurrencyRatios are the throughput ratios the concurrency targets are
-// stated in: NUM's throughput over DEN's, in the same rounds.
+// stated in, and the controls': NUM's throughput over DEN's, in the same
+// rounds.
 var concurrencyRatios = []struct{ num, den string }{
+	{"raw-evalsha-again", "raw-evalsha"},
+	{"raw-evalsha-ap-again", "raw-evalsha-ap"},
 	{"redislua-run", "raw-evalsha"},
 	{"redislua-run-ap", "raw-evalsha-ap"},
 	{"redislua-run-ap", "rueidis"},
@@ -414,7 +426,7 @@ func BenchmarkConcurrencyEach(b *testing.B) {
 		b.Run("goroutines="+strconv.Itoa(l.goroutines), func(b *testing.B) {
 			c := newConcurrencyClients(b, l.goroutines)
 			for _, v := range concurrencyVariants(c) {
-				if v.external != nil {
+				if v.external != nil || v.control {
 					continue
 				}
 				b.Run("impl="+v.name, func(b *testing.B) {
