@@ -26,6 +26,7 @@ mkdir -p "$OUT"
 groups=(
   "Targets|^BenchmarkTargets$|30x|"
   "ClientOnly|^BenchmarkClientOnly$|0.2s|"
+  "Concurrency|^BenchmarkConcurrency$|20x|"
   "PerCall|^BenchmarkPerCall$|0.3s|/impl@(raw-evalsha redislua-run goredis-script-run redis-benchmark)"
   "Pipeline|^BenchmarkPipeline$|0.3s|/impl@(ideal-evalsha-preloaded optimized optimized-flush-each plain-eval redis-benchmark)"
   "Lock|^BenchmarkLock$|0.3s|/impl@(redislock redislua redislua-nofence)"

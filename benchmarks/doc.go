@@ -1,5 +1,6 @@
 // Package benchmarks measures redislua against the raw go-redis calls it
-// wraps, against bsm/redislock and go-redis/redis_rate, and against
+// wraps (on a plain client and through go-redis's AutoPipeliner), against
+// rueidis's Lua scripts, bsm/redislock and go-redis/redis_rate, and against
 // redis-benchmark, each on redis-server processes the benchmarks start
 // themselves on 127.0.0.1.
 //
