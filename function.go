@@ -180,7 +180,7 @@ func (f *Function) call(ctx context.Context, c redis.Scripter, keys []string, ar
 	if p, ok := c.(redis.Pipeliner); ok {
 		return f.send(ctx, p, keys, args, nil)
 	}
-	if cc, ok := c.(*redis.ClusterClient); ok {
+	if cc, ok := clientOf(c).(*redis.ClusterClient); ok {
 		if err := guardCluster(ctx, cc); err != nil {
 			return failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: listing the cluster's nodes: %w", f.name, err))
 		}
@@ -253,7 +253,11 @@ func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, ar
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3)
 	}
-	_ = p.Process(ctx, cmd)
+	if ap, ok := c.(*redis.AutoPipeliner); !ok {
+		_ = p.Process(ctx, cmd)
+	} else if ok, err := processAuto(ctx, ap, cmd); !ok {
+		return failedFcall(ctx, f.name, err)
+	}
 	if cmd.held != nil {
 		cmd.SetErr(cmd.held) // see cluster_guard.go
 	}

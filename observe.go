@@ -154,6 +154,11 @@ func Observe(c redis.UniversalClient, o Observer) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: Observe", ErrNilClient)
 	}
+	if ap, ok := c.(*redis.AutoPipeliner); ok {
+		if cc, ok := clientOf(ap).(redis.UniversalClient); ok {
+			c = cc // its calls are its client's
+		}
+	}
 	key, ok := clientKey(c)
 	if !ok {
 		return fmt.Errorf("redislua: Observe: %T is not a *redis.Client, *redis.ClusterClient or *redis.Ring", c)
@@ -240,6 +245,9 @@ func observerOf(c any) Observer {
 	if observedClients.Load() == 0 {
 		return nil
 	}
+	if ap, ok := c.(*redis.AutoPipeliner); ok {
+		c = clientOf(ap)
+	}
 	key, ok := clientKey(c)
 	if !ok || key == 0 {
 		return nil
@@ -258,6 +266,9 @@ func observerOf(c any) Observer {
 
 // clientAddr is the address a call on c goes to, when c has one.
 func clientAddr(c any) string {
+	if ap, ok := c.(*redis.AutoPipeliner); ok {
+		c = clientOf(ap)
+	}
 	if c, ok := c.(*redis.Client); ok {
 		return c.Options().Addr
 	}

@@ -81,7 +81,7 @@ func (s *Script) run(ctx context.Context, c redis.Scripter, keys []string, args 
 	if p, ok := c.(redis.Pipeliner); ok {
 		return s.eval(ctx, p, keys, args, nil)
 	}
-	if cc, ok := c.(*redis.ClusterClient); ok {
+	if cc, ok := clientOf(c).(*redis.ClusterClient); ok {
 		if err := guardCluster(ctx, cc); err != nil {
 			return failedCmd(ctx, s.sha, fmt.Errorf("redislua: running script %s: listing the cluster's nodes: %w", s.name, err))
 		}
@@ -170,6 +170,7 @@ func (s *Script) Load(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading script %s", ErrNilClient, s.name)
 	}
+	c = clientOf(c)
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		return eachNode(ctx, cc, func(ctx context.Context, node *redis.Client) error {
 			return s.checkLoaded(node.ScriptLoad(ctx, s.src.Text))
@@ -200,6 +201,7 @@ func (s *Script) Exists(ctx context.Context, c redis.Scripter) (bool, error) {
 	if isNilClient(c) {
 		return false, fmt.Errorf("%w: checking script %s", ErrNilClient, s.name)
 	}
+	c = clientOf(c)
 	if _, ok := c.(redis.Pipeliner); ok {
 		return false, fmt.Errorf("%w: Exists of script %s", ErrPipeline, s.name)
 	}

@@ -88,6 +88,7 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 		cmd := s.Run(ctx, c, keys, args...)
 		return cmd, cmd.Err()
 	}
+	c = clientOf(c) // the script and WAIT share a pipeline of their own
 	o := observerOf(c)
 	if o == nil {
 		return s.runAndWait(ctx, c, r, keys, args, nil)
@@ -163,7 +164,7 @@ func (r Replicas) Check(c redis.Scripter) error { return r.checkFor(c) }
 // *redis.ClusterClient, whose ReadTimeout bounds r.Timeout.
 func (r Replicas) checkFor(c redis.Scripter) error {
 	var readTimeout time.Duration // 0 or less: replies never time out
-	switch c := c.(type) {
+	switch c := clientOf(c).(type) {
 	case *redis.Client:
 		readTimeout = c.Options().ReadTimeout
 	case *redis.ClusterClient:
