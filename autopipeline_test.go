@@ -203,6 +203,81 @@ func TestAutoPipelinerScriptFlush(t *testing.T) {
 	})
 }
 
+// The same with a Function whose library is flushed (FUNCTION FLUSH) or
+// deleted (FUNCTION DELETE) on every master in a loop: a call that finds
+// it missing loads it again and calls again, and every call has exactly
+// one effect.
+func TestAutoPipelinerFunctionFlush(t *testing.T) {
+	for _, how := range []string{"flush", "delete"} {
+		t.Run(how, func(t *testing.T) {
+			autoPipelined(t, func(t *testing.T, s apSetup) {
+				ctx := context.Background()
+				lib := "aplib_" + how
+				reg := libRegistry(t, map[string]string{lib + ".lua": counterLib(lib)})
+				fn, err := reg.Function(lib + "_incr")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := reg.LoadAll(ctx, s.ap); err != nil {
+					t.Fatalf("LoadAll: %v", err)
+				}
+				keys := make([]string, 16)
+				for i := range keys {
+					keys[i] = fmt.Sprintf("ap:fn:%s:%d", t.Name(), i)
+				}
+				stop := flushLoop(t, func(ctx context.Context) error {
+					return s.masters(ctx, func(ctx context.Context, c *redis.Client) error {
+						if how == "flush" {
+							return c.FunctionFlush(ctx).Err()
+						}
+						err := c.FunctionDelete(ctx, lib).Err()
+						if err != nil && strings.Contains(err.Error(), "Library not found") {
+							return nil
+						}
+						return err
+					})
+				})
+				var failures atomic.Int64
+				var firstErr atomic.Value
+				var wg sync.WaitGroup
+				for w := range apWorkers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range apCalls {
+							if err := fn.Call(ctx, s.ap, []string{keys[(w+i)%len(keys)]}, 1).Err(); err != nil {
+								failures.Add(1)
+								firstErr.CompareAndSwap(nil, err)
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				flushes := stop()
+				if n := failures.Load(); n > 0 {
+					t.Errorf("%d of %d calls failed; first: %v", n, apWorkers*apCalls, firstErr.Load())
+				}
+				var total int64
+				for _, k := range keys {
+					v, err := s.client.Get(ctx, k).Int64()
+					if err != nil {
+						t.Fatalf("GET %s: %v", k, err)
+					}
+					total += v
+				}
+				if want := int64(apWorkers * apCalls); total != want {
+					t.Errorf("counters add up to %d, want %d", total, want)
+				}
+				// Only calls that found the function missing are sent again.
+				if flushes == 0 || s.sent.get("fcall") <= apWorkers*apCalls {
+					t.Errorf("%d flushes, %d FCALL for %d calls: the test did not exercise a missing function", flushes, s.sent.get("fcall"), apWorkers*apCalls)
+				}
+				t.Logf("%d runs of FUNCTION %s, %d FCALL", flushes, strings.ToUpper(how), s.sent.get("fcall"))
+			})
+		})
+	}
+}
+
 // The errors of a call through an AutoPipeliner are those of a call
 // through its client: a Lua error is a *ScriptError with file and line,
 // and on a cluster, cross-slot keys are refused before anything is sent.
