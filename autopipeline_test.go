@@ -565,3 +565,52 @@ func TestAutoPipelinerClientOf(t *testing.T) {
 		t.Errorf("clientOf(client) = %T, want the client itself", got)
 	}
 }
+
+// OptimizePipelines and Observe given an AutoPipeliner act on its client:
+// on a cluster the hooks go on the nodes (a pipeline of calls on several
+// masters after SCRIPT FLUSH has no NOSCRIPT), and calls through the
+// client are observed.
+func TestAutoPipelinerHooksGoToItsClient(t *testing.T) {
+	ctx := context.Background()
+	cc := sharedCluster(t)
+	ap, err := cc.AutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ap.Close()
+	if err := OptimizePipelines(ap); err != nil {
+		t.Fatalf("OptimizePipelines(AutoPipeliner): %v", err)
+	}
+	rec := &recorder{}
+	if err := Observe(ap, rec); err != nil {
+		t.Fatalf("Observe(AutoPipeliner): %v", err)
+	}
+	defer func() { _ = Observe(cc, nil) }()
+	incr, err := NewScript("ap_hooks_incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.ScriptFlush(ctx).Err() }); err != nil {
+		t.Fatal(err)
+	}
+	pipe := cc.Pipeline()
+	var cmds []*redis.Cmd
+	for i := range 16 {
+		cmds = append(cmds, incr.Run(ctx, pipe, []string{fmt.Sprintf("ap:hooks:%d", i)}, 1))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Errorf("Exec: %v", err)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if err := incr.Run(ctx, cc, []string{"ap:hooks:one"}, 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := rec.take(t)
+	if len(calls) == 0 || calls[len(calls)-1].Name != "ap_hooks_incr" {
+		t.Errorf("calls observed through the client: %+v, want the Run last", calls)
+	}
+}
