@@ -136,9 +136,12 @@ func endCall(ctx context.Context, o Observer, call *Call, err error) {
 // c, a *redis.Client, *redis.ClusterClient or *redis.Ring: each Run or
 // Call once (with its fallback), each pipeline or transaction of c that
 // carries such calls once, and the events that packages built on scripts
-// report for calls on c. Call it once, when the client is created; a
-// later call replaces the observer, and a nil o (or a nil pointer of an
-// Observer type) stops the observation.
+// report for calls on c. Calls through an *redis.AutoPipeliner made from c
+// are calls through c, each heard once as a call; the AutoPipeliner's
+// batches are not reported as pipelines. Observe given an AutoPipeliner
+// observes its client. Call it once, when the client is created; a later
+// call replaces the observer, and a nil o (or a nil pointer of an Observer
+// type) stops the observation.
 //
 // What is not observed: calls through a *redis.Conn, a *redis.Tx used
 // directly (not as a pipeline), a clone of c made by WithTimeout (another

@@ -48,6 +48,14 @@ import (
 // it (to mark it never to be re-sent), so the slice Exec returns holds a
 // redis.Cmder that is not a *redis.Cmd.
 //
+// Through an *redis.AutoPipeliner (go-redis's experimental batching
+// client), Run is Run on the client it was made from, with the same checks,
+// errors and single NOSCRIPT fallback, its commands sent in the
+// AutoPipeliner's batches (docs/autopipelining.md). The context still
+// counts: nothing is sent once it has ended, and a call whose context ends
+// while its command waits in a batch returns then, with the context's
+// error; the script may still run.
+//
 // Errors are set on the returned command (so cmd.Err() is already mapped):
 // a *ScriptError naming the script, file and line for errors raised while
 // the script ran, a *SyntaxError if the server cannot compile it, and
@@ -164,7 +172,8 @@ func (s *Script) checkCall(c redis.Scripter, keys []string, args []any) error {
 
 // Load sends SCRIPT LOAD so that later calls need only EVALSHA. On a
 // *redis.ClusterClient it loads the script on every master and replica,
-// hooking each node against scripts' redirect replies as Run does.
+// hooking each node against scripts' redirect replies as Run does; through
+// an *redis.AutoPipeliner, on the client it was made from.
 // Inside a pipeline it queues the command, whose result arrives with Exec.
 func (s *Script) Load(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
