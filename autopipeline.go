@@ -55,6 +55,25 @@ func clientOf(c redis.Scripter) redis.Scripter {
 	return c
 }
 
+// sendAuto sends cmd through ap as processAuto does, with a Call of its
+// own in place of the observed call while it is out: a caller whose
+// context ends returns and its call goes back to the pool, while a node
+// hook may still write the node's address into the command's Call.
+func sendAuto(ctx context.Context, ap *redis.AutoPipeliner, cmd *onceCmd) (ok bool, err error) {
+	call := cmd.call
+	if call != nil {
+		cmd.call = &Call{}
+	}
+	ok, err = processAuto(ctx, ap, cmd)
+	if ok && call != nil {
+		if cmd.call.Addr != "" {
+			call.Addr = cmd.call.Addr
+		}
+		cmd.call = call
+	}
+	return ok, err
+}
+
 // processAuto sends cmd through ap and returns once it has its reply, or
 // once ctx ends. go-redis runs a queued command with the AutoPipeliner's
 // own context, so ctx is checked here: nothing is sent once it has ended,

@@ -328,6 +328,12 @@ func TestAutoPipelinerErrors(t *testing.T) {
 // error, as it does on the client.
 func TestAutoPipelinerContext(t *testing.T) {
 	autoPipelined(t, func(t *testing.T, s apSetup) {
+		// Observed: a call that returns at its deadline gives its Call
+		// back while its command is still out (run with -race).
+		if err := Observe(s.client, &recorder{}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = Observe(s.client, nil) }()
 		key := "ap:ctx:" + t.Name()
 		incr, err := NewScript("ap_ctx_incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
 		if err != nil {

@@ -66,7 +66,7 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 	}
 	if !batched {
 		_ = p.Process(ctx, cmd) // the error is on cmd
-	} else if ok, err := processAuto(ctx, ap, cmd); !ok {
+	} else if ok, err := sendAuto(ctx, ap, cmd); !ok {
 		return failedCmd(ctx, s.sha, err)
 	}
 	if cmd.held != nil {

@@ -266,7 +266,7 @@ func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, ar
 	}
 	if ap, ok := c.(*redis.AutoPipeliner); !ok {
 		_ = p.Process(ctx, cmd)
-	} else if ok, err := processAuto(ctx, ap, cmd); !ok {
+	} else if ok, err := sendAuto(ctx, ap, cmd); !ok {
 		return failedFcall(ctx, f.name, err)
 	}
 	if cmd.held != nil {
