@@ -620,3 +620,63 @@ func TestAutoPipelinerHooksGoToItsClient(t *testing.T) {
 		t.Errorf("calls observed through the client: %+v, want the Run last", calls)
 	}
 }
+
+// The deferred face (AsyncAutoPipeline), whose Process returns before the
+// reply: Run waits for it, with and without a context that can end, and
+// with SCRIPT FLUSH running meanwhile every call counts exactly once.
+func TestAsyncAutoPipeliner(t *testing.T) {
+	clients := map[string]redis.UniversalClient{"redis": realRedis(t).client, "cluster": sharedCluster(t)}
+	for name, c := range clients {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			var ap *redis.AutoPipeliner
+			var err error
+			var masters func(ctx context.Context, fn func(ctx context.Context, c *redis.Client) error) error
+			switch c := c.(type) {
+			case *redis.Client:
+				ap, err = c.AsyncAutoPipeline()
+				masters = func(ctx context.Context, fn func(ctx context.Context, c *redis.Client) error) error {
+					return fn(ctx, c)
+				}
+			case *redis.ClusterClient:
+				ap, err = c.AsyncAutoPipeline()
+				masters = c.ForEachMaster
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ap.Close()
+			incr, err := NewScript("ap_async_incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := "{ap-async}:" + name
+			stop := flushLoop(t, func(ctx context.Context) error {
+				return masters(ctx, func(ctx context.Context, c *redis.Client) error { return c.ScriptFlush(ctx).Err() })
+			})
+			var wg sync.WaitGroup
+			for range apWorkers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 20 {
+						// A context that can end: Run waits with WaitContext.
+						cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+						if err := incr.Run(cctx, ap, []string{key}, 1).Err(); err != nil {
+							t.Errorf("Run: %v", err)
+						}
+						cancel()
+						if err := incr.Run(ctx, ap, []string{key}, 1).Err(); err != nil {
+							t.Errorf("Run: %v", err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			stop()
+			if n, err := c.Get(ctx, key).Int(); err != nil || n != apWorkers*40 {
+				t.Errorf("counter = %d, %v; want %d", n, err, apWorkers*40)
+			}
+		})
+	}
+}
