@@ -481,7 +481,7 @@ func TestAutoPipelinerRunAndWait(t *testing.T) {
 }
 
 // Load, Exists and LoadAll through an AutoPipeliner reach every node of
-// a cluster, as through its client.
+// a cluster, as through its client; KillScript asks every master.
 func TestAutoPipelinerLoad(t *testing.T) {
 	autoPipelined(t, func(t *testing.T, s apSetup) {
 		ctx := context.Background()
@@ -543,6 +543,9 @@ func TestAutoPipelinerLoad(t *testing.T) {
 		}
 		if !allHave(a.SHA()) || !allHave(b.SHA()) {
 			t.Errorf("LoadAll through the AutoPipeliner: not every node has every script")
+		}
+		if err := KillScript(ctx, s.ap); !errors.Is(err, ErrNotBusy) {
+			t.Errorf("KillScript with no script running: %v, want ErrNotBusy", err)
 		}
 	})
 }
