@@ -85,9 +85,10 @@ func (e *CrossSlotError) Error() string {
 // Is reports whether target is ErrCrossSlot.
 func (e *CrossSlotError) Is(target error) bool { return target == ErrCrossSlot }
 
-// isCluster reports whether c sends to a Redis Cluster.
+// isCluster reports whether c sends to a Redis Cluster (an AutoPipeliner
+// does when it was made from a ClusterClient).
 func isCluster(c redis.Scripter) bool {
-	_, ok := c.(*redis.ClusterClient)
+	_, ok := clientOf(c).(*redis.ClusterClient)
 	return ok
 }
 

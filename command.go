@@ -51,6 +51,10 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 	if bySHA {
 		cmdArgs[1] = s.shaArg
 	}
+	ap, batched := c.(*redis.AutoPipeliner)
+	if batched && !bySHA {
+		cmdArgs[1] = s.rawBodyArg
+	}
 	cmdArgs[2] = len(keys)
 	for i, key := range keys {
 		cmdArgs[3+i] = key
@@ -60,7 +64,11 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3) // how a cluster client routes it
 	}
-	_ = p.Process(ctx, cmd) // the error is on cmd
+	if !batched {
+		_ = p.Process(ctx, cmd) // the error is on cmd
+	} else if ok, err := sendAuto(ctx, ap, cmd); !ok {
+		return failedCmd(ctx, s.sha, err)
+	}
 	if cmd.held != nil {
 		cmd.SetErr(cmd.held) // see cluster_guard.go
 	}
@@ -111,6 +119,14 @@ func (b *scriptBody) MarshalBinary() ([]byte, error) { return b.text, nil }
 
 // String names the script, for logs and traces.
 func (b *scriptBody) String() string { return "<script " + b.script.name + ">" }
+
+// rawBody is the source argument of an EVAL that Run sends through an
+// *redis.AutoPipeliner (its NOSCRIPT fallback). The AutoPipeliner sends
+// it in a pipeline, whose EVALs OptimizePipelines's hook turns into a
+// SCRIPT LOAD and EVALSHAs, and a SCRIPT FLUSH landing between the two
+// would fail the call with NOSCRIPT. The hook does not recognise this
+// type: the EVAL goes as it is, carrying the source.
+type rawBody struct{ *scriptBody }
 
 // scriptSHA is the SHA1 argument of an EVALSHA that OptimizePipelines's
 // hook rewrote from an EVAL: it writes the SHA1, and, unlike a plain

@@ -142,9 +142,10 @@ func hasFlag(flags []string, flag string) bool {
 // proves nothing ran (a new node, FUNCTION FLUSH, a restart without
 // persistence), Call loads the library there, as Load does (on a
 // *redis.ClusterClient, on the master of the first key, or on every master
-// for a call without keys), and sends the call once more. No other error
-// causes a second send: a function whose outcome is unknown is never run
-// twice. A function's own reply that looks like a cluster redirection is
+// for a call without keys), and sends the call once more; again if the
+// library went missing once more in between (another client's FUNCTION
+// FLUSH), up to 32 loads per Call. No other error causes another send: a
+// function whose outcome is unknown is never run twice. A function's own reply that looks like a cluster redirection is
 // not followed, as for Run.
 //
 // Inside a pipeline or transaction Call queues the FCALL and nothing is
@@ -172,6 +173,12 @@ func (f *Function) Call(ctx context.Context, c redis.Scripter, keys []string, ar
 	return cmd
 }
 
+// maxReloads bounds how many times one Call loads the library again: a
+// library deleted again and again (a FUNCTION FLUSH every few
+// milliseconds on a busy server goes between half the loads and their
+// calls), or a replica that never gets it, cannot keep a Call going.
+const maxReloads = 32
+
 // call is Call, observed by obs when it is not nil.
 func (f *Function) call(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) *redis.Cmd {
 	if err := f.checkCall(c, keys); err != nil {
@@ -180,21 +187,25 @@ func (f *Function) call(ctx context.Context, c redis.Scripter, keys []string, ar
 	if p, ok := c.(redis.Pipeliner); ok {
 		return f.send(ctx, p, keys, args, nil)
 	}
-	if cc, ok := c.(*redis.ClusterClient); ok {
+	if cc, ok := clientOf(c).(*redis.ClusterClient); ok {
 		if err := guardCluster(ctx, cc); err != nil {
 			return failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: listing the cluster's nodes: %w", f.name, err))
 		}
 	}
 	cmd := f.send(ctx, c, keys, args, obs)
-	if isNoFunction(cmd.Err()) {
-		if obs != nil {
+	// The library can go again between the load and the call (another
+	// client's FUNCTION FLUSH): each "not found" proves nothing ran. The
+	// call after a load goes straight to the client, not into an
+	// AutoPipeliner's next batch, to keep that window short.
+	for reloads := 0; isNoFunction(cmd.Err()) && reloads < maxReloads; reloads++ {
+		if obs != nil && obs.FallbackAt.IsZero() {
 			obs.FallbackAt = time.Now()
 		}
 		if err := f.lib.reload(ctx, c, keys); err != nil {
 			cmd.SetErr(fmt.Errorf("redislua: function %s not found on the server; loading library %s again: %w", f.name, f.lib.name, err))
 			return cmd
 		}
-		cmd = f.send(ctx, c, keys, args, obs)
+		cmd = f.send(ctx, clientOf(c), keys, args, obs)
 	}
 	if err := cmd.Err(); err != nil {
 		if mapped := f.mapError(err); mapped != err {
@@ -253,7 +264,11 @@ func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, ar
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3)
 	}
-	_ = p.Process(ctx, cmd)
+	if ap, ok := c.(*redis.AutoPipeliner); !ok {
+		_ = p.Process(ctx, cmd)
+	} else if ok, err := sendAuto(ctx, ap, cmd); !ok {
+		return failedFcall(ctx, f.name, err)
+	}
 	if cmd.held != nil {
 		cmd.SetErr(cmd.held) // see cluster_guard.go
 	}

@@ -71,6 +71,7 @@ func (l *Library) Load(ctx context.Context, c redis.Scripter, opts *LoadOptions)
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading function library %s", ErrNilClient, l.name)
 	}
+	c = clientOf(c)
 	if _, ok := c.(redis.Pipeliner); ok {
 		return fmt.Errorf("%w: loading function library %s", ErrPipeline, l.name)
 	}
@@ -167,7 +168,7 @@ func (l *Library) checkLoad(err error) error {
 // or on a *redis.ClusterClient the master of the first key (every master
 // for a call without keys). Unlike Load, it does not replace other code.
 func (l *Library) reload(ctx context.Context, c redis.Scripter, keys []string) error {
-	cc, ok := c.(*redis.ClusterClient)
+	cc, ok := clientOf(c).(*redis.ClusterClient)
 	if !ok || len(keys) == 0 {
 		return l.Load(ctx, c, nil)
 	}

@@ -31,6 +31,9 @@ func KillScript(ctx context.Context, c redis.UniversalClient) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: KillScript", ErrNilClient)
 	}
+	if u, ok := clientOf(c).(redis.UniversalClient); ok {
+		c = u // not queued behind the busy script on an AutoPipeliner
+	}
 	cc, ok := c.(*redis.ClusterClient)
 	if !ok {
 		return killOn(ctx, c)

@@ -136,9 +136,12 @@ func endCall(ctx context.Context, o Observer, call *Call, err error) {
 // c, a *redis.Client, *redis.ClusterClient or *redis.Ring: each Run or
 // Call once (with its fallback), each pipeline or transaction of c that
 // carries such calls once, and the events that packages built on scripts
-// report for calls on c. Call it once, when the client is created; a
-// later call replaces the observer, and a nil o (or a nil pointer of an
-// Observer type) stops the observation.
+// report for calls on c. Calls through an *redis.AutoPipeliner made from c
+// are calls through c, each heard once as a call; the AutoPipeliner's
+// batches are not reported as pipelines. Observe given an AutoPipeliner
+// observes its client. Call it once, when the client is created; a later
+// call replaces the observer, and a nil o (or a nil pointer of an Observer
+// type) stops the observation.
 //
 // What is not observed: calls through a *redis.Conn, a *redis.Tx used
 // directly (not as a pipeline), a clone of c made by WithTimeout (another
@@ -153,6 +156,11 @@ func endCall(ctx context.Context, o Observer, call *Call, err error) {
 func Observe(c redis.UniversalClient, o Observer) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: Observe", ErrNilClient)
+	}
+	if ap, ok := c.(*redis.AutoPipeliner); ok {
+		if cc, ok := clientOf(ap).(redis.UniversalClient); ok {
+			c = cc // its calls are its client's
+		}
 	}
 	key, ok := clientKey(c)
 	if !ok {
@@ -240,6 +248,9 @@ func observerOf(c any) Observer {
 	if observedClients.Load() == 0 {
 		return nil
 	}
+	if ap, ok := c.(*redis.AutoPipeliner); ok {
+		c = clientOf(ap)
+	}
 	key, ok := clientKey(c)
 	if !ok || key == 0 {
 		return nil
@@ -258,6 +269,9 @@ func observerOf(c any) Observer {
 
 // clientAddr is the address a call on c goes to, when c has one.
 func clientAddr(c any) string {
+	if ap, ok := c.(*redis.AutoPipeliner); ok {
+		c = clientOf(ap)
+	}
 	if c, ok := c.(*redis.Client); ok {
 		return c.Options().Addr
 	}

@@ -14,7 +14,8 @@ import (
 )
 
 // OptimizePipelines installs go-redis hooks on c (a *redis.Client,
-// *redis.ClusterClient or *redis.Ring) so that a pipeline or transaction
+// *redis.ClusterClient or *redis.Ring; given an *redis.AutoPipeliner, on
+// the client it was made from) so that a pipeline or transaction
 // sends each script's source once per server instead of with every call,
 // and maps the errors of queued script commands as Run does outside
 // pipelines. Call it once, when the client is created.
@@ -59,6 +60,12 @@ import (
 func OptimizePipelines(c interface{ AddHook(redis.Hook) }) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: OptimizePipelines", ErrNilClient)
+	}
+	if ap, ok := c.(*redis.AutoPipeliner); ok {
+		// Its AddHook hooks its client: hook that client as itself.
+		if u, ok := clientOf(ap).(interface{ AddHook(redis.Hook) }); ok {
+			c = u
+		}
 	}
 	switch c := c.(type) {
 	case *redis.ClusterClient:

@@ -350,6 +350,7 @@ func (r *Registry) LoadAll(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading scripts", ErrNilClient)
 	}
+	c = clientOf(c)
 	err := r.loadScripts(ctx, c)
 	var errs []error
 	for _, l := range r.Libraries() {

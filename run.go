@@ -48,6 +48,14 @@ import (
 // it (to mark it never to be re-sent), so the slice Exec returns holds a
 // redis.Cmder that is not a *redis.Cmd.
 //
+// Through an *redis.AutoPipeliner (go-redis's experimental batching
+// client), Run is Run on the client it was made from, with the same checks,
+// errors and single NOSCRIPT fallback, its commands sent in the
+// AutoPipeliner's batches (docs/autopipelining.md). The context still
+// counts: nothing is sent once it has ended, and a call whose context ends
+// while its command waits in a batch returns then, with the context's
+// error; the script may still run.
+//
 // Errors are set on the returned command (so cmd.Err() is already mapped):
 // a *ScriptError naming the script, file and line for errors raised while
 // the script ran, a *SyntaxError if the server cannot compile it, and
@@ -81,7 +89,7 @@ func (s *Script) run(ctx context.Context, c redis.Scripter, keys []string, args 
 	if p, ok := c.(redis.Pipeliner); ok {
 		return s.eval(ctx, p, keys, args, nil)
 	}
-	if cc, ok := c.(*redis.ClusterClient); ok {
+	if cc, ok := clientOf(c).(*redis.ClusterClient); ok {
 		if err := guardCluster(ctx, cc); err != nil {
 			return failedCmd(ctx, s.sha, fmt.Errorf("redislua: running script %s: listing the cluster's nodes: %w", s.name, err))
 		}
@@ -164,12 +172,14 @@ func (s *Script) checkCall(c redis.Scripter, keys []string, args []any) error {
 
 // Load sends SCRIPT LOAD so that later calls need only EVALSHA. On a
 // *redis.ClusterClient it loads the script on every master and replica,
-// hooking each node against scripts' redirect replies as Run does.
+// hooking each node against scripts' redirect replies as Run does; through
+// an *redis.AutoPipeliner, on the client it was made from.
 // Inside a pipeline it queues the command, whose result arrives with Exec.
 func (s *Script) Load(ctx context.Context, c redis.Scripter) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: loading script %s", ErrNilClient, s.name)
 	}
+	c = clientOf(c)
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		return eachNode(ctx, cc, func(ctx context.Context, node *redis.Client) error {
 			return s.checkLoaded(node.ScriptLoad(ctx, s.src.Text))
@@ -200,6 +210,7 @@ func (s *Script) Exists(ctx context.Context, c redis.Scripter) (bool, error) {
 	if isNilClient(c) {
 		return false, fmt.Errorf("%w: checking script %s", ErrNilClient, s.name)
 	}
+	c = clientOf(c)
 	if _, ok := c.(redis.Pipeliner); ok {
 		return false, fmt.Errorf("%w: Exists of script %s", ErrPipeline, s.name)
 	}

@@ -35,8 +35,9 @@ type Script struct {
 	checkSlots, crossSlotOK bool
 
 	// The SHA1 and source boxed once, as command arguments; shaRefArg is
-	// the SHA1 as the pipeline hook writes it (see scriptSHA).
-	shaArg, bodyArg, shaRefArg any
+	// the SHA1 as the pipeline hook writes it (see scriptSHA), rawBodyArg
+	// the source as Run sends it through an AutoPipeliner (see rawBody).
+	shaArg, bodyArg, shaRefArg, rawBodyArg any
 }
 
 // MaxScriptSize is the largest script source, after @include expansion,
@@ -174,7 +175,8 @@ func newScript(name, file, text string, cfg config, fsys fs.FS) (*Script, error)
 
 		shaArg: sha,
 	}
-	s.bodyArg = &scriptBody{script: s, text: []byte(src.Text)}
+	body := &scriptBody{script: s, text: []byte(src.Text)}
+	s.bodyArg, s.rawBodyArg = body, &rawBody{body}
 	s.shaRefArg = &scriptSHA{script: s, sha: []byte(sha)}
 	if header.Declared() {
 		s.keyMin, s.keyMax = luasrc.Range(header.Keys)

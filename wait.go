@@ -78,7 +78,11 @@ func (e *ReplicaError) Is(target error) bool { return target == ErrTooFewReplica
 //
 // c must be a *redis.Client (standalone, or a Sentinel failover client) or
 // a *redis.ClusterClient, on which the script goes to the master of its
-// first key's slot; anything else is ErrWaitUnsupported, and a bad r is
+// first key's slot, or an *redis.AutoPipeliner made from either: the
+// script and the WAIT then go on that client, in a pipeline of their own
+// and not in the AutoPipeliner's batches (WAIT counts the writes of its own
+// connection, and the AutoPipeliner sends WAIT apart from its batches).
+// Anything else is ErrWaitUnsupported, and a bad r is
 // ErrInvalidReplicas, both before anything is sent. During a cluster
 // resharding the call may fail with the node's MOVED or ASK reply, which is
 // not followed: the script did not run then (unless it returned such a text
@@ -88,6 +92,7 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 		cmd := s.Run(ctx, c, keys, args...)
 		return cmd, cmd.Err()
 	}
+	c = clientOf(c) // the script and WAIT share a pipeline of their own
 	o := observerOf(c)
 	if o == nil {
 		return s.runAndWait(ctx, c, r, keys, args, nil)
@@ -152,7 +157,7 @@ func (s *Script) waitError(err error) error {
 
 // Check reports whether RunAndWait can wait for r on client c, without
 // sending anything: ErrWaitUnsupported unless c is a *redis.Client or a
-// *redis.ClusterClient, ErrInvalidReplicas when r.N is under 1 or
+// *redis.ClusterClient (or an *redis.AutoPipeliner made from one), ErrInvalidReplicas when r.N is under 1 or
 // r.Timeout is under 1ms or not below c's ReadTimeout. RunAndWait makes
 // this check on every call; a constructor that takes a Replicas option
 // can make it once, up front. The zero Replicas asks for nothing and is
@@ -163,7 +168,7 @@ func (r Replicas) Check(c redis.Scripter) error { return r.checkFor(c) }
 // *redis.ClusterClient, whose ReadTimeout bounds r.Timeout.
 func (r Replicas) checkFor(c redis.Scripter) error {
 	var readTimeout time.Duration // 0 or less: replies never time out
-	switch c := c.(type) {
+	switch c := clientOf(c).(type) {
 	case *redis.Client:
 		readTimeout = c.Options().ReadTimeout
 	case *redis.ClusterClient:

@@ -134,3 +134,29 @@ func ServerAndCluster(t *testing.T) map[string]redis.UniversalClient {
 		"cluster": SharedCluster(t),
 	}
 }
+
+// AutoPipelined runs fn, as subtests "redis" and "cluster", with the
+// AutoPipeliner (go-redis's experimental batching client, made by
+// AutoPipeline) of a fresh redis-server's client and of a shared-cluster
+// client, and with that client.
+func AutoPipelined(t *testing.T, fn func(t *testing.T, ap *redis.AutoPipeliner, c redis.UniversalClient)) {
+	t.Helper()
+	t.Run("redis", func(t *testing.T) {
+		c := Real(t).Client
+		ap, err := c.AutoPipeline()
+		if err != nil {
+			t.Fatalf("AutoPipeline: %v", err)
+		}
+		t.Cleanup(func() { _ = ap.Close() })
+		fn(t, ap, c)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		c := SharedCluster(t)
+		ap, err := c.AutoPipeline()
+		if err != nil {
+			t.Fatalf("AutoPipeline: %v", err)
+		}
+		t.Cleanup(func() { _ = ap.Close() })
+		fn(t, ap, c)
+	})
+}
