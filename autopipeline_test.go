@@ -573,6 +573,18 @@ func TestAutoPipelinerClientOf(t *testing.T) {
 	if got := clientOf(c); got != redis.Scripter(c) {
 		t.Errorf("clientOf(client) = %T, want the client itself", got)
 	}
+	// Alternating, through the one-entry cache: each gets its own client.
+	for i := range 4 {
+		if got := clientOf(ap); got != redis.Scripter(c) {
+			t.Errorf("round %d: clientOf(server's AutoPipeliner) = %T %p, want %p", i, got, got, c)
+		}
+		if got := clientOf(ap); got != redis.Scripter(c) {
+			t.Errorf("round %d, again: clientOf(server's AutoPipeliner) = %T %p, want %p", i, got, got, c)
+		}
+		if got := clientOf(cap); got != redis.Scripter(cc) {
+			t.Errorf("round %d: clientOf(cluster's AutoPipeliner) = %T %p, want %p", i, got, got, cc)
+		}
+	}
 }
 
 // OptimizePipelines and Observe given an AutoPipeliner act on its client:

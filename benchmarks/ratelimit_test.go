@@ -50,7 +50,16 @@ type rateImpl struct {
 	storage func(key string) string
 }
 
-func rateImpls(tb testing.TB, c *redis.Client, r rateRegime) []rateImpl {
+// rateClient is what both libraries' limiters run on: a *redis.Client or
+// its *redis.AutoPipeliner.
+type rateClient interface {
+	redis.Scripter
+	Del(ctx context.Context, keys ...string) *redis.IntCmd
+	EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd
+	EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd
+}
+
+func rateImpls(tb testing.TB, c rateClient, r rateRegime) []rateImpl {
 	tb.Helper()
 	logLimiter, err := ratelimit.New(c, r.limit, r.window, nil)
 	if err != nil {
