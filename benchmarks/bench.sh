@@ -87,4 +87,5 @@ for g in "${groups[@]}"; do
   fi
 done
 echo
-echo "== benchmarks took $((SECONDS - start)) s; raw results in $(pwd)/$OUT"
+case "$OUT" in /*) where=$OUT ;; *) where=$(pwd)/$OUT ;; esac
+echo "== benchmarks took $((SECONDS - start)) s; raw results in $where"
