@@ -18,6 +18,8 @@ func IsNil(c any) bool {
 		return v == nil
 	case *redis.ClusterClient:
 		return v == nil
+	case *redis.AutoPipeliner:
+		return v == nil
 	}
 	v := reflect.ValueOf(c)
 	return v.Kind() == reflect.Pointer && v.IsNil()
