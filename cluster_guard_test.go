@@ -361,7 +361,7 @@ func TestNodeRefusalProbeOnAReplica(t *testing.T) {
 					t.Fatalf("EVAL on the replica: %v, want %q", err, readOnly)
 				}
 			}
-			oc := &onceCmd{Cmd: redis.NewCmd(ctx, cmdEvalSha, s.sha, 0), script: s}
+			oc := &onceCmd{Cmd: *redis.NewCmd(ctx, cmdEvalSha, s.sha, 0), script: s}
 			if got := (replyHook{node: tc.node}).isNodeRefusal(ctx, oc, readOnly, false); got != tc.want {
 				t.Errorf("isNodeRefusal = %v, want %v", got, tc.want)
 			}

@@ -31,9 +31,10 @@ type processor interface {
 // It builds the command itself, as go-redis's Eval methods do but marked
 // NoRetry (see onceCmd), and hands it to Process, so that args never reach
 // an interface method: the caller's variadic slice then stays on its
-// stack, and the boxed payload is reused, making Run allocate no more than
-// a raw client.EvalSha. call, if not nil, is the observed call the
-// command belongs to.
+// stack, the boxed payload and name are reused, and the wrapper shares
+// the command's allocation, making Run allocate 2 fewer times than a raw
+// client.EvalSha. call, if not nil, is the observed call the command
+// belongs to.
 func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []string, args []any, call *Call) *redis.Cmd {
 	bySHA := name == cmdEvalSha || name == cmdEvalShaRO
 	p, ok := c.(processor)
@@ -46,7 +47,17 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 		return sendWithMethods(ctx, c, name, payload, keys, slices.Clone(args))
 	}
 	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(flat))
-	cmdArgs[0] = name
+	// The names as constants: boxed without allocating, as name would be.
+	switch name {
+	case cmdEvalSha:
+		cmdArgs[0] = cmdEvalSha
+	case cmdEvalShaRO:
+		cmdArgs[0] = cmdEvalShaRO
+	case cmdEvalRO:
+		cmdArgs[0] = cmdEvalRO
+	default:
+		cmdArgs[0] = cmdEval
+	}
 	cmdArgs[1] = s.bodyArg
 	if bySHA {
 		cmdArgs[1] = s.shaArg
@@ -60,7 +71,8 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 		cmdArgs[3+i] = key
 	}
 	cmdArgs = append(cmdArgs, flat...)
-	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...), script: s, call: call}
+	cmd := &onceCmd{script: s, call: call}
+	cmd.Cmd = *redis.NewCmd(ctx, cmdArgs...) // one allocation for both
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3) // how a cluster client routes it
 	}
@@ -72,7 +84,7 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 	if cmd.held != nil {
 		cmd.SetErr(cmd.held) // see cluster_guard.go
 	}
-	return cmd.Cmd
+	return &cmd.Cmd
 }
 
 // onceCmd is a script command that go-redis must not send again once it
@@ -83,7 +95,7 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 // which prove the script did not run; the node hooks of cluster_guard.go
 // hold back such a reply when the script, not the node, wrote it.
 type onceCmd struct {
-	*redis.Cmd
+	redis.Cmd
 	script *Script   // nil for a function call
 	fn     *Function // nil for a script
 	// call is the observed call the command belongs to (see Observe), or

@@ -260,7 +260,8 @@ func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, ar
 		cmdArgs[3+i] = key
 	}
 	cmdArgs = append(cmdArgs, flat...)
-	cmd := &onceCmd{Cmd: redis.NewCmd(ctx, cmdArgs...), fn: f, call: obs}
+	cmd := &onceCmd{fn: f, call: obs}
+	cmd.Cmd = *redis.NewCmd(ctx, cmdArgs...) // one allocation for both
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3)
 	}
@@ -272,7 +273,7 @@ func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, ar
 	if cmd.held != nil {
 		cmd.SetErr(cmd.held) // see cluster_guard.go
 	}
-	return cmd.Cmd
+	return &cmd.Cmd
 }
 
 // probeHead is the first line of the EVAL probe that stands for a call of
