@@ -48,24 +48,72 @@ type valueCmd interface {
 type stub struct{ r *replies }
 
 func (s stub) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (s stub) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+
+// ProcessPipelineHook answers every command of a pipeline (an
+// AutoPipeliner's batch) as ProcessHook answers one.
+func (s stub) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		var first error
+		for _, cmd := range cmds {
+			if err := s.answer(cmd); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 }
 
 func (s stub) ProcessHook(redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c, ok := cmd.(valueCmd)
-		if !ok || cmdName(cmd) != "evalsha" {
-			cmd.SetErr(fmt.Errorf("stub: unexpected %v", cmd.Args()))
-			return cmd.Err()
+	return func(ctx context.Context, cmd redis.Cmder) error { return s.answer(cmd) }
+}
+
+// answer sets cmd's recorded reply, or an error.
+func (s stub) answer(cmd redis.Cmder) error {
+	c, ok := cmd.(valueCmd)
+	if !ok || cmdName(cmd) != "evalsha" {
+		cmd.SetErr(fmt.Errorf("stub: unexpected %v", cmd.Args()))
+		return cmd.Err()
+	}
+	v, ok := s.r.bySHA[fmt.Sprint(cmd.Args()[1])]
+	if !ok {
+		cmd.SetErr(fmt.Errorf("stub: no reply recorded for %v", cmd.Args()))
+		return cmd.Err()
+	}
+	c.SetVal(v)
+	return nil
+}
+
+// BenchmarkClientOnlyAutoPipeline is BenchmarkClientOnly's per-call group
+// through the stub client's AutoPipeliner, from 1 and 256 goroutines:
+// what the library adds to go-redis's batching with no network and no
+// server, the part of BenchmarkConcurrency's ratios that is its own.
+func BenchmarkClientOnlyAutoPipeline(b *testing.B) {
+	ctx := context.Background()
+	recording, stubbed := clientOnly(b)
+	if err := script("incr").Load(ctx, recording); err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range perCallVariants(recording)[:2] {
+		if err := v.op(ctx); err != nil {
+			b.Fatalf("%s on the server: %v", v.name, err)
 		}
-		v, ok := s.r.bySHA[fmt.Sprint(cmd.Args()[1])]
-		if !ok {
-			cmd.SetErr(fmt.Errorf("stub: no reply recorded for %v", cmd.Args()))
-			return cmd.Err()
-		}
-		c.SetVal(v)
-		return nil
+	}
+	ap, err := stubbed.AutoPipeline()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ap.Close() })
+	s := script("incr")
+	sha := s.SHA()
+	variants := []variant{
+		{"raw-evalsha-ap", func(ctx context.Context) error { return ap.EvalSha(ctx, sha, perCallKeys, 1).Err() }},
+		{"raw-evalsha-ap-again", func(ctx context.Context) error { return ap.EvalSha(ctx, sha, perCallKeys, 1).Err() }},
+		{"redislua-run-ap", func(ctx context.Context) error { return s.Run(ctx, ap, perCallKeys, 1).Err() }},
+	}
+	for _, g := range []int{1, 256} {
+		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
+			runPaired(b, g, 20000, asPaired(variants))
+		})
 	}
 }
 
