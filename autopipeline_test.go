@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redislua/redislua/internal/redistest"
+	"github.com/redislua/redislua/internal/testbackend"
 )
 
 // apSetup is an AutoPipeliner on a real server or on the shared cluster,
@@ -22,7 +23,7 @@ type apSetup struct {
 	client redis.UniversalClient
 	// masters runs fn on the standalone server, or on every master.
 	masters func(ctx context.Context, fn func(ctx context.Context, c *redis.Client) error) error
-	sent    *nameCounter
+	sent    *testbackend.Recorder
 }
 
 // autoPipelined runs fn with an AutoPipeliner of a fresh redis-server and
@@ -50,7 +51,7 @@ func autoPipelined(t *testing.T, fn func(t *testing.T, s apSetup)) {
 
 func newAPSetup(t *testing.T, c redis.UniversalClient, optimize bool, masters func(context.Context, func(context.Context, *redis.Client) error) error) apSetup {
 	t.Helper()
-	sent := &nameCounter{}
+	sent := &testbackend.Recorder{}
 	c.AddHook(sent)
 	if optimize {
 		if err := OptimizePipelines(c); err != nil {
@@ -70,44 +71,6 @@ func newAPSetup(t *testing.T, c redis.UniversalClient, optimize bool, masters fu
 	}
 	t.Cleanup(func() { _ = ap.Close() })
 	return apSetup{ap: ap, client: c, masters: masters, sent: sent}
-}
-
-// nameCounter counts the commands a client's hooks see by name, alone or
-// in pipelines (an AutoPipeliner's batches included).
-type nameCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (h *nameCounter) add(cmd redis.Cmder) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.n == nil {
-		h.n = map[string]int{}
-	}
-	h.n[strings.ToLower(cmd.Name())]++
-}
-
-func (h *nameCounter) get(name string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.n[name]
-}
-
-func (h *nameCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *nameCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.add(cmd)
-		return next(ctx, cmd)
-	}
-}
-func (h *nameCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			h.add(cmd)
-		}
-		return next(ctx, cmds)
-	}
 }
 
 // flushLoop runs flush every few milliseconds until the returned stop is
@@ -147,6 +110,44 @@ const (
 	apCalls   = 60
 )
 
+// storm runs apWorkers goroutines making apCalls calls each, spread over
+// keys, until all are done; then stops the flush loop and checks that no
+// call failed and that the counters at keys add up to the number of calls
+// (none ran twice or not at all). It returns the flushes made meanwhile.
+func storm(t *testing.T, s apSetup, keys []string, stop func() int, call func(key string) error) (flushes int) {
+	t.Helper()
+	var failures atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for w := range apWorkers {
+		wg.Go(func() {
+			for i := range apCalls {
+				if err := call(keys[(w+i)%len(keys)]); err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	flushes = stop()
+	if n := failures.Load(); n > 0 {
+		t.Errorf("%d of %d calls failed; first: %v", n, apWorkers*apCalls, firstErr.Load())
+	}
+	var total int64
+	for _, k := range keys {
+		v, err := s.client.Get(context.Background(), k).Int64()
+		if err != nil {
+			t.Fatalf("GET %s: %v", k, err)
+		}
+		total += v
+	}
+	if want := int64(apWorkers * apCalls); total != want {
+		t.Errorf("counters add up to %d, want %d (a call ran twice or not at all)", total, want)
+	}
+	return flushes
+}
+
 // Many goroutines run a side-effecting script through one AutoPipeliner
 // while the script cache is flushed (on every master) every few
 // milliseconds: every call succeeds and runs exactly once, so the counters
@@ -165,41 +166,13 @@ func TestAutoPipelinerScriptFlush(t *testing.T) {
 		stop := flushLoop(t, func(ctx context.Context) error {
 			return s.masters(ctx, func(ctx context.Context, c *redis.Client) error { return c.ScriptFlush(ctx).Err() })
 		})
-		var failures atomic.Int64
-		var firstErr atomic.Value
-		var wg sync.WaitGroup
-		for w := range apWorkers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range apCalls {
-					if err := incr.Run(ctx, s.ap, []string{keys[(w+i)%len(keys)]}, 1).Err(); err != nil {
-						failures.Add(1)
-						firstErr.CompareAndSwap(nil, err)
-					}
-				}
-			}()
+		flushes := storm(t, s, keys, stop, func(key string) error {
+			return incr.Run(ctx, s.ap, []string{key}, 1).Err()
+		})
+		if flushes == 0 || s.sent.Seen("eval") == 0 {
+			t.Errorf("%d flushes, %d EVAL fallbacks: the test did not exercise NOSCRIPT", flushes, s.sent.Seen("eval"))
 		}
-		wg.Wait()
-		flushes := stop()
-		if n := failures.Load(); n > 0 {
-			t.Errorf("%d of %d calls failed; first: %v", n, apWorkers*apCalls, firstErr.Load())
-		}
-		var total int64
-		for _, k := range keys {
-			v, err := s.client.Get(ctx, k).Int64()
-			if err != nil {
-				t.Fatalf("GET %s: %v", k, err)
-			}
-			total += v
-		}
-		if want := int64(apWorkers * apCalls); total != want {
-			t.Errorf("counters add up to %d, want %d (a call ran twice or not at all)", total, want)
-		}
-		if flushes == 0 || s.sent.get("eval") == 0 {
-			t.Errorf("%d flushes, %d EVAL fallbacks: the test did not exercise NOSCRIPT", flushes, s.sent.get("eval"))
-		}
-		t.Logf("%d flushes, %d EVALSHA, %d EVAL", flushes, s.sent.get("evalsha"), s.sent.get("eval"))
+		t.Logf("%d flushes, %d EVALSHA, %d EVAL", flushes, s.sent.Seen("evalsha"), s.sent.Seen("eval"))
 	})
 }
 
@@ -237,42 +210,14 @@ func TestAutoPipelinerFunctionFlush(t *testing.T) {
 						return err
 					})
 				})
-				var failures atomic.Int64
-				var firstErr atomic.Value
-				var wg sync.WaitGroup
-				for w := range apWorkers {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for i := range apCalls {
-							if err := fn.Call(ctx, s.ap, []string{keys[(w+i)%len(keys)]}, 1).Err(); err != nil {
-								failures.Add(1)
-								firstErr.CompareAndSwap(nil, err)
-							}
-						}
-					}()
-				}
-				wg.Wait()
-				flushes := stop()
-				if n := failures.Load(); n > 0 {
-					t.Errorf("%d of %d calls failed; first: %v", n, apWorkers*apCalls, firstErr.Load())
-				}
-				var total int64
-				for _, k := range keys {
-					v, err := s.client.Get(ctx, k).Int64()
-					if err != nil {
-						t.Fatalf("GET %s: %v", k, err)
-					}
-					total += v
-				}
-				if want := int64(apWorkers * apCalls); total != want {
-					t.Errorf("counters add up to %d, want %d", total, want)
-				}
+				flushes := storm(t, s, keys, stop, func(key string) error {
+					return fn.Call(ctx, s.ap, []string{key}, 1).Err()
+				})
 				// Only calls that found the function missing are sent again.
-				if flushes == 0 || s.sent.get("fcall") <= apWorkers*apCalls {
-					t.Errorf("%d flushes, %d FCALL for %d calls: the test did not exercise a missing function", flushes, s.sent.get("fcall"), apWorkers*apCalls)
+				if flushes == 0 || s.sent.Seen("fcall") <= apWorkers*apCalls {
+					t.Errorf("%d flushes, %d FCALL for %d calls: the test did not exercise a missing function", flushes, s.sent.Seen("fcall"), apWorkers*apCalls)
 				}
-				t.Logf("%d runs of FUNCTION %s, %d FCALL", flushes, strings.ToUpper(how), s.sent.get("fcall"))
+				t.Logf("%d runs of FUNCTION %s, %d FCALL", flushes, strings.ToUpper(how), s.sent.Seen("fcall"))
 			})
 		})
 	}
@@ -300,24 +245,24 @@ func TestAutoPipelinerErrors(t *testing.T) {
 		if !isCluster {
 			return
 		}
-		before := s.sent.get("evalsha") + s.sent.get("eval")
+		before := s.sent.Seen("evalsha") + s.sent.Seen("eval")
 		err = reg.Run(ctx, s.ap, "two", []string{"ap:a", "ap:b"}).Err()
 		var cse *CrossSlotError
 		if !errors.Is(err, ErrCrossSlot) || !errors.As(err, &cse) {
 			t.Errorf("Run two on a cluster: %v (%T), want a *CrossSlotError", err, err)
 		}
-		if after := s.sent.get("evalsha") + s.sent.get("eval"); after != before {
+		if after := s.sent.Seen("evalsha") + s.sent.Seen("eval"); after != before {
 			t.Errorf("%d script commands sent for a cross-slot call, want none", after-before)
 		}
 		lib := "aperr"
 		lreg := libRegistry(t, map[string]string{lib + ".lua": counterLib(lib)})
 		fn, _ := lreg.Function(lib + "_incr")
-		before = s.sent.get("fcall")
+		before = s.sent.Seen("fcall")
 		err = fn.Call(ctx, s.ap, []string{"ap:a", "ap:b"}).Err()
 		if !errors.Is(err, ErrCrossSlot) {
 			t.Errorf("Function.Call on a cluster with cross-slot keys: %v, want ErrCrossSlot", err)
 		}
-		if after := s.sent.get("fcall"); after != before {
+		if after := s.sent.Seen("fcall"); after != before {
 			t.Errorf("%d FCALL sent for a cross-slot call, want none", after-before)
 		}
 	})
@@ -341,11 +286,11 @@ func TestAutoPipelinerContext(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		before := s.sent.get("evalsha") + s.sent.get("eval")
+		before := s.sent.Seen("evalsha") + s.sent.Seen("eval")
 		if err := incr.Run(ctx, s.ap, []string{key}, 1).Err(); !errors.Is(err, context.Canceled) {
 			t.Errorf("Run with a cancelled context: %v, want context.Canceled", err)
 		}
-		if after := s.sent.get("evalsha") + s.sent.get("eval"); after != before {
+		if after := s.sent.Seen("evalsha") + s.sent.Seen("eval"); after != before {
 			t.Errorf("%d commands sent with a cancelled context, want none", after-before)
 		}
 		if n, err := s.client.Exists(context.Background(), key).Result(); err != nil || n != 0 {

@@ -114,6 +114,14 @@ func (r *Recorder) Take() []string {
 	return out
 }
 
+// Seen returns how many commands named name were recorded since the last
+// Take, without forgetting them.
+func (r *Recorder) Seen(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Count(r.names, name)
+}
+
 // Count returns how many of names equal name.
 func Count(names []string, name string) int {
 	n := 0
