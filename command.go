@@ -26,26 +26,39 @@ type processor interface {
 }
 
 // send runs EVAL-family command name of script s on c: with its SHA1 for
-// EVALSHA(_RO), with its source for EVAL(_RO).
-//
-// It builds the command itself, as go-redis's Eval methods do but marked
-// NoRetry (see onceCmd), and hands it to Process, so that args never reach
-// an interface method: the caller's variadic slice then stays on its
-// stack, the boxed payload and name are reused, and the wrapper shares
-// the command's allocation, making Run allocate 2 fewer times than a raw
-// client.EvalSha. call, if not nil, is the observed call the command
-// belongs to.
+// EVALSHA(_RO), with its source for EVAL(_RO). call, if not nil, is the
+// observed call the command belongs to.
 func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []string, args []any, call *Call) *redis.Cmd {
-	bySHA := name == cmdEvalSha || name == cmdEvalShaRO
-	p, ok := c.(processor)
-	flat, known := flatArgs(args)
-	if !ok || !known {
+	cmd := s.command(ctx, c, name, keys, args, call)
+	if cmd == nil {
 		payload := s.src.Text
-		if bySHA {
+		if name == cmdEvalSha || name == cmdEvalShaRO {
 			payload = s.sha
 		}
 		return sendWithMethods(ctx, c, name, payload, keys, slices.Clone(args))
 	}
+	if !process(ctx, c, cmd) {
+		return failedCmd(ctx, s.sha, contextError(ctx))
+	}
+	return cmd.result()
+}
+
+// command builds EVAL-family command name of script s, as go-redis's Eval
+// methods do but marked NoRetry (see onceCmd), for Process: args then
+// never reach an interface method, so the caller's variadic slice stays
+// on its stack, the boxed payload and name are reused, and the wrapper
+// shares the command's allocation, making Run allocate 2 fewer times than
+// a raw client.EvalSha. It returns nil when c has no Process method or
+// args is a lone struct: send those through c's methods.
+func (s *Script) command(ctx context.Context, c redis.Scripter, name string, keys []string, args []any, call *Call) *onceCmd {
+	if _, ok := c.(processor); !ok {
+		return nil
+	}
+	flat, known := flatArgs(args)
+	if !known {
+		return nil
+	}
+	bySHA := name == cmdEvalSha || name == cmdEvalShaRO
 	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(flat))
 	// The names as constants: boxed without allocating, as name would be.
 	switch name {
@@ -58,13 +71,13 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 	default:
 		cmdArgs[0] = cmdEval
 	}
-	cmdArgs[1] = s.bodyArg
-	if bySHA {
+	switch _, batched := c.(*redis.AutoPipeliner); {
+	case bySHA:
 		cmdArgs[1] = s.shaArg
-	}
-	ap, batched := c.(*redis.AutoPipeliner)
-	if batched && !bySHA {
+	case batched:
 		cmdArgs[1] = s.rawBodyArg
+	default:
+		cmdArgs[1] = s.bodyArg
 	}
 	cmdArgs[2] = len(keys)
 	for i, key := range keys {
@@ -76,15 +89,33 @@ func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3) // how a cluster client routes it
 	}
+	return cmd
+}
+
+// process sends cmd, built for c, and reports whether it has its reply
+// (or error); false means that c is an *redis.AutoPipeliner and ctx ended
+// first (see processAuto).
+//
+// Run and Function.Call do what process does in their own frame instead
+// of calling it, and are inlined into their callers: a goroutine waiting
+// for its reply waits under every frame between its caller and the
+// client, and with hundreds of goroutines every frame there measurably
+// slows them all (BENCHMARKS.md, "Concurrency").
+func process(ctx context.Context, c redis.Scripter, cmd *onceCmd) bool {
+	ap, batched := c.(*redis.AutoPipeliner)
 	if !batched {
-		_ = p.Process(ctx, cmd) // the error is on cmd
-	} else if ok, err := sendAuto(ctx, ap, cmd); !ok {
-		return failedCmd(ctx, s.sha, err)
+		_ = c.(processor).Process(ctx, cmd) // the error is on cmd
+		return true
 	}
-	if cmd.held != nil {
-		cmd.SetErr(cmd.held) // see cluster_guard.go
-	}
-	return &cmd.Cmd
+	ok, _ := sendAuto(ctx, ap, cmd)
+	return ok
+}
+
+// direct reports whether a command for ap can go to ap.Process as it is:
+// a blocking AutoPipeliner, a context that never ends, no observed call.
+// Otherwise sendAuto sends it.
+func direct(ctx context.Context, ap *redis.AutoPipeliner, cmd *onceCmd) bool {
+	return cmd.call == nil && ctx.Done() == nil && ap.IsBlocking()
 }
 
 // onceCmd is a script command that go-redis must not send again once it
@@ -112,6 +143,15 @@ func (oc *onceCmd) callName() string {
 		return oc.fn.qualified
 	}
 	return oc.script.name
+}
+
+// result is the command's *redis.Cmd once sent, with a reply a node hook
+// held back as its error.
+func (oc *onceCmd) result() *redis.Cmd {
+	if oc.held != nil {
+		oc.SetErr(oc.held) // see cluster_guard.go
+	}
+	return &oc.Cmd
 }
 
 // NoRetry tells go-redis not to retry the command after sending it.

@@ -158,10 +158,11 @@ func hasFlag(flags []string, flag string) bool {
 // (miniredis, Redis before 7) gives an error matching
 // ErrFunctionsUnsupported.
 func (f *Function) Call(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd {
-	o := observerOf(c)
-	if o == nil {
-		return f.call(ctx, c, keys, args, nil)
-	}
+	return f.call(ctx, c, keys, args, nil) // inlined: Call adds no frame (see process)
+}
+
+// callObserved is Call on a client with observer o.
+func (f *Function) callObserved(ctx context.Context, o Observer, c redis.Scripter, keys []string, args []any) *redis.Cmd {
 	command := "FCALL"
 	if f.readOnly {
 		command = "FCALL_RO"
@@ -179,20 +180,57 @@ func (f *Function) Call(ctx context.Context, c redis.Scripter, keys []string, ar
 // calls), or a replica that never gets it, cannot keep a Call going.
 const maxReloads = 32
 
-// call is Call, observed by obs when it is not nil.
+// call is Call, observed by obs when it is not nil; with a nil obs, it
+// starts the call of c's observer, if any. As Script.run does, it sends
+// the FCALL from its own small frame (see process).
 func (f *Function) call(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) *redis.Cmd {
+	if obs == nil && observedClients.Load() != 0 {
+		if o := observerOf(c); o != nil {
+			return f.callObserved(ctx, o, c, keys, args)
+		}
+	}
+	cmd, ended := f.prepare(ctx, c, keys, args, obs)
+	if cmd == nil {
+		return ended
+	}
+	ap, batched := c.(*redis.AutoPipeliner)
+	switch {
+	case !batched:
+		_ = c.(processor).Process(ctx, cmd) // the error is on cmd
+	case direct(ctx, ap, cmd):
+		_ = ap.Process(ctx, cmd)
+	case !process(ctx, c, cmd):
+		return failedFcall(ctx, f.name, contextError(ctx))
+	}
+	return f.after(ctx, c, keys, args, obs, cmd.result())
+}
+
+// prepare checks a call of call and builds its FCALL (FCALL_RO). A call
+// that ends here returns its result instead: misuse, a pipeline (which
+// queues the FCALL), a cluster whose nodes cannot be listed, and a client
+// without Process or a lone struct argument.
+func (f *Function) prepare(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) (*onceCmd, *redis.Cmd) {
 	if err := f.checkCall(c, keys); err != nil {
-		return failedFcall(ctx, f.name, err)
+		return nil, failedFcall(ctx, f.name, err)
 	}
 	if p, ok := c.(redis.Pipeliner); ok {
-		return f.send(ctx, p, keys, args, nil)
+		return nil, f.send(ctx, p, keys, args, nil)
 	}
 	if cc, ok := clientOf(c).(*redis.ClusterClient); ok {
 		if err := guardCluster(ctx, cc); err != nil {
-			return failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: listing the cluster's nodes: %w", f.name, err))
+			return nil, failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: listing the cluster's nodes: %w", f.name, err))
 		}
 	}
-	cmd := f.send(ctx, c, keys, args, obs)
+	if cmd := f.command(ctx, c, keys, args, obs); cmd != nil {
+		return cmd, nil
+	}
+	return nil, f.send(ctx, c, keys, args, obs) // its error
+}
+
+// after is call once the FCALL has its reply: the reloads of the library
+// while the server answers that the function is not found, and the
+// mapping of errors.
+func (f *Function) after(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call, cmd *redis.Cmd) *redis.Cmd {
 	// The library can go again between the load and the call (another
 	// client's FUNCTION FLUSH): each "not found" proves nothing ran. The
 	// call after a load goes straight to the client, not into an
@@ -241,10 +279,25 @@ const (
 // send sends FCALL (FCALL_RO) through Process, marked NoRetry as Run's
 // commands are (see onceCmd); obs, if not nil, is the observed call.
 func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) *redis.Cmd {
-	p, ok := c.(processor)
-	flat, known := flatArgs(args)
-	if !ok || !known {
+	cmd := f.command(ctx, c, keys, args, obs)
+	if cmd == nil {
 		return failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: the client cannot send commands (no Process method) or an argument is a struct", f.name))
+	}
+	if !process(ctx, c, cmd) {
+		return failedFcall(ctx, f.name, contextError(ctx))
+	}
+	return cmd.result()
+}
+
+// command builds the FCALL (FCALL_RO) that send sends, or returns nil
+// when c has no Process method or args is a lone struct.
+func (f *Function) command(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) *onceCmd {
+	if _, ok := c.(processor); !ok {
+		return nil
+	}
+	flat, known := flatArgs(args)
+	if !known {
+		return nil
 	}
 	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(flat))
 	// The constants, not a variable holding one: boxing a constant string
@@ -265,15 +318,7 @@ func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, ar
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3)
 	}
-	if ap, ok := c.(*redis.AutoPipeliner); !ok {
-		_ = p.Process(ctx, cmd)
-	} else if ok, err := sendAuto(ctx, ap, cmd); !ok {
-		return failedFcall(ctx, f.name, err)
-	}
-	if cmd.held != nil {
-		cmd.SetErr(cmd.held) // see cluster_guard.go
-	}
-	return &cmd.Cmd
+	return cmd
 }
 
 // probeHead is the first line of the EVAL probe that stands for a call of

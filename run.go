@@ -62,10 +62,11 @@ import (
 // redis.Nil unchanged. Replies the script returns on purpose with
 // redis.error_reply are passed through untouched.
 func (s *Script) Run(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd {
-	o := observerOf(c)
-	if o == nil {
-		return s.run(ctx, c, keys, args, nil)
-	}
+	return s.run(ctx, c, keys, args, nil) // inlined: Run adds no frame (see process)
+}
+
+// runObserved is Run on a client with observer o.
+func (s *Script) runObserved(ctx context.Context, o Observer, c redis.Scripter, keys []string, args []any) *redis.Cmd {
 	call := newCall(Call{Name: s.name, Command: s.firstCommand(), Addr: clientAddr(c), Keys: len(keys), Start: time.Now()})
 	ctx = startCall(ctx, o, call)
 	cmd := s.run(ctx, c, keys, args, call)
@@ -81,20 +82,64 @@ func (s *Script) firstCommand() string {
 	return "EVALSHA"
 }
 
-// run is Run, observed by call when it is not nil.
+// run is Run, observed by call when it is not nil; with a nil call, it
+// starts the call of c's observer, if any.
+//
+// It sends the first command from its own frame, not a helper's (see
+// process), and keeps that frame small: the checks and the building are
+// in prepare, the fallback in after.
 func (s *Script) run(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call) *redis.Cmd {
+	if call == nil && observedClients.Load() != 0 {
+		if o := observerOf(c); o != nil {
+			return s.runObserved(ctx, o, c, keys, args)
+		}
+	}
+	cmd, ended := s.prepare(ctx, c, keys, args, call)
+	if cmd == nil {
+		return ended
+	}
+	ap, batched := c.(*redis.AutoPipeliner)
+	switch {
+	case !batched:
+		_ = c.(processor).Process(ctx, cmd) // the error is on cmd
+	case direct(ctx, ap, cmd):
+		_ = ap.Process(ctx, cmd)
+	case !process(ctx, c, cmd):
+		return failedCmd(ctx, s.sha, contextError(ctx))
+	}
+	return s.after(ctx, c, keys, args, call, cmd.result())
+}
+
+// prepare checks a call of run and builds its first command, EVALSHA
+// (EVALSHA_RO). A call that ends here returns its result instead: misuse,
+// a pipeline (which queues an EVAL), a cluster whose nodes cannot be
+// listed, and a client without Process or a lone struct argument (sent
+// through the client's methods).
+func (s *Script) prepare(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call) (*onceCmd, *redis.Cmd) {
 	if err := s.checkCall(c, keys, args); err != nil {
-		return failedCmd(ctx, s.sha, err)
+		return nil, failedCmd(ctx, s.sha, err)
 	}
 	if p, ok := c.(redis.Pipeliner); ok {
-		return s.eval(ctx, p, keys, args, nil)
+		return nil, s.eval(ctx, p, keys, args, nil)
 	}
 	if cc, ok := clientOf(c).(*redis.ClusterClient); ok {
 		if err := guardCluster(ctx, cc); err != nil {
-			return failedCmd(ctx, s.sha, fmt.Errorf("redislua: running script %s: listing the cluster's nodes: %w", s.name, err))
+			return nil, failedCmd(ctx, s.sha, fmt.Errorf("redislua: running script %s: listing the cluster's nodes: %w", s.name, err))
 		}
 	}
-	cmd := s.evalSha(ctx, c, keys, args, call)
+	name := cmdEvalSha
+	if s.readOnly {
+		name = cmdEvalShaRO
+	}
+	if cmd := s.command(ctx, c, name, keys, args, call); cmd != nil {
+		return cmd, nil
+	}
+	return nil, s.after(ctx, c, keys, args, call, send(ctx, c, name, s, keys, args, call))
+}
+
+// after is run once the first command has its reply: the one EVAL when
+// the server answers NOSCRIPT, and the mapping of errors.
+func (s *Script) after(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call, cmd *redis.Cmd) *redis.Cmd {
 	if isNoScript(cmd.Err()) {
 		if call != nil {
 			call.FallbackAt = time.Now()
@@ -130,13 +175,6 @@ func contextError(ctx context.Context) error {
 		return context.DeadlineExceeded
 	}
 	return nil
-}
-
-func (s *Script) evalSha(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call) *redis.Cmd {
-	if s.readOnly {
-		return send(ctx, c, cmdEvalShaRO, s, keys, args, call)
-	}
-	return send(ctx, c, cmdEvalSha, s, keys, args, call)
 }
 
 func (s *Script) eval(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call) *redis.Cmd {
