@@ -86,7 +86,10 @@ func (s stub) answer(cmd redis.Cmder) error {
 // BenchmarkClientOnlyAutoPipeline is BenchmarkClientOnly's per-call group
 // through the stub client's AutoPipeliner, from 1 and 256 goroutines:
 // what the library adds to go-redis's batching with no network and no
-// server, the part of BenchmarkConcurrency's ratios that is its own.
+// server, the part of BenchmarkConcurrency's ratios that is its own. A
+// control runs raw EvalSha under three empty frames: with hundreds of
+// goroutines waiting in the AutoPipeliner, the depth of the call path
+// alone costs throughput.
 func BenchmarkClientOnlyAutoPipeline(b *testing.B) {
 	ctx := context.Background()
 	recording, stubbed := clientOnly(b)
@@ -109,12 +112,33 @@ func BenchmarkClientOnlyAutoPipeline(b *testing.B) {
 		{"raw-evalsha-ap", func(ctx context.Context) error { return ap.EvalSha(ctx, sha, perCallKeys, 1).Err() }},
 		{"raw-evalsha-ap-again", func(ctx context.Context) error { return ap.EvalSha(ctx, sha, perCallKeys, 1).Err() }},
 		{"redislua-run-ap", func(ctx context.Context) error { return s.Run(ctx, ap, perCallKeys, 1).Err() }},
+		// Raw, under three more frames that do nothing: what a deeper
+		// call path costs every goroutine waiting in the AutoPipeliner.
+		{"raw-evalsha-ap-3-frames", func(ctx context.Context) error { return frame1(ctx, ap, sha) }},
 	}
 	for _, g := range []int{1, 256} {
 		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
 			runPaired(b, g, 20000, asPaired(variants))
 		})
 	}
+}
+
+// frame1, frame2 and frame3 send raw EvalSha through three frames that
+// the compiler may not inline.
+//
+//go:noinline
+func frame1(ctx context.Context, ap *redis.AutoPipeliner, sha string) error {
+	return frame2(ctx, ap, sha)
+}
+
+//go:noinline
+func frame2(ctx context.Context, ap *redis.AutoPipeliner, sha string) error {
+	return frame3(ctx, ap, sha)
+}
+
+//go:noinline
+func frame3(ctx context.Context, ap *redis.AutoPipeliner, sha string) error {
+	return ap.EvalSha(ctx, sha, perCallKeys, 1).Err()
 }
 
 // clientOnly returns a client that talks to a real server and records its

@@ -45,6 +45,10 @@ type concurrencyClients struct {
 	ap    *redis.AutoPipeliner // c.AutoPipeline() of a client of its own
 	rue   rueidis.Client       // rueidis defaults, without client-side caching
 	conns int                  // redis-benchmark's -c: the goroutine count
+	// cancellable is a context that can end (and does, at the end of the
+	// benchmark), as a request's can: redislua waits for a reply through
+	// the blocking AutoPipeliner beside a goroutine of its own then.
+	cancellable context.Context
 }
 
 // newConcurrencyClients starts a redis-server and the clients of every
@@ -72,7 +76,9 @@ func newConcurrencyClients(tb testing.TB, goroutines int) concurrencyClients {
 	if err := script("incr").Load(context.Background(), plain); err != nil {
 		tb.Fatal(err)
 	}
-	return concurrencyClients{srv: srv, plain: plain, ap: ap, rue: rue, conns: goroutines}
+	cancellable, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	return concurrencyClients{srv: srv, plain: plain, ap: ap, rue: rue, conns: goroutines, cancellable: cancellable}
 }
 
 // concurrencyVariant is a variant of BenchmarkConcurrency. Exactly one of
@@ -91,7 +97,8 @@ type concurrencyVariant struct {
 
 // concurrencyVariants are the ways to run lua/incr.lua, cached, on goroutine
 // w's counter: raw EvalSha and redislua's Script.Run on a plain client and
-// through go-redis's AutoPipeliner, rueidis's Lua.Exec, and redis-benchmark
+// through go-redis's AutoPipeliner (there also with a context that can
+// end), rueidis's Lua.Exec, and redis-benchmark
 // sending the same EVALSHA from one connection per goroutine; and a second
 // copy of each raw EvalSha as a control.
 func concurrencyVariants(c concurrencyClients) []concurrencyVariant {
@@ -118,6 +125,9 @@ func concurrencyVariants(c concurrencyClients) []concurrencyVariant {
 		{name: "redislua-run-ap", op: func(ctx context.Context, w int) error {
 			return s.Run(ctx, c.ap, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
 		}},
+		{name: "redislua-run-ap-cancellable", op: func(_ context.Context, w int) error {
+			return s.Run(c.cancellable, c.ap, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
+		}},
 		{name: "rueidis", op: func(ctx context.Context, w int) error {
 			return rs.Exec(ctx, c.rue, concurrencyKeys[w%concurrencyKeyCount], rueArgs).Error()
 		}},
@@ -142,6 +152,7 @@ var concurrencyRatios = []struct{ num, den string }{
 	{"raw-evalsha-ap-again", "raw-evalsha-ap"},
 	{"redislua-run", "raw-evalsha"},
 	{"redislua-run-ap", "raw-evalsha-ap"},
+	{"redislua-run-ap-cancellable", "redislua-run-ap"},
 	{"redislua-run-ap", "rueidis"},
 	{"raw-evalsha-ap", "rueidis"},
 }
