@@ -43,11 +43,13 @@ type concurrencyClients struct {
 	srv   *redistest.Server
 	plain *redis.Client        // PoolSize = goroutines
 	ap    *redis.AutoPipeliner // c.AutoPipeline() of a client of its own
+	async *redis.AutoPipeliner // the same client's AsyncAutoPipeline()
 	rue   rueidis.Client       // rueidis defaults, without client-side caching
 	conns int                  // redis-benchmark's -c: the goroutine count
 	// cancellable is a context that can end (and does, at the end of the
 	// benchmark), as a request's can: redislua waits for a reply through
-	// the blocking AutoPipeliner beside a goroutine of its own then.
+	// the blocking AutoPipeliner beside a goroutine of its own then, and
+	// through the async one with the AutoFuture's WaitContext.
 	cancellable context.Context
 }
 
@@ -66,6 +68,11 @@ func newConcurrencyClients(tb testing.TB, goroutines int) concurrencyClients {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = ap.Close() })
+	async, err := apClient.AsyncAutoPipeline()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = async.Close() })
 	// rueidis pipelines every call on its shared connections by default;
 	// client-side caching is off because no call here reads through it.
 	rue, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr}, DisableCache: true})
@@ -78,7 +85,7 @@ func newConcurrencyClients(tb testing.TB, goroutines int) concurrencyClients {
 	}
 	cancellable, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	return concurrencyClients{srv: srv, plain: plain, ap: ap, rue: rue, conns: goroutines, cancellable: cancellable}
+	return concurrencyClients{srv: srv, plain: plain, ap: ap, rue: rue, conns: goroutines, cancellable: cancellable, async: async}
 }
 
 // concurrencyVariant is a variant of BenchmarkConcurrency. Exactly one of
@@ -98,7 +105,8 @@ type concurrencyVariant struct {
 // concurrencyVariants are the ways to run lua/incr.lua, cached, on goroutine
 // w's counter: raw EvalSha and redislua's Script.Run on a plain client and
 // through go-redis's AutoPipeliner (there also with a context that can
-// end), rueidis's Lua.Exec, and redis-benchmark
+// end, on the blocking and the async face), rueidis's Lua.Exec, and
+// redis-benchmark
 // sending the same EVALSHA from one connection per goroutine; and a second
 // copy of each raw EvalSha as a control.
 func concurrencyVariants(c concurrencyClients) []concurrencyVariant {
@@ -128,6 +136,9 @@ func concurrencyVariants(c concurrencyClients) []concurrencyVariant {
 		{name: "redislua-run-ap-cancellable", op: func(_ context.Context, w int) error {
 			return s.Run(c.cancellable, c.ap, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
 		}},
+		{name: "redislua-run-async-ap-cancellable", op: func(_ context.Context, w int) error {
+			return s.Run(c.cancellable, c.async, concurrencyKeys[w%concurrencyKeyCount], 1).Err()
+		}},
 		{name: "rueidis", op: func(ctx context.Context, w int) error {
 			return rs.Exec(ctx, c.rue, concurrencyKeys[w%concurrencyKeyCount], rueArgs).Error()
 		}},
@@ -153,6 +164,7 @@ var concurrencyRatios = []struct{ num, den string }{
 	{"redislua-run", "raw-evalsha"},
 	{"redislua-run-ap", "raw-evalsha-ap"},
 	{"redislua-run-ap-cancellable", "redislua-run-ap"},
+	{"redislua-run-async-ap-cancellable", "redislua-run-ap"},
 	{"redislua-run-ap", "rueidis"},
 	{"raw-evalsha-ap", "rueidis"},
 }
