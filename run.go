@@ -54,7 +54,9 @@ import (
 // AutoPipeliner's batches (docs/autopipelining.md). The context still
 // counts: nothing is sent once it has ended, and a call whose context ends
 // while its command waits in a batch returns then, with the context's
-// error; the script may still run.
+// error; the script may still run. With contexts that can end, the async
+// face (AsyncAutoPipeline) is the cheaper: the blocking face needs a
+// goroutine per call to honour them.
 //
 // Errors are set on the returned command (so cmd.Err() is already mapped):
 // a *ScriptError naming the script, file and line for errors raised while
