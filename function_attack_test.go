@@ -217,6 +217,21 @@ func TestFunctionCallClients(t *testing.T) {
 	if err := lib.Load(ctx, b.client, nil); err != nil {
 		t.Fatal(err)
 	}
+	// FCALL goes through Process only: a client without it, and a lone
+	// struct (which go-redis flattens in its own methods), are refused
+	// with an error, and nothing runs.
+	type fields struct{ A string }
+	for _, tc := range []struct {
+		c    redis.Scripter
+		args []any
+	}{{scripterOnly{b.client}, []any{1}}, {b.client, []any{fields{"x"}}}, {b.client, []any{&fields{"x"}}}} {
+		if err := incr.Call(ctx, tc.c, []string{"refused"}, tc.args...).Err(); err == nil || !strings.Contains(err.Error(), "clients_incr") {
+			t.Errorf("Call(%T, %v) = %v, want an error naming the function", tc.c, tc.args, err)
+		}
+	}
+	if n, err := b.client.Exists(ctx, "refused").Result(); err != nil || n != 0 {
+		t.Errorf("a refused call ran: EXISTS refused = %d, %v", n, err)
+	}
 	var second *redis.Cmd
 	cmds, err := b.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		incr.Call(ctx, p, []string{"tx"}, 2)

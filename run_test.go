@@ -212,18 +212,26 @@ func TestRunSendsWhatGoRedisSends(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		s := MustNewScript("echo", "return {#KEYS, unpack(ARGV)}")
+		ap, err := b.client.AutoPipeline()
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, args := range [][]any{
 			nil,
 			{"x"},
 			{1, "two", 3.5, true, []byte("b")},
 			{[]string{"p", "q"}},
 			{map[string]string{"k": "v"}},
+			{struct {
+				A string `redis:"a"`
+				B int    `redis:"b"`
+			}{"x", 2}}, // through go-redis's methods, which flatten it
 		} {
 			want, err := b.client.Eval(ctx, s.Source(), []string{"k1", "k2"}, args...).Result()
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range []redis.Scripter{b.client, scripterOnly{b.client}} {
+			for _, c := range []redis.Scripter{b.client, scripterOnly{b.client}, ap} {
 				got, err := s.Run(ctx, c, []string{"k1", "k2"}, args...).Result()
 				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Errorf("Run(%T, %v) = %v, %v; want %v", c, args, got, err, want)
