@@ -640,3 +640,89 @@ func TestAsyncAutoPipeliner(t *testing.T) {
 		})
 	}
 }
+
+// A closed AutoPipeliner, of either face, fails every call with
+// redis.ErrClosed whatever the context, and nothing runs.
+func TestAutoPipelinerClosed(t *testing.T) {
+	b := realRedis(t)
+	ctx := context.Background()
+	incr, err := NewScript("ap_closed_incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := incr.Load(ctx, b.client); err != nil { // EVALSHA would succeed
+		t.Fatal(err)
+	}
+	c := redis.NewClient(b.client.Options())
+	t.Cleanup(func() { _ = c.Close() })
+	blocking, err := c.AutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	async, err := c.AsyncAutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = blocking.Close()
+	_ = async.Close()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	key := "ap:closed:" + t.Name()
+	for name, ap := range map[string]*redis.AutoPipeliner{"blocking": blocking, "async": async} {
+		for ctxName, ctx := range map[string]context.Context{"background": ctx, "cancellable": cctx} {
+			if err := incr.Run(ctx, ap, []string{key}, 1).Err(); !errors.Is(err, redis.ErrClosed) {
+				t.Errorf("%s, %s context: Run = %v, want redis.ErrClosed", name, ctxName, err)
+			}
+		}
+	}
+	if n, err := b.client.Exists(ctx, key).Result(); err != nil || n != 0 {
+		t.Errorf("EXISTS %s = %d, %v; want 0: a call ran", key, n, err)
+	}
+}
+
+// A server that stops answering (SIGSTOP, as a black-holed network would)
+// with go-redis's default options: a Run through the blocking
+// AutoPipeliner with a context that never ends (the path straight to
+// ap.Process) does not hang, it fails with go-redis's read timeout, and
+// the script runs at most once, even after the server resumes. (That the
+// command is never sent again is TestRunIsSentOnceWhenTheReplyTimesOut's;
+// here go-redis's new connections fail their handshake first.)
+func TestAutoPipelinerPausedServer(t *testing.T) {
+	srv := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr}) // default timeouts and MaxRetries
+	t.Cleanup(func() { _ = c.Close() })
+	ap, err := c.AutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	incr, err := NewScript("ap_paused_incr", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := incr.Load(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	key := "ap:paused"
+	srv.Pause(t)
+	err = incr.Run(ctx, ap, []string{key}, 1).Err()
+	var netErr interface{ Timeout() bool }
+	if !errors.As(err, &netErr) || !netErr.Timeout() {
+		t.Errorf("Run on a paused server = %v, want go-redis's read timeout", err)
+	}
+	srv.Resume()
+	// Every EVALSHA the client wrote waits in a socket that was readable
+	// when the server resumed, so the server reads it in its first event
+	// loop iteration, before a connection made now.
+	check := srv.Client(t)
+	calls, err := commandCalls(ctx, check, "evalsha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls > 1 {
+		t.Errorf("the server ran EVALSHA %d times for one Run", calls)
+	}
+	if n, err := check.Get(ctx, key).Int(); err != nil && !errors.Is(err, redis.Nil) || n > 1 {
+		t.Errorf("counter = %d, %v after one Run: want at most 1", n, err)
+	}
+}

@@ -252,6 +252,15 @@ type scripterOnly struct{ redis.Scripter }
 // however the goroutines are scheduled; EVALSHA is counted where the client
 // writes it, since a hook sees one command.
 func TestRunIsSentOnceWhenTheReplyTimesOut(t *testing.T) {
+	// Through an AutoPipeliner too: go-redis retries a pipeline whose
+	// commands are all retryable, and the blocking face with a context
+	// that cannot end goes straight to ap.Process.
+	for _, via := range []string{"client", "autopipeliner", "async-autopipeliner"} {
+		t.Run(via, func(t *testing.T) { testSentOnceWhenTheReplyTimesOut(t, via) })
+	}
+}
+
+func testSentOnceWhenTheReplyTimesOut(t *testing.T, via string) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
@@ -274,7 +283,22 @@ func TestRunIsSentOnceWhenTheReplyTimesOut(t *testing.T) {
 		},
 	})
 	t.Cleanup(func() { _ = c.Close() })
-	err := s.Run(ctx, c, []string{"runs"}).Err()
+	var target redis.Scripter = c
+	switch via {
+	case "autopipeliner":
+		ap, err := c.AutoPipeline()
+		if err != nil {
+			t.Fatal(err)
+		}
+		target = ap
+	case "async-autopipeliner":
+		ap, err := c.AsyncAutoPipeline()
+		if err != nil {
+			t.Fatal(err)
+		}
+		target = ap
+	}
+	err := s.Run(ctx, target, []string{"runs"}).Err()
 	var netErr net.Error
 	if !errors.As(err, &netErr) || !netErr.Timeout() {
 		t.Fatalf("Run = %v, want a read timeout", err)
