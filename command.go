@@ -96,11 +96,12 @@ func (s *Script) command(ctx context.Context, c redis.Scripter, name string, key
 // (or error); false means that c is an *redis.AutoPipeliner and ctx ended
 // first (see processAuto).
 //
-// Run and Function.Call do what process does in their own frame instead
-// of calling it, and are inlined into their callers: a goroutine waiting
-// for its reply waits under every frame between its caller and the
-// client, and with hundreds of goroutines every frame there measurably
-// slows them all (BENCHMARKS.md, "Concurrency").
+// Run and Function.Call are inlined into their callers and send in their
+// own frame what they can (to a client; to a blocking AutoPipeliner, with
+// a context that cannot end), calling process only for the rest: a
+// goroutine waiting for its reply waits under every frame between its
+// caller and the client, and with hundreds of goroutines every frame
+// there measurably slows them all (BENCHMARKS.md, "Concurrency").
 func process(ctx context.Context, c redis.Scripter, cmd *onceCmd) bool {
 	ap, batched := c.(*redis.AutoPipeliner)
 	if !batched {

@@ -104,11 +104,10 @@ type concurrencyVariant struct {
 
 // concurrencyVariants are the ways to run lua/incr.lua, cached, on goroutine
 // w's counter: raw EvalSha and redislua's Script.Run on a plain client and
-// through go-redis's AutoPipeliner (there also with a context that can
-// end, on the blocking and the async face), rueidis's Lua.Exec, and
-// redis-benchmark
-// sending the same EVALSHA from one connection per goroutine; and a second
-// copy of each raw EvalSha as a control.
+// through go-redis's AutoPipeliner (Script.Run also with a context that
+// can end, on the blocking and the async face), rueidis's Lua.Exec, and
+// redis-benchmark sending the same EVALSHA from one connection per
+// goroutine; and a second copy of each raw EvalSha as a control.
 func concurrencyVariants(c concurrencyClients) []concurrencyVariant {
 	s := script("incr")
 	sha := s.SHA()
