@@ -29,35 +29,30 @@ type processor interface {
 // EVALSHA(_RO), with its source for EVAL(_RO). call, if not nil, is the
 // observed call the command belongs to.
 func send(ctx context.Context, c redis.Scripter, name string, s *Script, keys []string, args []any, call *Call) *redis.Cmd {
-	cmd := s.command(ctx, c, name, keys, args, call)
-	if cmd == nil {
+	flat, known := flatArgs(args)
+	if _, ok := c.(processor); !ok || !known {
 		payload := s.src.Text
 		if name == cmdEvalSha || name == cmdEvalShaRO {
 			payload = s.sha
 		}
 		return sendWithMethods(ctx, c, name, payload, keys, slices.Clone(args))
 	}
+	cmd := s.command(ctx, c, name, keys, flat, call)
 	if !process(ctx, c, cmd) {
 		return failedCmd(ctx, s.sha, contextError(ctx))
 	}
 	return cmd.result()
 }
 
-// command builds EVAL-family command name of script s, as go-redis's Eval
-// methods do but marked NoRetry (see onceCmd), for Process: args then
-// never reach an interface method, so the caller's variadic slice stays
-// on its stack, the boxed payload and name are reused, and the wrapper
-// shares the command's allocation, making Run allocate 2 fewer times than
-// a raw client.EvalSha. It returns nil when c has no Process method or
-// args is a lone struct: send those through c's methods.
-func (s *Script) command(ctx context.Context, c redis.Scripter, name string, keys []string, args []any, call *Call) *onceCmd {
-	if _, ok := c.(processor); !ok {
-		return nil
-	}
-	flat, known := flatArgs(args)
-	if !known {
-		return nil
-	}
+// command builds EVAL-family command name of script s with ARGV flat (as
+// flatArgs gives it), as go-redis's Eval methods do but marked NoRetry
+// (see onceCmd), for c's Process: args then never reach an interface
+// method, so the caller's variadic slice stays on its stack, the boxed
+// payload and name are reused, and the wrapper shares the command's
+// allocation, making Run allocate 2 fewer times than a raw
+// client.EvalSha. A client without Process, and a lone struct argument,
+// go through c's methods instead (see send).
+func (s *Script) command(ctx context.Context, c redis.Scripter, name string, keys []string, flat []any, call *Call) *onceCmd {
 	bySHA := name == cmdEvalSha || name == cmdEvalShaRO
 	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(flat))
 	// The names as constants: boxed without allocating, as name would be.

@@ -221,8 +221,10 @@ func (f *Function) prepare(ctx context.Context, c redis.Scripter, keys []string,
 			return nil, failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: listing the cluster's nodes: %w", f.name, err))
 		}
 	}
-	if cmd := f.command(ctx, c, keys, args, obs); cmd != nil {
-		return cmd, nil
+	if _, ok := c.(processor); ok {
+		if flat, known := flatArgs(args); known {
+			return f.command(ctx, c, keys, flat, obs), nil
+		}
 	}
 	return nil, f.send(ctx, c, keys, args, obs) // its error
 }
@@ -279,26 +281,20 @@ const (
 // send sends FCALL (FCALL_RO) through Process, marked NoRetry as Run's
 // commands are (see onceCmd); obs, if not nil, is the observed call.
 func (f *Function) send(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) *redis.Cmd {
-	cmd := f.command(ctx, c, keys, args, obs)
-	if cmd == nil {
+	flat, known := flatArgs(args)
+	if _, ok := c.(processor); !ok || !known {
 		return failedFcall(ctx, f.name, fmt.Errorf("redislua: calling function %s: the client cannot send commands (no Process method) or an argument is a struct", f.name))
 	}
+	cmd := f.command(ctx, c, keys, flat, obs)
 	if !process(ctx, c, cmd) {
 		return failedFcall(ctx, f.name, contextError(ctx))
 	}
 	return cmd.result()
 }
 
-// command builds the FCALL (FCALL_RO) that send sends, or returns nil
-// when c has no Process method or args is a lone struct.
-func (f *Function) command(ctx context.Context, c redis.Scripter, keys []string, args []any, obs *Call) *onceCmd {
-	if _, ok := c.(processor); !ok {
-		return nil
-	}
-	flat, known := flatArgs(args)
-	if !known {
-		return nil
-	}
+// command builds the FCALL (FCALL_RO) that send sends, with ARGV flat
+// (as flatArgs gives it), for c's Process.
+func (f *Function) command(ctx context.Context, c redis.Scripter, keys []string, flat []any, obs *Call) *onceCmd {
 	cmdArgs := make([]any, 3+len(keys), 3+len(keys)+len(flat))
 	// The constants, not a variable holding one: boxing a constant string
 	// allocates nothing, boxing a variable allocates its header.

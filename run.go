@@ -118,7 +118,8 @@ func (s *Script) run(ctx context.Context, c redis.Scripter, keys []string, args 
 // listed, and a client without Process or a lone struct argument (sent
 // through the client's methods).
 func (s *Script) prepare(ctx context.Context, c redis.Scripter, keys []string, args []any, call *Call) (*onceCmd, *redis.Cmd) {
-	if err := s.checkCall(c, keys, args); err != nil {
+	flat, known := flatArgs(args)
+	if err := s.checkCall(c, keys, flat, known); err != nil {
 		return nil, failedCmd(ctx, s.sha, err)
 	}
 	if p, ok := c.(redis.Pipeliner); ok {
@@ -133,8 +134,8 @@ func (s *Script) prepare(ctx context.Context, c redis.Scripter, keys []string, a
 	if s.readOnly {
 		name = cmdEvalShaRO
 	}
-	if cmd := s.command(ctx, c, name, keys, args, call); cmd != nil {
-		return cmd, nil
+	if _, ok := c.(processor); ok && known {
+		return s.command(ctx, c, name, keys, flat, call), nil
 	}
 	return nil, s.after(ctx, c, keys, args, call, send(ctx, c, name, s, keys, args, call))
 }
@@ -186,8 +187,9 @@ func (s *Script) eval(ctx context.Context, c redis.Scripter, keys []string, args
 	return send(ctx, c, cmdEval, s, keys, args, call)
 }
 
-// checkCall catches misuse before anything is sent.
-func (s *Script) checkCall(c redis.Scripter, keys []string, args []any) error {
+// checkCall catches misuse before anything is sent; flat and known are
+// flatArgs of the call's args.
+func (s *Script) checkCall(c redis.Scripter, keys []string, flat []any, known bool) error {
 	if isNilClient(c) {
 		return fmt.Errorf("%w: running script %s", ErrNilClient, s.name)
 	}
@@ -195,7 +197,7 @@ func (s *Script) checkCall(c redis.Scripter, keys []string, args []any) error {
 		return s.countError("keys", len(keys), s.keyMin, s.keyMax)
 	}
 	if s.argMin > 0 || s.argMax >= 0 { // the header declares ARGV
-		if flat, known := flatArgs(args); known && !within(len(flat), s.argMin, s.argMax) {
+		if known && !within(len(flat), s.argMin, s.argMax) {
 			return s.countError("args", len(flat), s.argMin, s.argMax)
 		}
 	}

@@ -107,7 +107,8 @@ func (s *Script) RunAndWait(ctx context.Context, c redis.Scripter, r Replicas, k
 // runAndWait is RunAndWait with a non-zero r, observed by call when it is
 // not nil.
 func (s *Script) runAndWait(ctx context.Context, c redis.Scripter, r Replicas, keys []string, args []any, call *Call) (*redis.Cmd, error) {
-	err := s.checkCall(c, keys, args)
+	flat, known := flatArgs(args)
+	err := s.checkCall(c, keys, flat, known)
 	if err == nil {
 		err = r.checkFor(c)
 	}
